@@ -1,0 +1,7 @@
+"""``python -m scanner`` is the ``cevns-scan`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,476 @@
+"""The ``cevns-scan`` command line.
+
+Every bad input ends with one line on stderr (``cevns-scan: error: ...``) and exit code 2;
+``--debug`` shows the traceback instead. An interrupted scan exits with 128 + the signal number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+from .errors import InputError, ScanInterrupted
+
+PROG = "cevns-scan"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (raised, so that main() prints them uniformly)."""
+
+    def error(self, message):
+        raise InputError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def _positive_int(name):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise InputError(f"{name} {text!r} is not an integer") from None
+        if value < 1:
+            raise InputError(f"{name} {value} must be >= 1")
+        return value
+    return parse
+
+
+def _float(name, minimum=None, strict=False):
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise InputError(f"{name} {text!r} is not a number") from None
+        if not math.isfinite(value):
+            raise InputError(f"{name} {text!r} must be finite")
+        if minimum is not None and (value < minimum or (strict and value == minimum)):
+            raise InputError(f"{name} {value:g} must be {'>' if strict else '>='} {minimum:g}")
+        return value
+    return parse
+
+
+def _mu_max(text):
+    from .config import FLAVOURS
+
+    if "=" not in text:
+        raise InputError(f"--mu-max {text!r}: use FLAVOUR=VALUE, e.g. --mu-max e=2e-9")
+    fl, value = text.split("=", 1)
+    if fl not in FLAVOURS:
+        raise InputError(f"--mu-max {text!r}: flavour {fl!r} is not one of e, mu, tau")
+    return fl, _float("--mu-max", 0.0, strict=True)(value)
+
+
+def _add_analysis_options(p, default_out=None, grid=True):
+    p.add_argument("--config", help="TOML file overriding the packaged default configuration")
+    p.add_argument("--data", default=None,
+                   help="dataset CSV (Tee_lo_keV,Tee_hi_keV,rate,sigma) or 'cdex10-asimov' "
+                        "(default)")
+    if grid:
+        p.add_argument("--grid", type=_positive_int("--grid"),
+                       help="points per axis (default from config: 201)")
+    p.add_argument("--mu-max", action="append", type=_mu_max, default=[], metavar="FL=VALUE",
+                   help="axis maximum in mu_B for flavour e, mu or tau (default: automatic)")
+    p.add_argument("--cl", type=_float("--cl", 0.0, strict=True),
+                   help="confidence level (default 0.9)")
+    p.add_argument("--jobs", type=_positive_int("--jobs"), default=1, help="joblib workers")
+    p.add_argument("--backend", default="loky", help="loky (default), threading or dask")
+    p.add_argument("--scheduler", help="dask scheduler address (with --backend dask)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    if default_out is not None:
+        p.add_argument("--out", default=default_out, help=f"output folder (default {default_out})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Neutrino magnetic-moment limits from solar-neutrino "
+                     "CEvNS (Demirci, Basli & Mustamin, BSM-2023, and beyond).")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("reproduce", help="the paper's analysis: every result file and figure")
+    _add_analysis_options(p, default_out="results/paper")
+    p.add_argument("--overlay", action="append", default=[], metavar="LABEL=FILE.csv",
+                   help="comparison region for Fig. 3 (polygon CSV with columns x,y in mu_B)")
+
+    p = sub.add_parser("rates", help="differential rates dR/dT_nr (Fig. 2 table)")
+    p.add_argument("--config")
+    p.add_argument("--target", default="Ge", help="Ge or Xe (or a config [target])")
+    p.add_argument("--flux", default="8B", help="8B, all, or a comma list of components")
+    p.add_argument("--mu", nargs="+", type=_float("--mu"), default=[1e-9, 8e-10, 4e-10],
+                   help="magnetic moments in mu_B (same for every flavour)")
+    p.add_argument("--tnr-min", type=_float("--tnr-min", 0.0, strict=True), default=0.1)
+    p.add_argument("--tnr-max", type=_float("--tnr-max", 0.0, strict=True), default=10.0)
+    p.add_argument("--points", type=_positive_int("--points"), default=200)
+    p.add_argument("--out", help="CSV file (default: stdout)")
+
+    p = sub.add_parser("figure2", help="draw Fig. 2 (Ge and Xe rates) as PNG and PDF")
+    p.add_argument("--config")
+    p.add_argument("--out", required=True, help="output folder")
+
+    p = sub.add_parser("scan", help="one shard of a batch scan, checkpointed")
+    _add_analysis_options(p)
+    p.add_argument("--plane", required=True, help="e-mu, e-tau or another pair X-Y")
+    p.add_argument("--shard", default="1/1", help="K/N: this job's slice of the grid")
+    p.add_argument("--out", required=True, help="checkpoint folder (shared by all shards)")
+    p.add_argument("--resume", action="store_true", help="skip chunks already finished")
+
+    p = sub.add_parser("merge", help="merge the shards of a scan folder into results")
+    p.add_argument("dir", help="checkpoint folder of `cevns-scan scan`")
+    p.add_argument("--out", required=True, help="results folder")
+    p.add_argument("--overlay", action="append", default=[], metavar="LABEL=FILE.csv")
+
+    p = sub.add_parser("plot", help="redraw the figures of a results folder from its saved maps")
+    p.add_argument("dir")
+    p.add_argument("--overlay", action="append", default=[], metavar="LABEL=FILE.csv")
+
+    p = sub.add_parser("dataset", help="dataset tools")
+    dsub = p.add_subparsers(dest="dataset_command", metavar="ACTION")
+    d = dsub.add_parser("from-digitized",
+                        help="WebPlotDigitizer exports (points, upper error-bar ends) -> dataset")
+    d.add_argument("--points", required=True)
+    d.add_argument("--upper", required=True)
+    d.add_argument("--bin-width", type=_float("--bin-width", 0.0, strict=True), required=True)
+    d.add_argument("--label", default="digitized")
+    d.add_argument("--out", required=True)
+
+    p = sub.add_parser("bench", help="timing benchmark (table, JSON, scaling plot)")
+    p.add_argument("--json", help="write the results as JSON here")
+    p.add_argument("--quick", action="store_true", help="small sizes (seconds, for smoke tests)")
+    p.add_argument("--plot", help="scaling plot PNG (default: beside --json, or bench_scaling.png)")
+    p.add_argument("--max-workers", type=_positive_int("--max-workers"),
+                   help="largest worker count (default: all cores)")
+    return parser
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+def _config(args, extra: dict | None = None):
+    from .config import load_config
+
+    cfg = load_config(getattr(args, "config", None))
+    overrides: dict = {}
+    if getattr(args, "grid", None) is not None:
+        overrides.setdefault("scan", {})["grid"] = args.grid
+    for fl, value in getattr(args, "mu_max", []) or []:
+        overrides.setdefault("scan", {})[f"mu_max_{fl}"] = value
+    if getattr(args, "cl", None) is not None:
+        overrides.setdefault("fit", {})["cl"] = args.cl
+    for sec, keys in (extra or {}).items():
+        overrides.setdefault(sec, {}).update(keys)
+    if overrides:
+        cfg = cfg.with_overrides(overrides, "command line")
+    return cfg
+
+
+def _check_backend(args):
+    from .scan import BACKENDS
+
+    if args.backend not in BACKENDS:
+        raise InputError(f"--backend {args.backend!r} is not one of {', '.join(BACKENDS)}")
+    if args.scheduler and args.backend != "dask":
+        raise InputError("--scheduler only applies to --backend dask")
+
+
+def _progress(args, total, desc):
+    from .progress import Progress
+
+    return Progress(total, desc, quiet=args.quiet)
+
+
+def _print_limits(limits: dict, file=sys.stdout) -> None:
+    print(f"limits at {100 * limits['cl']:g} % CL, dataset {limits['dataset']} (mu_B):", file=file)
+    for plane, lims in limits["two_dof"].items():
+        print(f"  2 d.o.f., plane {plane}: "
+              + ", ".join(f"{k} < {v:.3e}" for k, v in lims.items()), file=file)
+    print("  1 d.o.f. (others zero): "
+          + ", ".join(f"{k} < {v:.3e}" for k, v in limits["one_dof"].items()), file=file)
+
+
+# -- commands ------------------------------------------------------------------------------------
+
+def cmd_rates(args) -> int:
+    import numpy as np
+
+    from .model import KNOWN_TARGETS, build_model, make_target
+    from .outputs import write_csv
+    from .rates import differential_rates
+
+    if args.tnr_max <= args.tnr_min:
+        raise InputError(f"--tnr-max {args.tnr_max:g} must exceed --tnr-min {args.tnr_min:g} (keV)")
+    for m in args.mu:
+        if m < 0:
+            raise InputError(f"--mu {m:g}: a magnetic moment must be >= 0 (mu_B)")
+    cfg = _config(args)
+    model = build_model(cfg)
+    if args.target != cfg["target"]["name"]:
+        if args.target not in KNOWN_TARGETS:
+            raise InputError(f"--target {args.target!r} is not one of {', '.join(KNOWN_TARGETS)}; "
+                             "for another element set [target] z and molar_mass in --config")
+        model = model.with_target(make_target(args.target))
+    if args.flux != "all":
+        model = model.with_components([c.strip() for c in args.flux.split(",") if c.strip()])
+    if args.out:
+        from .outputs import check_output_dir
+
+        out = Path(args.out)
+        if out.is_dir():
+            raise InputError(f"--out {out}: is a folder; give a CSV file name")
+        check_output_dir(out.parent if str(out.parent) else Path("."), "--out")
+    t = np.geomspace(args.tnr_min, args.tnr_max, args.points)
+    sm, _ = differential_rates(model, t)
+    cols = {"T_nr_keV": t, "SM": sm.sum(axis=0)}
+    for m in args.mu:
+        _, mm = differential_rates(model, t, (m, m, m))
+        cols[f"total_mu_{m:g}"] = cols["SM"] + mm.sum(axis=0)
+    comment = [f"{model.target.name}, fluxes {','.join(model.component_names)} "
+               f"({model.flux_model}); events/(kg day keV_nr); total_mu_X = SM + magnetic "
+               "moment with mu_e = mu_mu = mu_tau = X mu_B"]
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        write_csv(args.out, list(cols), list(cols.values()), comment)
+    else:
+        print(f"# {comment[0]}")
+        print(",".join(cols))
+        for row in zip(*cols.values(), strict=True):
+            print(",".join(f"{v:.10g}" for v in row))
+    return 0
+
+
+def cmd_figure2(args) -> int:
+    from .outputs import check_output_dir
+    from .pipeline import fig2_grid, fig2_tables
+    from .plots import draw_fig2
+
+    out = check_output_dir(args.out)
+    cfg = _config(args)
+    tables = fig2_tables(cfg, fig2_grid())
+    out.mkdir(parents=True, exist_ok=True)
+    draw_fig2(out, tables)
+    print(f"wrote {out / 'fig2_rates.png'} and .pdf")
+    return 0
+
+
+def _planes_results(analysis, planes, args, progress_prefix=""):
+    from .pipeline import plane_grid, plane_result, progress_desc
+    from .scan import make_chunks, scan_map
+
+    results = []
+    timings = {}
+    for plane in planes:
+        pg = plane_grid(analysis, plane)
+        coef = analysis.problem.coefficients(pg.flavour_x, pg.flavour_y)
+        chunks = make_chunks(pg.mu_x.size, pg.mu_y.size, analysis.config["scan"]["chunk_points"])
+        t0 = time.perf_counter()
+        chi2 = scan_map(coef, pg.mu_x, pg.mu_y, chunks, jobs=args.jobs, backend=args.backend,
+                        scheduler=args.scheduler,
+                        progress=_progress(args, len(chunks), progress_prefix + progress_desc(pg)),
+                        resume_hint="rerun the same command (reproduce has no partial output)")
+        timings[f"scan_{pg.name}_s"] = time.perf_counter() - t0
+        results.append(plane_result(analysis, pg, chi2))
+    return results, timings
+
+
+def cmd_reproduce(args, argv) -> int:
+    from .outputs import atomic_dir, check_output_dir
+    from .pipeline import prepare, write_results
+    from .plots import load_overlay
+
+    t_start = time.perf_counter()
+    _check_backend(args)
+    out = check_output_dir(args.out)
+    cfg = _config(args)
+    overlays = [load_overlay(s) for s in args.overlay]
+    t0 = time.perf_counter()
+    analysis = prepare(cfg, args.data)
+    timings = {"prepare_s": time.perf_counter() - t0}
+    results, scan_t = _planes_results(analysis, cfg["scan"]["planes"], args)
+    timings.update(scan_t)
+    with atomic_dir(out) as tmp:
+        limits = write_results(tmp, analysis, results, argv, timings, overlays,
+                               {"jobs": args.jobs, "backend": args.backend})
+    for msg in limits["edge_warnings"]:
+        print(msg, file=sys.stderr)
+    _print_limits(limits)
+    if analysis.dataset.description:
+        print(f"note: {analysis.dataset.description}")
+    print(f"wrote {out}/ in {time.perf_counter() - t_start:.1f} s")
+    return 0
+
+
+def cmd_scan(args, argv) -> int:
+    from .checkpoint import (
+        finished_chunks,
+        open_plane_dir,
+        parse_shard,
+        shard_slice,
+        write_chunk,
+    )
+    from .outputs import check_output_dir
+    from .pipeline import plane_digest, plane_grid, prepare, progress_desc
+    from .scan import make_chunks, scan_map
+
+    _check_backend(args)
+    shard, n_shards = parse_shard(args.shard)
+    root = check_output_dir(args.out)
+    cfg = _config(args)
+    from .config import parse_plane
+
+    fx, fy = parse_plane(args.plane, "--plane")
+    analysis = prepare(cfg, args.data)
+    pg = plane_grid(analysis, f"{fx}-{fy}")
+    digest = plane_digest(analysis, pg)
+    chunks = make_chunks(pg.mu_x.size, pg.mu_y.size, cfg["scan"]["chunk_points"])
+    mine = [chunks[k] for k in shard_slice(len(chunks), shard, n_shards)]
+    plane_dir = root / pg.name
+    done = finished_chunks(plane_dir, digest) if plane_dir.exists() else set()
+    already = [c.index for c in mine if c.index in done]
+    if already and not args.resume:
+        raise InputError(f"{plane_dir}: {len(already)} chunk(s) of shard {shard}/{n_shards} are "
+                         "already finished; add --resume to continue, or use a new --out")
+    todo = [c for c in mine if c.index not in done]
+    manifest = {
+        "hash": digest, "plane": pg.name, "flavours": [fx, fy], "n_chunks": len(chunks),
+        "n_shards": n_shards, "chunk_points": cfg["scan"]["chunk_points"],
+        "mu_x": pg.mu_x.tolist(), "mu_y": pg.mu_y.tolist(), "config": cfg.data,
+        "dataset_csv": analysis.dataset.to_csv(), "dataset_label": analysis.dataset.label,
+        "version": __version__,
+        "command": [PROG, *argv],
+    }
+    open_plane_dir(plane_dir, manifest)
+    coef = analysis.problem.coefficients(fx, fy)
+    spec = f"{shard}/{n_shards}"
+    resume = " ".join([PROG, *argv] + ([] if args.resume else ["--resume"]))
+    t0 = time.perf_counter()
+    scan_map(coef, pg.mu_x, pg.mu_y, todo, jobs=args.jobs, backend=args.backend,
+             scheduler=args.scheduler,
+             progress=_progress(args, len(todo), f"shard {spec} " + progress_desc(pg)),
+             on_chunk=lambda c, block: write_chunk(plane_dir, digest, c.index, c.i0, c.i1,
+                                                   block, spec),
+             resume_hint=f"resume with: {resume}")
+    if not args.quiet:
+        print(f"shard {spec} of plane {pg.name}: {len(todo)} chunk(s) computed, "
+              f"{len(mine) - len(todo)} already there, in {time.perf_counter() - t0:.1f} s; "
+              f"when every shard is done: {PROG} merge {root} --out RESULTS", file=sys.stderr)
+    return 0
+
+
+def cmd_merge(args, argv) -> int:
+    import json
+
+    import numpy as np
+
+    from .checkpoint import assemble, read_manifest
+    from .config import config_from_json
+    from .datasets import COLUMNS, dataset_from_table
+    from .outputs import atomic_dir, check_output_dir
+    from .pipeline import PlaneGrid, plane_digest, plane_result, prepare, write_results
+    from .plots import load_overlay
+    from .tables import parse_table
+
+    root = Path(args.dir)
+    if not root.is_dir():
+        raise InputError(f"{root}: no such scan folder")
+    out = check_output_dir(args.out)
+    overlays = [load_overlay(s) for s in args.overlay]
+    plane_dirs = sorted(p for p in root.iterdir() if (p / "manifest.json").is_file())
+    if not plane_dirs:
+        raise InputError(f"{root}: holds no scan (no <plane>/manifest.json); "
+                         "run `cevns-scan scan --out` into it first")
+    analysis, results = None, []
+    for plane_dir in plane_dirs:
+        man = read_manifest(plane_dir)
+        where = f"{plane_dir}/manifest.json"
+        cfg = config_from_json(json.dumps(man["config"]), where)
+        ds = dataset_from_table(parse_table(man["dataset_csv"], COLUMNS, where))
+        a = prepare(cfg, dataset=ds)
+        if analysis is None:
+            analysis = a
+        elif a.digest() != analysis.digest():
+            raise InputError(f"{plane_dir}: made with another config or dataset than "
+                             f"{plane_dirs[0]}; merge planes of one analysis only")
+        pg = PlaneGrid(*man["flavours"], np.array(man["mu_x"]), np.array(man["mu_y"]))
+        if plane_digest(a, pg) != man["hash"]:
+            raise InputError(f"{where}: its hash does not match its config and dataset "
+                             "(made by another cevns-scan version?); rerun the scan")
+        results.append(plane_result(a, pg, assemble(plane_dir, man)))
+    order = {"e_mu": 0, "e_tau": 1}
+    results.sort(key=lambda r: order.get(r["plane"].name, 9))
+    with atomic_dir(out) as tmp:
+        limits = write_results(tmp, analysis, results, argv, {}, overlays,
+                               {"merged_from": str(root)})
+    for msg in limits["edge_warnings"]:
+        print(msg, file=sys.stderr)
+    _print_limits(limits)
+    print(f"wrote {out}/")
+    return 0
+
+
+def cmd_plot(args) -> int:
+    from .replot import replot
+
+    replot(Path(args.dir), args.overlay)
+    print(f"redrew figures in {args.dir}/")
+    return 0
+
+
+def cmd_dataset(args) -> int:
+    if args.dataset_command != "from-digitized":
+        raise InputError("dataset: use `cevns-scan dataset from-digitized --points P.csv "
+                         "--upper U.csv --bin-width W --out D.csv`")
+    from .datasets import dataset_from_digitized
+    from .outputs import atomic_write_bytes, check_output_dir
+
+    out = Path(args.out)
+    if out.is_dir():
+        raise InputError(f"--out {out}: is a folder; give a CSV file name")
+    check_output_dir(out.parent if str(out.parent) else Path("."), "--out")
+    ds = dataset_from_digitized(args.points, args.upper, args.bin_width, args.label)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out, ds.to_csv().encode())
+    print(f"wrote {out}: {ds.rate.size} bins {ds.tee_lo[0]:g}-{ds.tee_hi[-1]:g} keV_ee")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from .bench import run_bench
+
+    return run_bench(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command is None:
+            raise InputError(f"{PROG}: give a command (reproduce, rates, figure2, scan, merge, "
+                             f"plot, dataset, bench); see {PROG} --help")
+        if args.command == "reproduce":
+            return cmd_reproduce(args, argv)
+        if args.command == "scan":
+            return cmd_scan(args, argv)
+        if args.command == "merge":
+            return cmd_merge(args, argv)
+        return {"rates": cmd_rates, "figure2": cmd_figure2, "plot": cmd_plot,
+                "dataset": cmd_dataset, "bench": cmd_bench}[args.command](args)
+    except InputError as exc:
+        if debug:
+            raise
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except ScanInterrupted as exc:
+        if debug:
+            raise
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 128 + exc.signum
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

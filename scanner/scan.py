@@ -1,0 +1,190 @@
+"""The scan driver: cut a 2-D grid into row chunks and evaluate chi^2 maps with joblib.
+
+Each chunk is one call of :func:`kernels.chi2.chi2_grid` in a worker. Chunks are fixed by the
+grid and ``chunk_points`` only, so a map is bit-identical for any number of workers, any
+backend and any sharding. The JIT is warmed (compiled, or loaded from numba's cache) in the
+parent before workers start, so workers only load the cached machine code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from kernels.chi2 import chi2_grid
+
+from .errors import InputError, ScanInterrupted
+from .progress import Progress
+
+BACKENDS = ("loky", "threading", "dask")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Rows ``i0:i1`` of the grid (all columns)."""
+
+    index: int
+    i0: int
+    i1: int
+
+
+def make_chunks(n_rows: int, n_cols: int, chunk_points: int) -> list[Chunk]:
+    """Cut ``n_rows`` rows into chunks of about ``chunk_points`` points (whole rows)."""
+    rows = max(1, chunk_points // max(n_cols, 1))
+    return [Chunk(k, i0, min(i0 + rows, n_rows)) for k, i0 in enumerate(range(0, n_rows, rows))]
+
+
+def compute_chunk(index: int, coef: np.ndarray, mu_x: np.ndarray, mu_y: np.ndarray):
+    """Worker task: chi^2 for the rows ``mu_x`` of one chunk. Returns (index, block)."""
+    out = np.empty((mu_x.size, mu_y.size))
+    chi2_grid(mu_x, mu_y, coef, out)
+    return index, out
+
+
+def warm_jit(coef: np.ndarray) -> None:
+    """Compile (or load from cache) the chi^2 kernel in this process."""
+    compute_chunk(-1, coef, np.zeros(1), np.zeros(2))
+
+
+def check_finite(block: np.ndarray, chunk: Chunk, mu_x: np.ndarray, mu_y: np.ndarray) -> None:
+    """A NaN or inf in a chi^2 map is an error that names the grid point."""
+    bad = ~np.isfinite(block)
+    if np.any(bad):
+        i, k = np.argwhere(bad)[0]
+        gi = chunk.i0 + int(i)
+        raise InputError(
+            f"chi2 is {block[i, k]} at grid point [{gi}, {int(k)}] = (mu_x {mu_x[gi]:.6g}, "
+            f"mu_y {mu_y[int(k)]:.6g}) mu_B: the templates or data are not finite there; "
+            "check the dataset errors and the axis ranges"
+        )
+
+
+class _Interrupt:
+    """Turn SIGINT/SIGTERM into a flag that the driver checks after every chunk."""
+
+    def __init__(self):
+        self.signum = 0
+        self._old = {}
+
+    def _handler(self, signum, frame):  # noqa: ARG002
+        self.signum = signum
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        return False
+
+
+@contextlib.contextmanager
+def _backend(backend: str, jobs: int, scheduler: str | None):
+    """joblib.parallel_config for the backend; for dask, connect (or start a local cluster)."""
+    import joblib
+
+    if backend not in BACKENDS:
+        raise InputError(f"--backend {backend!r} is not one of {', '.join(BACKENDS)}")
+    if backend != "dask":
+        if scheduler:
+            raise InputError("--scheduler only applies to --backend dask")
+        with joblib.parallel_config(backend=backend, n_jobs=jobs):
+            yield
+        return
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise InputError("--backend dask needs dask.distributed: pip install 'cevns-scan[cluster]'"
+                         ) from None
+    cluster = None
+    try:
+        if scheduler:
+            client = Client(scheduler, timeout="20s")
+        else:
+            cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                                   host="127.0.0.1", dashboard_address=None)
+            client = Client(cluster)
+    except OSError as exc:
+        raise InputError(f"--scheduler {scheduler}: cannot connect ({exc}); check the address"
+                         ) from None
+    try:
+        with joblib.parallel_config(backend="dask"):
+            yield
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def scan_map(coef: np.ndarray, mu_x: np.ndarray, mu_y: np.ndarray, chunks: list[Chunk], *,
+             jobs: int = 1, backend: str = "loky", scheduler: str | None = None,
+             progress: Progress | None = None, on_chunk=None, out: np.ndarray | None = None,
+             resume_hint: str = "") -> np.ndarray:
+    """Evaluate the chunks of a chi^2 map in parallel.
+
+    Parameters
+    ----------
+    coef : ndarray
+        Gram coefficients of the plane (:meth:`scanner.fit.Problem.coefficients`).
+    mu_x, mu_y : ndarray
+        Axes in mu_B.
+    chunks : list of Chunk
+        The chunks to compute (others are taken from ``out``).
+    jobs, backend, scheduler
+        joblib workers and backend ('loky', 'threading' or 'dask' with a scheduler address).
+    progress : Progress, optional
+    on_chunk : callable, optional
+        Called as ``on_chunk(chunk, block)`` in the parent for every finished chunk (the
+        checkpoint writer).
+    out : ndarray, optional
+        Map to fill; NaN where not yet computed.
+    resume_hint : str
+        Appended to the interruption message (how to resume).
+
+    Raises
+    ------
+    ScanInterrupted
+        On SIGINT/SIGTERM, after the chunk in hand has been handed to ``on_chunk``.
+    """
+    from joblib import Parallel, delayed
+
+    if jobs < 1:
+        raise InputError(f"--jobs {jobs} must be >= 1")
+    if out is None:
+        out = np.full((mu_x.size, mu_y.size), np.nan)
+    by_index = {c.index: c for c in chunks}
+    warm_jit(coef)
+    with _Interrupt() as stop, _backend(backend, jobs, scheduler):
+        tasks = (delayed(compute_chunk)(c.index, coef, mu_x[c.i0:c.i1], mu_y) for c in chunks)
+        results = Parallel(return_as="generator_unordered")(tasks)
+        try:
+            for index, block in results:
+                chunk = by_index[index]
+                check_finite(block, chunk, mu_x, mu_y)
+                out[chunk.i0:chunk.i1] = block
+                if on_chunk is not None:
+                    on_chunk(chunk, block)
+                if progress is not None:
+                    progress.update()
+                if stop.signum:
+                    break
+        except Exception:
+            if not stop.signum:
+                raise
+        finally:
+            if progress is not None:
+                progress.close()
+            if hasattr(results, "close"):
+                results.close()
+        if stop.signum:
+            name = signal.Signals(stop.signum).name
+            raise ScanInterrupted(f"scan interrupted by {name}; finished chunks are kept"
+                                  + (f"; {resume_hint}" if resume_hint else ""), stop.signum)
+    return out
