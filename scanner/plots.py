@@ -60,7 +60,7 @@ def load_overlay(spec: str):
 
 
 def draw_fig3(out: Path, results: list[dict], cl: float, dataset: str, note: str,
-              overlays=()) -> None:
+              overlays=()) -> Figure:
     """Fig. 3: the CL allowed region in each (mu_x, mu_y) plane (filled) with its contour."""
     fig = Figure(figsize=(4.8 * len(results), 4.6), layout="constrained")
     axes = fig.subplots(1, len(results), squeeze=False)[0]
@@ -85,3 +85,4 @@ def draw_fig3(out: Path, results: list[dict], cl: float, dataset: str, note: str
     if note:
         fig.suptitle(note, fontsize=8)
     _save(fig, out, "fig3_contours")
+    return fig

@@ -9,8 +9,10 @@ parent before workers start, so workers only load the cached machine code.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +23,8 @@ from .errors import InputError, ScanInterrupted
 from .progress import Progress
 
 BACKENDS = ("loky", "threading", "dask")
+#: Seconds to pause after each finished chunk (a hook for the interruption tests only).
+SLOW_CHUNKS_ENV = "CEVNS_SCAN_TEST_CHUNK_DELAY_S"
 
 
 @dataclass(frozen=True)
@@ -160,6 +164,7 @@ def scan_map(coef: np.ndarray, mu_x: np.ndarray, mu_y: np.ndarray, chunks: list[
     if out is None:
         out = np.full((mu_x.size, mu_y.size), np.nan)
     by_index = {c.index: c for c in chunks}
+    delay = float(os.environ.get(SLOW_CHUNKS_ENV, "0") or 0)
     warm_jit(coef)
     with _Interrupt() as stop, _backend(backend, jobs, scheduler):
         tasks = (delayed(compute_chunk)(c.index, coef, mu_x[c.i0:c.i1], mu_y) for c in chunks)
@@ -173,6 +178,8 @@ def scan_map(coef: np.ndarray, mu_x: np.ndarray, mu_y: np.ndarray, chunks: list[
                     on_chunk(chunk, block)
                 if progress is not None:
                     progress.update()
+                if delay:
+                    time.sleep(delay)
                 if stop.signum:
                     break
         except Exception:

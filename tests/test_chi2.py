@@ -1,0 +1,117 @@
+"""The analytic pull/background profiling of eq. 18 against scipy.optimize."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy.optimize import least_squares, minimize
+
+from kernels.chi2 import chi2_grid, gram_coefficients
+from scanner.fit import Problem
+
+
+def random_problem(rng, n_comp, n_bins, bg_free, scale=1.0):
+    sm = rng.uniform(0.0, 1.0, (n_comp, n_bins)) * scale
+    mm = rng.uniform(0.0, 1.0, (n_comp, n_bins, 3)) * scale
+    sigma = rng.uniform(0.01, 0.4, n_comp)
+    obs = rng.uniform(0.5, 3.0, n_bins) * scale
+    delta = rng.uniform(0.05, 0.6, n_bins) * scale
+    return Problem(tuple(f"c{j}" for j in range(n_comp)), sm, mm, sigma, obs, delta, bg_free,
+                   float(rng.uniform(0, 1) * scale))
+
+
+def numeric_chi2(p: Problem, mu):
+    """min over (xi, B) of eq. 18 by scipy.optimize.least_squares (no use of the kernel)."""
+    r_ij = p.sm + p.mm @ (np.asarray(mu) ** 2)
+    c = p.sigma[:, None] * r_ij
+    n_comp = r_ij.shape[0]
+
+    def residuals(theta):
+        xi = theta[:n_comp]
+        b = theta[n_comp] if p.bg_free else p.bg_value
+        return np.concatenate([(p.obs - r_ij.sum(0) - b - xi @ c) / p.delta, xi])
+
+    x0 = np.zeros(n_comp + (1 if p.bg_free else 0))
+    res = least_squares(residuals, x0, method="lm", xtol=1e-15, ftol=1e-15, gtol=1e-15)
+    return float(np.sum(res.fun**2)), res.x
+
+
+@pytest.mark.parametrize("bg_free", [True, False])
+@pytest.mark.parametrize("seed", range(6))
+def test_analytic_equals_numerical_minimisation(seed, bg_free):
+    rng = np.random.default_rng(seed)
+    p = random_problem(rng, n_comp=int(rng.integers(1, 6)), n_bins=int(rng.integers(3, 30)),
+                       bg_free=bg_free, scale=10.0 ** rng.uniform(-3, 2))
+    for _ in range(4):
+        mu = rng.uniform(0, 2, 3)
+        ref, _ = numeric_chi2(p, mu)
+        assert math.isclose(p.chi2(mu), ref, rel_tol=1e-9), (seed, mu)
+
+
+def test_minimize_bfgs_agrees_too():
+    # a second, independent minimiser: a generic quasi-Newton on the same objective
+    rng = np.random.default_rng(42)
+    p = random_problem(rng, 2, 20, True)
+    mu = np.array([0.4, 0.9, 0.2])
+    r_ij = p.sm + p.mm @ mu**2
+    c = p.sigma[:, None] * r_ij
+
+    def f(theta):
+        res = (p.obs - r_ij.sum(0) - theta[2] - theta[:2] @ c) / p.delta
+        return np.sum(res**2) + np.sum(theta[:2] ** 2)
+
+    res = minimize(f, np.zeros(3), method="BFGS", options={"gtol": 1e-12})
+    assert math.isclose(p.chi2(mu), res.fun, rel_tol=1e-9)
+
+
+def test_grid_points_equal_single_points():
+    rng = np.random.default_rng(7)
+    p = random_problem(rng, 2, 12, True)
+    coef = p.coefficients("e", "tau")
+    mx = np.array([0.0, 0.3, 1.1])
+    my = np.array([0.0, 0.5, 0.7, 2.0])
+    out = np.empty((3, 4))
+    chi2_grid(mx, my, coef, out)
+    for i in range(3):
+        for k in range(4):
+            assert math.isclose(out[i, k], p.chi2([mx[i], 0.0, my[k]]), rel_tol=1e-12)
+
+
+def test_zero_pull_data_gives_zero():
+    rng = np.random.default_rng(3)
+    p = random_problem(rng, 2, 15, True)
+    mu = np.array([0.0, 0.0, 0.0])
+    obs = p.sm.sum(0) + 1.7  # exactly the model with background 1.7 and no pull
+    q = Problem(p.components, p.sm, p.mm, p.sigma, obs, p.delta, True, 0.0)
+    assert q.chi2(mu) < 1e-12 * np.sum((obs / p.delta) ** 2)
+
+
+def test_zero_template_component_drops_out():
+    from scanner.datasets import Dataset
+    from scanner.fit import make_problem
+    from scanner.templates import Templates
+
+    rng = np.random.default_rng(11)
+    n = 8
+    sm = rng.uniform(0.1, 1, (3, n))
+    mm = rng.uniform(0.1, 1, (3, n, 3))
+    sm[1] = 0.0
+    mm[1] = 0.0
+    lo = 0.2 + 0.1 * np.arange(n)
+    tp = Templates(("a", "b", "c"), lo, lo + 0.1, sm, mm, np.array([0.1, 0.2, 0.3]))
+    ds = Dataset("t", lo, lo + 0.1, rng.uniform(1, 2, n), rng.uniform(0.1, 0.3, n), "test")
+    p = make_problem(tp, ds, {"background": "free", "background_value": 0.0})
+    assert p.components == ("a", "c")
+    full = Problem(("a", "b", "c"), sm, mm, tp.frac_sigma, ds.rate, ds.sigma, True, 0.0)
+    mu = [0.3, 0.2, 0.1]
+    # the dropped pull is zero at the minimum and adds nothing
+    assert math.isclose(p.chi2(mu), full.chi2(mu), rel_tol=1e-12)
+
+
+def test_gram_coefficients_shape():
+    rng = np.random.default_rng(0)
+    sm = rng.uniform(size=(2, 5))
+    coef = gram_coefficients(sm, sm, sm, np.ones(2), np.ones(5), np.ones(5), True, 0.0)
+    assert coef.shape == (4, 4, 6)
+    coef = gram_coefficients(sm, sm, sm, np.ones(2), np.ones(5), np.ones(5), False, 0.0)
+    assert coef.shape == (3, 3, 6)

@@ -1,0 +1,104 @@
+"""Targets, flux components, flavour probabilities and the line terms."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import constants as sc
+
+from kernels.constants import MEV_PER_KEV, SECONDS_PER_DAY
+from kernels.cross_sections import dsigma_mm, dsigma_sm
+from kernels.form_factor import helm_ff
+from kernels.kinematics import t_nr_max
+from scanner.config import load_config
+from scanner.model import Target, build_model, flavour_probabilities, make_target
+from scanner.rates import differential_rates
+from scanner.tables import data_file, read_table
+
+
+@pytest.fixture(scope="module")
+def model():
+    return build_model(load_config())
+
+
+def test_probabilities_sum_to_one_and_closed_form():
+    pee, pem, pet = flavour_probabilities(0.318, 0.574, 0.02200)
+    assert math.isclose(pee + pem + pet, 1.0, rel_tol=1e-15)
+    s2_2t12 = math.sin(2 * math.asin(math.sqrt(0.318))) ** 2
+    c13 = math.cos(math.asin(math.sqrt(0.022)))
+    ref = (1 - 0.5 * s2_2t12) * c13**4 + 0.022**2
+    assert math.isclose(pee, ref, rel_tol=1e-13)
+    assert math.isclose(pem / pet, (1 - 0.574) / 0.574, rel_tol=1e-13)
+
+
+def test_default_oscillation_matches_data_table(model):
+    table = read_table(data_file("oscillation_parameters.csv"), ("parameter", "value"))
+    values = dict(zip((r[0] for r in table.rows), table.numeric("value"), strict=True))
+    cfg = load_config()["oscillation"]
+    for key in ("sin2_theta12", "sin2_theta23", "sin2_theta13"):
+        assert cfg[key] == values[key]
+
+
+def test_every_spectrum_integrates_to_one(model):
+    for comp in model.components:
+        if comp.e_mev.size:
+            area = np.sum(0.5 * np.diff(comp.e_mev) * (comp.density[1:] + comp.density[:-1]))
+            assert abs(area - 1.0) < 1e-14, comp.name
+            # the exact moment table agrees: zeroth moment from the first node is the area
+            assert math.isclose(comp.moments[0, 0], 1.0, rel_tol=1e-13), comp.name
+        else:
+            assert math.isclose(comp.line_branching.sum(), 1.0, rel_tol=1e-15), comp.name
+
+
+def test_targets():
+    ge = make_target("Ge")
+    assert (ge.z, ge.molar_mass, ge.n_neutrons) == (32, 72.630, 72.630 - 32)
+    assert math.isclose(ge.nuclei_per_kg, 1000 * sc.Avogadro / 72.630, rel_tol=1e-15)
+    ar = Target("Ar", 18, 39.948)
+    assert math.isclose(ar.m_n_mev, 39.948 * 931.4941, rel_tol=1e-8)
+
+
+@pytest.mark.parametrize("line", [0, 1])
+def test_line_contributes_exactly_below_tmax_and_nothing_above(model, line):
+    be7 = model.with_components(["7Be"])
+    comp = be7.components[0]
+    e_line, b = comp.line_e_mev[line], comp.line_branching[line]
+    tgt = model.target
+    tmax_kev = t_nr_max(e_line, tgt.m_n_mev) / MEV_PER_KEV
+    other = comp.line_e_mev[1 - line]
+    t_other_kev = t_nr_max(other, tgt.m_n_mev) / MEV_PER_KEV
+    norm = tgt.nuclei_per_kg * comp.flux * SECONDS_PER_DAY * MEV_PER_KEV
+    for frac in (0.3, 0.999999):
+        t_kev = frac * tmax_kev
+        t = t_kev * MEV_PER_KEV
+        ff = helm_ff(t, tgt.m_n_mev, tgt.r0_fm)
+        sm, mm = differential_rates(be7, [t_kev], (1e-9, 0, 0))
+        exp_sm = norm * b * dsigma_sm(e_line, t, tgt.m_n_mev, be7.weak_charge, ff)
+        exp_mm = norm * b * be7.probabilities[0] * dsigma_mm(e_line, t, tgt.m_n_mev, tgt.z, ff,
+                                                             1e-9)
+        if t_kev <= t_other_kev:  # the other line is open too
+            e2, b2 = other, comp.line_branching[1 - line]
+            exp_sm += norm * b2 * dsigma_sm(e2, t, tgt.m_n_mev, be7.weak_charge, ff)
+            exp_mm += norm * b2 * be7.probabilities[0] * dsigma_mm(e2, t, tgt.m_n_mev, tgt.z,
+                                                                   ff, 1e-9)
+        assert math.isclose(sm[0, 0], exp_sm, rel_tol=1e-14)
+        assert math.isclose(mm[0, 0], exp_mm, rel_tol=1e-14)
+    above = tmax_kev * (1 + 1e-9)
+    if above > t_other_kev:
+        sm, mm = differential_rates(be7, [above], (1e-9, 0, 0))
+        assert sm[0, 0] == 0.0 and mm[0, 0] == 0.0
+
+
+def test_only_8b_and_hep_reach_germanium_above_0p1_kev(model):
+    sm, _ = differential_rates(model, [0.1, 1.0])
+    open_ = {n for n, row in zip(model.component_names, sm, strict=True) if np.any(row > 0)}
+    assert open_ == {"8B", "hep"}
+
+
+def test_differential_rates_reject_bad_input(model):
+    from scanner.errors import InputError
+
+    with pytest.raises(InputError, match="mu_e"):
+        differential_rates(model, [1.0], (-1e-9, 0, 0))
+    with pytest.raises(InputError, match="T_nr"):
+        differential_rates(model, [0.0])
