@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 import time
 from pathlib import Path
@@ -19,7 +20,15 @@ PROG = "cevns-scan"
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors (raised, so that main() prints them uniformly)."""
+    """argparse with one-line errors (raised, so that main() prints them uniformly).
+
+    Negative numbers in exponent form (``--mu -1e-9``) are read as values, not options, so
+    that the value check can name them.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
     def error(self, message):
         raise InputError(f"{self.prog}: {message} (see {self.prog} --help)")

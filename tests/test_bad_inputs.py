@@ -1,0 +1,224 @@
+"""Bad input through the command line: one-line error, exit code 2, no traceback, no output.
+
+Every case runs ``python -m scanner ...`` in a fresh temporary folder holding only the input
+files that the case writes, and checks that
+
+* the exit code is 2,
+* stderr is exactly one line, starting with ``cevns-scan: error:``,
+* no traceback is printed (stdout or stderr),
+* the message names the offending item (file and line, config key, or option),
+* nothing was written: every ``--out`` path is absent afterwards and the folder holds no new
+  entries (hidden temporary folders such as ``.paper.tmp-*`` included).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+# -- inputs ---------------------------------------------------------------------------------------
+
+UNITS = "# units: events/(keV_ee kg day)"
+HEADER = "Tee_lo_keV,Tee_hi_keV,rate,sigma"
+ROW1 = "0.16,0.26,5.0,0.5"  # line 4 of a dataset made by _ds()
+ROW2 = "0.26,0.36,4.0,0.4"  # line 5
+ROW3 = "0.36,0.46,3.0,0.3"  # line 6
+
+
+def _ds(*rows: str, header: str = HEADER, units: str = UNITS) -> str:
+    """A dataset CSV: label line 1, units line 2, header line 3, rows from line 4."""
+    return "\n".join(["# label: test", units, header, *rows]) + "\n"
+
+
+# Fast argv, so that a case which wrongly succeeds does not take long. Config files are fed
+# mostly through `rates` (same loader and validation as `reproduce`, a much lighter import).
+REPRO = ["reproduce", "--grid", "11", "--quiet", "--out", "out"]
+REPRO_CFG = ["reproduce", "--config", "c.toml", "--grid", "11", "--quiet", "--out", "out"]
+REPRO_DATA = ["reproduce", "--data", "d.csv", "--grid", "11", "--quiet", "--out", "out"]
+RATES_CFG = ["rates", "--config", "c.toml", "--points", "5", "--out", "r.csv"]
+SCAN = ["scan", "--plane", "e-mu", "--grid", "11", "--quiet", "--out", "ck"]
+
+
+def _cfg(text: str) -> dict[str, str]:
+    return {"c.toml": text}
+
+
+def _data(text: str) -> dict[str, str]:
+    return {"d.csv": text}
+
+
+# (id, argv, files to create (name -> text; a name ending in '/' is a folder), expected substrings)
+CASES = [
+    # -- configuration (TOML) ------------------------------------------------------------------
+    ("cfg-unknown-key-suggestion", REPRO_CFG, _cfg("[scan]\ngird = 11\n"),
+     ["c.toml", "'gird'", "did you mean 'grid'"]),
+    ("cfg-unknown-key-fit", RATES_CFG, _cfg("[fit]\nbackgroud = 'free'\n"),
+     ["c.toml", "'backgroud'", "did you mean 'background'"]),
+    ("cfg-unknown-section", RATES_CFG, _cfg("[scna]\ngrid = 11\n"),
+     ["c.toml", "[scna]", "did you mean 'scan'"]),
+    ("cfg-section-not-table", RATES_CFG, _cfg("scan = 5\n"),
+     ["c.toml", "[scan]", "table"]),
+    ("cfg-grid-wrong-type", RATES_CFG, _cfg('[scan]\ngrid = "ten"\n'),
+     ["c.toml", "[scan] grid", "'ten'", "integer"]),
+    ("cfg-grid-1", RATES_CFG, _cfg("[scan]\ngrid = 1\n"),
+     ["c.toml", "[scan] grid = 1", ">= 2"]),
+    ("cfg-cl-1.5", RATES_CFG, _cfg("[fit]\ncl = 1.5\n"),
+     ["c.toml", "[fit] cl = 1.5", "(0, 1)"]),
+    ("cfg-cl-0", RATES_CFG, _cfg("[fit]\ncl = 0.0\n"),
+     ["c.toml", "[fit] cl = 0", "(0, 1)"]),
+    ("cfg-sigma-negative", RATES_CFG, _cfg("[fluxes.sigma]\n8B = -0.1\n"),
+     ["c.toml", "[fluxes.sigma] 8B", "-0.1"]),
+    ("cfg-sigma-unknown-component", RATES_CFG, _cfg("[fluxes.sigma]\nB9 = 0.1\n"),
+     ["c.toml", "[fluxes.sigma] B9"]),
+    ("cfg-mu-max-negative", RATES_CFG, _cfg("[scan]\nmu_max_e = -1e-9\n"),
+     ["c.toml", "[scan] mu_max_e", "-1e-09"]),
+    ("cfg-invalid-toml", RATES_CFG, _cfg("[scan\ngrid = 11\n"),
+     ["c.toml", "TOML"]),
+    ("cfg-missing-file", ["rates", "--config", "nope.toml", "--points", "5", "--out", "r.csv"],
+     {},
+     ["nope.toml", "not found"]),
+    ("cfg-is-folder", ["rates", "--config", "cfgdir", "--points", "5", "--out", "r.csv"],
+     {"cfgdir/": ""},
+     ["cfgdir", "folder"]),
+    ("cfg-unknown-target", RATES_CFG, _cfg('[target]\nname = "Ar"\n'),
+     ["c.toml", "[target] name", "'Ar'", "z and molar_mass"]),
+    ("cfg-unknown-flux-model", RATES_CFG, _cfg('[fluxes]\nmodel = "BS05"\n'),
+     ["c.toml", "[fluxes] model", "'BS05'"]),
+    ("cfg-bad-components", RATES_CFG, _cfg('[fluxes]\ncomponents = ["pp", "9Be"]\n'),
+     ["c.toml", "[fluxes] components"]),
+    ("cfg-bad-plane", RATES_CFG, _cfg('[scan]\nplanes = ["e-e"]\n'),
+     ["c.toml", "[scan] planes", "'e-e'"]),
+    # -- datasets --------------------------------------------------------------------------------
+    ("ds-missing-file", ["reproduce", "--data", "nope.csv", "--grid", "11", "--quiet",
+                         "--out", "out"], {},
+     ["nope.csv", "no such file"]),
+    ("ds-missing-column", REPRO_DATA,
+     _data(_ds("0.16,0.26,5.0", header="Tee_lo_keV,Tee_hi_keV,rate")),
+     ["d.csv line 3", "sigma"]),
+    ("ds-semicolons", REPRO_DATA,
+     _data(_ds(ROW1.replace(",", ";"), ROW2.replace(",", ";"), header=HEADER.replace(",", ";"))),
+     ["d.csv line 3", "','"]),
+    ("ds-nan", REPRO_DATA, _data(_ds(ROW1, "0.26,0.36,nan,0.4", ROW3)),
+     ["d.csv line 5", "rate"]),
+    ("ds-inf", REPRO_DATA, _data(_ds(ROW1, "0.26,0.36,4.0,inf", ROW3)),
+     ["d.csv line 5", "sigma"]),
+    ("ds-sigma-zero", REPRO_DATA, _data(_ds(ROW1, "0.26,0.36,4.0,0", ROW3)),
+     ["d.csv line 5", "sigma = 0"]),
+    ("ds-sigma-negative", REPRO_DATA, _data(_ds(ROW1, "0.26,0.36,4.0,-0.4", ROW3)),
+     ["d.csv line 5", "sigma = -0.4"]),
+    ("ds-overlap", REPRO_DATA, _data(_ds(ROW1, "0.20,0.36,4.0,0.4", ROW3)),
+     ["d.csv line 5", "overlap"]),
+    ("ds-unsorted", REPRO_DATA, _data(_ds(ROW2, ROW1, ROW3)),
+     ["d.csv line 5", "sort"]),
+    ("ds-empty-file", REPRO_DATA, _data(""),
+     ["d.csv", "empty"]),
+    ("ds-header-only", REPRO_DATA, _data(_ds()),
+     ["d.csv", "no data rows"]),
+    ("ds-non-numeric", REPRO_DATA, _data(_ds(ROW1, "0.26,0.36,abc,0.4", ROW3)),
+     ["d.csv line 5", "'abc'"]),
+    ("ds-wrong-units", REPRO_DATA,
+     _data(_ds(ROW1, ROW2, units="# units: events/(keV_nr ton yr)")),
+     ["d.csv", "keV_nr ton yr"]),
+    ("ds-too-many-fields", REPRO_DATA, _data(_ds(ROW1, "0.26,0.36,4.0,0.4,9", ROW3)),
+     ["d.csv line 5", "5 fields"]),
+    # -- command-line arguments -----------------------------------------------------------------
+    ("cli-no-command", [], {}, ["give a command"]),
+    ("cli-unknown-option", [*REPRO, "--bogus"], {}, ["--bogus"]),
+    ("cli-shard-0of2", [*SCAN, "--shard", "0/2"], {}, ["--shard '0/2'"]),
+    ("cli-shard-3of2", [*SCAN, "--shard", "3/2"], {}, ["--shard '3/2'"]),
+    ("cli-shard-letters", [*SCAN, "--shard", "a/b"], {}, ["--shard 'a/b'"]),
+    ("cli-grid-0", ["reproduce", "--grid", "0", "--quiet", "--out", "out"], {}, ["--grid 0"]),
+    ("cli-grid-text", ["reproduce", "--grid", "ten", "--quiet", "--out", "out"], {},
+     ["--grid 'ten'"]),
+    ("cli-jobs-0", [*REPRO, "--jobs", "0"], {}, ["--jobs 0"]),
+    ("cli-mu-max-flavour", [*REPRO, "--mu-max", "x=1e-9"], {}, ["--mu-max 'x=1e-9'"]),
+    ("cli-mu-max-zero", [*REPRO, "--mu-max", "e=0"], {}, ["--mu-max", "> 0"]),
+    ("cli-out-inside-file", ["reproduce", "--grid", "11", "--quiet", "--out", "somefile.txt/sub"],
+     {"somefile.txt": "not a folder\n"}, ["--out somefile.txt/sub", "somefile.txt"]),
+    ("cli-unknown-backend", [*REPRO, "--backend", "spark"], {}, ["--backend 'spark'"]),
+    ("cli-overlay-no-equals", [*REPRO, "--overlay", "poly.csv"], {"poly.csv": "x,y\n1,1\n"},
+     ["--overlay 'poly.csv'", "LABEL=FILE.csv"]),
+    ("rates-tnr-max-below-min", ["rates", "--tnr-min", "5", "--tnr-max", "1", "--points", "5",
+                                 "--out", "r.csv"],
+     {}, ["--tnr-max 1", "--tnr-min 5"]),
+    ("rates-negative-mu", ["rates", "--mu=-1e-9", "--points", "5", "--out", "r.csv"], {},
+     ["--mu -1e-09", ">= 0"]),
+    ("rates-negative-mu-separate", ["rates", "--mu", "1e-9", "-2e-10", "--points", "5", "--out",
+                                    "r.csv"], {}, ["--mu -2e-10", ">= 0"]),
+    ("rates-unknown-target", ["rates", "--target", "Foo", "--points", "5", "--out", "r.csv"], {},
+     ["--target 'Foo'"]),
+    ("rates-unknown-flux", ["rates", "--flux", "8B,9Be", "--points", "5", "--out", "r.csv"], {},
+     ["9Be"]),
+    ("rates-out-is-folder", ["rates", "--out", "rdir"], {"rdir/": ""},
+     ["--out rdir", "folder"]),
+    ("merge-not-a-scan", ["merge", "notascan", "--out", "merged"],
+     {"notascan/": "", "notascan/readme.txt": "hello\n"},
+     ["notascan", "no scan"]),
+    ("digitized-bin-width-0", ["dataset", "from-digitized", "--points", "p.csv",
+                               "--upper", "u.csv", "--bin-width", "0", "--out", "dd.csv"],
+     {"p.csv": "0.2,5\n0.3,4\n", "u.csv": "0.2,6\n0.3,5\n"}, ["--bin-width 0"]),
+]
+
+
+def _out_paths(argv: list[str]) -> list[str]:
+    """Every path given to --out (as '--out X' or '--out=X')."""
+    outs = []
+    for i, a in enumerate(argv):
+        if a == "--out" and i + 1 < len(argv):
+            outs.append(argv[i + 1])
+        elif a.startswith("--out="):
+            outs.append(a.split("=", 1)[1])
+    return outs
+
+
+def _write_inputs(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        if name.endswith("/"):
+            path.mkdir(parents=True, exist_ok=True)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+
+
+def _snapshot(root: Path) -> dict[str, bytes | None]:
+    """Every entry below ``root`` (hidden ones included): file bytes, or None for a folder."""
+    return {str(p.relative_to(root)): (None if p.is_dir() else p.read_bytes())
+            for p in root.rglob("*")}
+
+
+def test_enough_distinct_cases():
+    ids = [c[0] for c in CASES]
+    assert len(ids) == len(set(ids))
+    assert len({(tuple(c[1]), tuple(sorted(c[2].items()))) for c in CASES}) == len(CASES)
+    assert len(CASES) >= 24
+
+
+@pytest.mark.parametrize("argv,files,expected", [pytest.param(*c[1:], id=c[0]) for c in CASES])
+def test_bad_input(tmp_path, argv, files, expected):
+    _write_inputs(tmp_path, files)
+    before = _snapshot(tmp_path)
+    cmd = [sys.executable, "-m", "scanner", *argv]
+    proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    where = (f"command: {' '.join(cmd[2:])}\nexit code: {proc.returncode}\n"
+             f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+    err = proc.stderr.strip()
+
+    assert "Traceback" not in proc.stderr + proc.stdout, where
+    assert proc.returncode == 2, where
+    assert len(err.splitlines()) == 1, f"error message is not one line\n{where}"
+    assert err.startswith("cevns-scan: error:"), where
+    for text in expected:
+        assert text in err, f"message does not name {text!r}\n{where}"
+
+    for out in _out_paths(argv):
+        if out not in before:  # an --out that names an existing input is checked below
+            assert not (tmp_path / out).exists(), f"--out {out} was created\n{where}"
+    after = _snapshot(tmp_path)
+    leftovers = sorted(set(after) - set(before))
+    assert not leftovers, f"left behind: {leftovers}\n{where}"
+    changed = sorted(k for k in before if after.get(k, b"") != before[k])
+    assert not changed, f"inputs changed or removed: {changed}\n{where}"
