@@ -3,7 +3,6 @@
 import math
 
 import numpy as np
-
 from numba import njit
 
 from .constants import LINDHARD_EPS_COEFF
@@ -16,7 +15,10 @@ def _eps_per_kev(z):
 
 @njit(cache=True, nogil=True)
 def lindhard_q(t_nr_kev, z, k):
-    """Lindhard quenching factor Q = k g / (1 + k g), g = 3 eps^0.15 + 0.7 eps^0.6 + eps (eq. 15)."""
+    """Lindhard quenching factor (eq. 15).
+
+    Q = k g / (1 + k g), g = 3 eps^0.15 + 0.7 eps^0.6 + eps, eps = 11.5 Z^(-7/3) T_nr[keV].
+    """
     if t_nr_kev <= 0.0:
         return 0.0
     eps = _eps_per_kev(z) * t_nr_kev

@@ -16,6 +16,7 @@ from .form_factor import helm_ff
 from .kinematics import e_nu_min, t_nr_max
 from .spectra import panel_index, tail_moments_in_panel
 
+
 @njit(cache=True, nogil=True)
 def _continuous_at(t_nr, k, e, f, cum, m_n, qw, z, r0_fm):
     """<dsigma/dT> of a tabulated spectrum at T (MeV), Emin(T) in panel k."""

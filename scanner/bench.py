@@ -123,6 +123,8 @@ def naive_quad_per_point(model, tee_lo, tee_hi, n_bins: int) -> dict:
     phi(E) (dsigma_SM + mu^2 P dsigma_MM) (table nodes as break points). Only ``n_bins`` of
     the bins are computed; the time is scaled to all bins.
     """
+    import warnings
+
     from scipy.integrate import IntegrationWarning, quad
 
     from kernels.constants import MEV_PER_KEV
@@ -130,8 +132,6 @@ def naive_quad_per_point(model, tee_lo, tee_hi, n_bins: int) -> dict:
     from kernels.form_factor import helm_ff
     from kernels.kinematics import e_nu_min
     from kernels.quenching import t_nr_kev_from_t_ee
-
-    import warnings
 
     tgt = model.target
     mu2p = (1e-8) ** 2 * model.probabilities[0] + (1e-8) ** 2 * model.probabilities[1]
@@ -265,8 +265,9 @@ def _print_table(r: dict) -> None:
     print("  scan throughput (loky):")
     print("    grid        points  workers   seconds      points/s   efficiency")
     for row in r["scan_by_workers"]:
-        print(f"    {row['grid']:>5}  {row['points']:>11,}  {row['jobs']:>7}  {row['seconds']:>8.3f}"
-              f"  {row['points_per_s']:>12.3e}   {100 * row['efficiency']:>6.1f} %")
+        print(f"    {row['grid']:>5}  {row['points']:>11,}  {row['jobs']:>7}  "
+              f"{row['seconds']:>8.3f}  {row['points_per_s']:>12.3e}   "
+              f"{100 * row['efficiency']:>6.1f} %")
     print("  time against grid size (1 worker):")
     for row in r["scan_by_size"]:
         print(f"    {row['grid']:>5}  {row['points']:>11,}  {row['seconds']:>8.3f} s  "

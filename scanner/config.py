@@ -68,7 +68,7 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "sigma_model": Field("str", hint="a model of data/solar_fluxes.csv with uncertainties"),
         "components": Field("list", lambda v: len(v) > 0 and len(set(v)) == len(v)
                             and all(c in FLUX_COMPONENTS for c in v),
-                            "a non-empty list of distinct names from " + ", ".join(FLUX_COMPONENTS)),
+                            "distinct names from " + ", ".join(FLUX_COMPONENTS)),
         "spectrum_8B": Field("str", lambda v: v in ("winter2006", "bahcall1996"),
                              "'winter2006' or 'bahcall1996'"),
         "sigma": Field("table", hint="component = fractional 1-sigma (>= 0)"),
@@ -147,7 +147,8 @@ def _check_sigma_table(source: str, table: dict) -> dict:
         where = f"[fluxes.sigma] {comp}"
         if comp not in FLUX_COMPONENTS:
             raise InputError(f"{source}: unknown key {where}{_closest(comp, FLUX_COMPONENTS)}")
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if (isinstance(value, bool) or not isinstance(value, int | float)
+                or not math.isfinite(value)):
             raise InputError(f"{source}: key {where} = {value!r} is not a number; "
                              "use a fractional 1-sigma >= 0")
         if value < 0:

@@ -86,7 +86,8 @@ def mu_scale(problem: Problem, flavour: str) -> float:
     m = problem.mm[:, :, FLAVOURS.index(flavour)].sum(axis=0)
     s = float(np.sqrt(np.sum((m / problem.delta) ** 2)))
     if not s > 0:
-        raise InputError(f"the mu_{flavour} templates vanish in every bin; no limit on mu_{flavour}")
+        raise InputError(f"the mu_{flavour} templates vanish in every bin; "
+                         f"no limit on mu_{flavour}")
     return s**-0.5
 
 

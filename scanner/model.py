@@ -75,7 +75,8 @@ def make_target(name: str, z: int | None = None, molar_mass: float | None = None
     if z is None or molar_mass is None:
         if name not in KNOWN_TARGETS:
             raise InputError(
-                f"unknown target {name!r}; use {' or '.join(KNOWN_TARGETS)}, or give Z and molar mass"
+                f"unknown target {name!r}; use {' or '.join(KNOWN_TARGETS)}, "
+                "or give Z and molar mass"
             )
         z, molar_mass = KNOWN_TARGETS[name]
     return Target(name, int(z), float(molar_mass))

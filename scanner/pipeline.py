@@ -22,7 +22,7 @@ from .datasets import ASIMOV_NAME, Dataset, resolve_dataset
 from .errors import InputError
 from .fit import Problem, axis_crossing, make_problem, one_dof_limits, threshold
 from .model import Model, build_model, make_target
-from .outputs import npz_bytes, atomic_write_bytes, write_csv, write_json
+from .outputs import atomic_write_bytes, npz_bytes, write_csv, write_json
 from .rates import differential_rates
 from .templates import Templates, binned_templates
 
@@ -148,7 +148,10 @@ def edge_messages(results: list[dict]) -> list[str]:
 
 
 def fig2_tables(config: Config, t_nr_kev: np.ndarray, targets=FIG2_TARGETS, mu=FIG2_MU):
-    """Fig. 2: 8B rates per target, columns T_nr_keV, SM, total_mu_<mu>... (events/(kg day keV_nr))."""
+    """Fig. 2 tables: 8B rates per target in events / (kg day keV_nr).
+
+    Columns T_nr_keV, SM and total_mu_<mu> (SM + magnetic moment, mu for every flavour).
+    """
     base = build_model(config.with_overrides({"fluxes": {"components": ["8B"]}}, "figure 2"))
     tables = {}
     for name in targets:
@@ -193,12 +196,11 @@ def contours_summary(analysis: Analysis, results: list[dict]) -> dict:
 
 
 def package_versions() -> dict:
+    import contourpy
     import joblib
     import matplotlib
     import numba
     import scipy
-
-    import contourpy
 
     return {"cevns-scan": __version__, "python": platform.python_version(),
             "numpy": np.__version__, "scipy": scipy.__version__, "numba": numba.__version__,
@@ -209,6 +211,8 @@ def package_versions() -> dict:
 def run_record(analysis: Analysis, argv: list[str], timings: dict, extra: dict | None = None):
     """run.json content: enough to reproduce the result."""
     ds = analysis.dataset
+    prob = analysis.problem
+    sigmas = "; ".join(f"{c}: {s:g}" for c, s in zip(prob.components, prob.sigma, strict=True))
     rec = {
         "command": ["cevns-scan", *argv],
         "versions": package_versions(),
@@ -221,8 +225,7 @@ def run_record(analysis: Analysis, argv: list[str], timings: dict, extra: dict |
         "input_sha256": analysis.digest(),
         "flux_model": analysis.model.flux_model,
         "flux_uncertainties": (
-            f"fractional 1-sigma flux errors from {analysis.model.sigma_model} "
-            f"({'; '.join(f'{c}: {s:g}' for c, s in zip(analysis.problem.components, analysis.problem.sigma, strict=True))}); "
+            f"fractional 1-sigma flux errors from {analysis.model.sigma_model} ({sigmas}); "
             "BS05(OP) uncertainties are not available to us"),
         "pull_components": list(analysis.problem.components),
         "flavour_probabilities": dict(zip(("P_ee", "P_emu", "P_etau"),

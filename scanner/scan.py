@@ -74,7 +74,7 @@ class _Interrupt:
         self.signum = 0
         self._old = {}
 
-    def _handler(self, signum, frame):  # noqa: ARG002
+    def _handler(self, signum, frame):
         self.signum = signum
 
     def __enter__(self):

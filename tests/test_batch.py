@@ -9,8 +9,8 @@ import time
 
 import numpy as np
 import pytest
-
 from helpers import run_cli
+
 from scanner.cli import main
 from scanner.scan import SLOW_CHUNKS_ENV
 
@@ -131,7 +131,7 @@ def test_sigterm_stops_after_chunk_and_resume_completes(work):
     proc = _start_scan(work, d)
     _wait_for_chunks(d / "e_mu", 2, proc)
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in err

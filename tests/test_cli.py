@@ -5,9 +5,8 @@ import json
 
 import numpy as np
 import pytest
-from scipy import stats
-
 from helpers import run_cli
+from scipy import stats
 
 FILES = ["run.json", "rates_Ge.csv", "rates_Xe.csv", "templates.csv", "chi2_e_mu.npz",
          "chi2_e_tau.npz", "contours.json", "limits.json", "fig2_rates.png", "fig2_rates.pdf",
