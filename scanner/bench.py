@@ -84,7 +84,7 @@ def template_time(analysis, repeat: int) -> dict:
 
 
 def scan_throughput(coef, grid: int, jobs: int, repeat: int, chunk_points: int,
-                    backend: str = "loky") -> dict:
+                    backend: str = "threading") -> dict:
     from .scan import make_chunks, scan_map
 
     mu = np.linspace(0.0, 3e-8, grid)
@@ -92,8 +92,8 @@ def scan_throughput(coef, grid: int, jobs: int, repeat: int, chunk_points: int,
     scan_map(coef, mu[: min(grid, 4 * jobs)], mu, chunks[:1] if jobs == 1 else
              make_chunks(min(grid, 4 * jobs), grid, grid), jobs=jobs, backend=backend)
     t = _median_time(lambda: scan_map(coef, mu, mu, chunks, jobs=jobs, backend=backend), repeat)
-    return {"grid": grid, "points": grid * grid, "jobs": jobs, "seconds": t,
-            "points_per_s": grid * grid / t, "chunks": len(chunks)}
+    return {"grid": grid, "points": grid * grid, "jobs": jobs, "backend": backend,
+            "seconds": t, "points_per_s": grid * grid / t, "chunks": len(chunks)}
 
 
 def naive_optimize_per_point(problem, n_points: int, seed: int = 0) -> float:
@@ -168,18 +168,24 @@ def _fit_exponent(points, seconds) -> float:
 
 def scaling_plot(path: Path, by_workers: list[dict], by_size: list[dict], machine: dict) -> None:
     from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter
 
     fig = Figure(figsize=(10, 4), layout="constrained")
     a, b = fig.subplots(1, 2)
-    w = [r["jobs"] for r in by_workers]
-    a.plot(w, [r["points_per_s"] for r in by_workers], "o-", label="measured")
-    a.plot(w, [by_workers[0]["points_per_s"] * k for k in w], "k--", lw=1, label="ideal")
-    a.set_xlabel("workers (joblib loky)")
+    for backend in sorted({r["backend"] for r in by_workers}):
+        rows = [r for r in by_workers if r["backend"] == backend]
+        a.plot([r["jobs"] for r in rows], [r["points_per_s"] for r in rows], "o-", label=backend)
+    first = by_workers[0]
+    w = sorted({r["jobs"] for r in by_workers})
+    a.plot(w, [first["points_per_s"] * k for k in w], "k--", lw=1, label="ideal")
+    a.set_xticks(w)
+    a.set_xlabel("joblib workers")
     a.set_ylabel("chi2 points per second")
     a.set_title(f"grid {by_workers[0]['grid']}^2")
     a.legend()
     pts = [r["points"] for r in by_size]
     b.loglog(pts, [r["seconds"] for r in by_size], "o-", label="1 worker")
+    b.xaxis.set_minor_formatter(NullFormatter())
     b.set_xlabel("grid points")
     b.set_ylabel("seconds")
     b.set_title("time against grid size")
@@ -210,14 +216,17 @@ def run_bench(args) -> int:
     log("bench: template build...")
     templ = template_time(analysis, 5 if quick else 50)
     coef = analysis.problem.coefficients("e", "mu")
-    chunk_points = 1 << 18
+    chunk_points = load_config()["scan"]["chunk_points"]
     big = 401 if quick else 2001
     log(f"bench: scan throughput on a {big}x{big} grid...")
     workers = sorted({1, 2, max_workers} if max_workers >= 2 else {1})
-    by_workers = [scan_throughput(coef, big, j, repeat, chunk_points) for j in workers]
+    by_workers = []
+    for backend in ("threading", "loky"):
+        rows = [scan_throughput(coef, big, j, repeat, chunk_points, backend) for j in workers]
+        for r in rows:
+            r["efficiency"] = r["points_per_s"] / (r["jobs"] * rows[0]["points_per_s"])
+        by_workers += rows
     base = by_workers[0]["points_per_s"]
-    for r in by_workers:
-        r["efficiency"] = r["points_per_s"] / (r["jobs"] * base)
     sizes = [101, 201, 401] if quick else [501, 1001, 2001, 2829]
     by_size = [scan_throughput(coef, n, 1, repeat, chunk_points) for n in sizes]
     exponent = _fit_exponent([r["points"] for r in by_size], [r["seconds"] for r in by_size])
@@ -262,11 +271,11 @@ def _print_table(r: dict) -> None:
     t = r["templates_ge"]
     print(f"  Ge template set ({t['components']} fluxes x {t['bins']} bins x SM, MM): "
           f"{1e3 * t['seconds']:.2f} ms")
-    print("  scan throughput (loky):")
-    print("    grid        points  workers   seconds      points/s   efficiency")
+    print("  scan throughput (median of repeated runs):")
+    print("    backend     grid        points  workers   seconds      points/s   efficiency")
     for row in r["scan_by_workers"]:
-        print(f"    {row['grid']:>5}  {row['points']:>11,}  {row['jobs']:>7}  "
-              f"{row['seconds']:>8.3f}  {row['points_per_s']:>12.3e}   "
+        print(f"    {row['backend']:<9}  {row['grid']:>5}  {row['points']:>11,}  {row['jobs']:>7}"
+              f"  {row['seconds']:>8.3f}  {row['points_per_s']:>12.3e}   "
               f"{100 * row['efficiency']:>6.1f} %")
     print("  time against grid size (1 worker):")
     for row in r["scan_by_size"]:

@@ -84,7 +84,8 @@ def _add_analysis_options(p, default_out=None, grid=True):
     p.add_argument("--cl", type=_float("--cl", 0.0, strict=True),
                    help="confidence level (default 0.9)")
     p.add_argument("--jobs", type=_positive_int("--jobs"), default=1, help="joblib workers")
-    p.add_argument("--backend", default="loky", help="loky (default), threading or dask")
+    p.add_argument("--backend", default="threading",
+                   help="threading (default: the kernels release the GIL), loky or dask")
     p.add_argument("--scheduler", help="dask scheduler address (with --backend dask)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     if default_out is not None:
@@ -102,10 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_analysis_options(p, default_out="results/paper")
     p.add_argument("--overlay", action="append", default=[], metavar="LABEL=FILE.csv",
                    help="comparison region for Fig. 3 (polygon CSV with columns x,y in mu_B)")
+    p.add_argument("--plane", action="append", default=[], metavar="X-Y",
+                   help="plane to scan, repeatable (default from config: e-mu and e-tau)")
 
     p = sub.add_parser("rates", help="differential rates dR/dT_nr (Fig. 2 table)")
     p.add_argument("--config")
-    p.add_argument("--target", default="Ge", help="Ge or Xe (or a config [target])")
+    p.add_argument("--target", help="Ge or Xe (default: the config's [target], Ge)")
     p.add_argument("--flux", default="8B", help="8B, all, or a comma list of components")
     p.add_argument("--mu", nargs="+", type=_float("--mu"), default=[1e-9, 8e-10, 4e-10],
                    help="magnetic moments in mu_B (same for every flavour)")
@@ -166,6 +169,8 @@ def _config(args, extra: dict | None = None):
         overrides.setdefault("scan", {})[f"mu_max_{fl}"] = value
     if getattr(args, "cl", None) is not None:
         overrides.setdefault("fit", {})["cl"] = args.cl
+    if getattr(args, "command", None) == "reproduce" and args.plane:
+        overrides.setdefault("scan", {})["planes"] = args.plane
     for sec, keys in (extra or {}).items():
         overrides.setdefault(sec, {}).update(keys)
     if overrides:
@@ -213,7 +218,7 @@ def cmd_rates(args) -> int:
             raise InputError(f"--mu {m:g}: a magnetic moment must be >= 0 (mu_B)")
     cfg = _config(args)
     model = build_model(cfg)
-    if args.target != cfg["target"]["name"]:
+    if args.target is not None and args.target != cfg["target"]["name"]:
         if args.target not in KNOWN_TARGETS:
             raise InputError(f"--target {args.target!r} is not one of {', '.join(KNOWN_TARGETS)}; "
                              "for another element set [target] z and molar_mass in --config")

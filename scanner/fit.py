@@ -62,6 +62,13 @@ def make_problem(templates, dataset, fit_config) -> Problem:
         raise InputError(f"dataset {dataset.label}: no flux component gives events in any bin "
                          f"({dataset.tee_lo[0]:g}-{dataset.tee_hi[-1]:g} keV_ee); lower the "
                          "energy range or choose a lighter target")
+    with np.errstate(over="ignore", divide="ignore"):
+        weight = 1.0 / dataset.sigma**2
+    if not np.all(np.isfinite(weight)):
+        i = int(np.nonzero(~np.isfinite(weight))[0][0])
+        raise InputError(f"dataset {dataset.label} bin {i} ({dataset.tee_lo[i]:g}-"
+                         f"{dataset.tee_hi[i]:g} keV_ee): sigma = {dataset.sigma[i]:g} is too "
+                         "small (1/sigma^2 overflows); give sigma in events/(keV_ee kg day)")
     names = tuple(n for n, a in zip(templates.components, active, strict=True) if a)
     return Problem(names, np.ascontiguousarray(templates.sm[active]),
                    np.ascontiguousarray(templates.mm[active]),

@@ -22,7 +22,8 @@ def _save(fig: Figure, out: Path, stem: str) -> None:
 
 def draw_fig2(out: Path, tables: dict) -> None:
     """Fig. 2: SM and SM + magnetic-moment rates of 8B neutrinos on each target."""
-    fig = Figure(figsize=(5.2 * len(tables), 4.2), layout="constrained")
+    fig = Figure(figsize=(5.2 * len(tables), 4.2))
+    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.12, top=0.92, wspace=0.28)
     axes = fig.subplots(1, len(tables), squeeze=False)[0]
     styles = ["--", "-.", ":"]
     for ax, (name, cols), tag in zip(axes, tables.items(), "abcdef", strict=False):
@@ -39,7 +40,7 @@ def draw_fig2(out: Path, tables: dict) -> None:
         ax.set_xlabel(r"$T_{nr}$ [keV$_{nr}$]")
         ax.set_ylabel(r"$dR/dT_{nr}$ [events kg$^{-1}$ day$^{-1}$ keV$_{nr}^{-1}$]")
         ax.set_title(f"({tag}) {name}, $^8$B solar neutrinos")
-        ax.grid(True, which="both", alpha=0.25)
+        ax.grid(True, which="major", alpha=0.25)
         ax.legend(fontsize=8)
     _save(fig, out, "fig2_rates")
 
@@ -62,7 +63,9 @@ def load_overlay(spec: str):
 def draw_fig3(out: Path, results: list[dict], cl: float, dataset: str, note: str,
               overlays=()) -> Figure:
     """Fig. 3: the CL allowed region in each (mu_x, mu_y) plane (filled) with its contour."""
-    fig = Figure(figsize=(4.8 * len(results), 4.6), layout="constrained")
+    fig = Figure(figsize=(4.8 * len(results), 4.6))
+    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.12, top=0.86 if note else 0.92,
+                        wspace=0.3)
     axes = fig.subplots(1, len(results), squeeze=False)[0]
     for ax, r, tag in zip(axes, results, "abcdef", strict=False):
         pg = r["plane"]

@@ -22,7 +22,9 @@ from kernels.chi2 import chi2_grid
 from .errors import InputError, ScanInterrupted
 from .progress import Progress
 
-BACKENDS = ("loky", "threading", "dask")
+#: joblib backends: threads share the map with no copies (the numba kernels release the GIL);
+#: loky runs worker processes; dask runs on a dask.distributed cluster.
+BACKENDS = ("threading", "loky", "dask")
 #: Seconds to pause after each finished chunk (a hook for the interruption tests only).
 SLOW_CHUNKS_ENV = "CEVNS_SCAN_TEST_CHUNK_DELAY_S"
 
@@ -42,9 +44,15 @@ def make_chunks(n_rows: int, n_cols: int, chunk_points: int) -> list[Chunk]:
     return [Chunk(k, i0, min(i0 + rows, n_rows)) for k, i0 in enumerate(range(0, n_rows, rows))]
 
 
-def compute_chunk(index: int, coef: np.ndarray, mu_x: np.ndarray, mu_y: np.ndarray):
-    """Worker task: chi^2 for the rows ``mu_x`` of one chunk. Returns (index, block)."""
-    out = np.empty((mu_x.size, mu_y.size))
+def compute_chunk(index: int, coef: np.ndarray, mu_x: np.ndarray, mu_y: np.ndarray,
+                  out: np.ndarray | None = None):
+    """Worker task: chi^2 for the rows ``mu_x`` of one chunk. Returns (index, block).
+
+    With ``out`` (a view of the shared map, threading backend) the block is written in place
+    and no copy travels back; otherwise a new block is returned (process backends).
+    """
+    if out is None:
+        out = np.empty((mu_x.size, mu_y.size))
     chi2_grid(mu_x, mu_y, coef, out)
     return index, out
 
@@ -128,7 +136,7 @@ def _backend(backend: str, jobs: int, scheduler: str | None):
 
 
 def scan_map(coef: np.ndarray, mu_x: np.ndarray, mu_y: np.ndarray, chunks: list[Chunk], *,
-             jobs: int = 1, backend: str = "loky", scheduler: str | None = None,
+             jobs: int = 1, backend: str = "threading", scheduler: str | None = None,
              progress: Progress | None = None, on_chunk=None, out: np.ndarray | None = None,
              resume_hint: str = "") -> np.ndarray:
     """Evaluate the chunks of a chi^2 map in parallel.
@@ -142,7 +150,7 @@ def scan_map(coef: np.ndarray, mu_x: np.ndarray, mu_y: np.ndarray, chunks: list[
     chunks : list of Chunk
         The chunks to compute (others are taken from ``out``).
     jobs, backend, scheduler
-        joblib workers and backend ('loky', 'threading' or 'dask' with a scheduler address).
+        joblib workers and backend ('threading', 'loky' or 'dask' with a scheduler address).
     progress : Progress, optional
     on_chunk : callable, optional
         Called as ``on_chunk(chunk, block)`` in the parent for every finished chunk (the
@@ -167,13 +175,16 @@ def scan_map(coef: np.ndarray, mu_x: np.ndarray, mu_y: np.ndarray, chunks: list[
     delay = float(os.environ.get(SLOW_CHUNKS_ENV, "0") or 0)
     warm_jit(coef)
     with _Interrupt() as stop, _backend(backend, jobs, scheduler):
-        tasks = (delayed(compute_chunk)(c.index, coef, mu_x[c.i0:c.i1], mu_y) for c in chunks)
+        shared = backend == "threading"
+        tasks = (delayed(compute_chunk)(c.index, coef, mu_x[c.i0:c.i1], mu_y,
+                                        out[c.i0:c.i1] if shared else None) for c in chunks)
         results = Parallel(return_as="generator_unordered")(tasks)
         try:
             for index, block in results:
                 chunk = by_index[index]
                 check_finite(block, chunk, mu_x, mu_y)
-                out[chunk.i0:chunk.i1] = block
+                if not shared:
+                    out[chunk.i0:chunk.i1] = block
                 if on_chunk is not None:
                     on_chunk(chunk, block)
                 if progress is not None:

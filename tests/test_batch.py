@@ -146,7 +146,7 @@ def test_sigterm_stops_after_chunk_and_resume_completes(work):
     assert np.array_equal(merged_map(work, d, "merged_terminated"), ref_map(work))
 
 
-def test_dask_backend_on_local_cluster_equals_loky(work):
+def test_dask_backend_on_local_cluster_equals_single_process(work):
     distributed = pytest.importorskip("dask.distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   host="127.0.0.1", dashboard_address=None) as cluster:

@@ -115,3 +115,25 @@ def test_gram_coefficients_shape():
     assert coef.shape == (4, 4, 6)
     coef = gram_coefficients(sm, sm, sm, np.ones(2), np.ones(5), np.ones(5), False, 0.0)
     assert coef.shape == (3, 3, 6)
+
+
+def test_tiny_sigma_is_finite_and_underflowing_sigma_is_an_error():
+    from scanner.datasets import Dataset
+    from scanner.errors import InputError
+    from scanner.fit import make_problem
+    from scanner.templates import Templates
+
+    n = 4
+    lo = 0.2 + 0.1 * np.arange(n)
+    sm = np.full((1, n), 0.01)
+    mm = np.repeat(np.array([1e15, 5e14, 2e14, 1e14])[None, :, None], 3, axis=2)
+    tp = Templates(("8B",), lo, lo + 0.1, sm, mm, np.array([0.12]))
+    fit = {"background": "free", "background_value": 0.0}
+    ds = Dataset("t", lo, lo + 0.1, sm[0] + 2.0, np.full(n, 1e-9), "test")
+    p = make_problem(tp, ds, fit)
+    assert p.chi2([0, 0, 0]) < 1e-6 and np.isfinite(p.chi2([1e-9, 0, 0]))
+    # with tiny errors the only way to absorb the signal is a large 8B pull: chi2 ~ xi^2 >> 1
+    assert p.chi2([1e-9, 0, 0]) > 10
+    bad = Dataset("t", lo, lo + 0.1, sm[0] + 2.0, np.array([0.1, 1e-200, 0.1, 0.1]), "test")
+    with pytest.raises(InputError, match="bin 1 .*too small"):
+        make_problem(tp, bad, fit)
