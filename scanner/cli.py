@@ -9,7 +9,10 @@ from __future__ import annotations
 import argparse
 import math
 import re
+import shlex
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -158,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # -- helpers -------------------------------------------------------------------------------------
 
-def _config(args, extra: dict | None = None):
+def _config(args):
     from .config import load_config
 
     cfg = load_config(getattr(args, "config", None))
@@ -171,8 +174,6 @@ def _config(args, extra: dict | None = None):
         overrides.setdefault("fit", {})["cl"] = args.cl
     if getattr(args, "command", None) == "reproduce" and args.plane:
         overrides.setdefault("scan", {})["planes"] = args.plane
-    for sec, keys in (extra or {}).items():
-        overrides.setdefault(sec, {}).update(keys)
     if overrides:
         cfg = cfg.with_overrides(overrides, "command line")
     return cfg
@@ -266,7 +267,7 @@ def cmd_figure2(args) -> int:
     return 0
 
 
-def _planes_results(analysis, planes, args, progress_prefix=""):
+def _planes_results(analysis, planes, args):
     from .pipeline import plane_grid, plane_result, progress_desc
     from .scan import make_chunks, scan_map
 
@@ -279,8 +280,8 @@ def _planes_results(analysis, planes, args, progress_prefix=""):
         t0 = time.perf_counter()
         chi2 = scan_map(coef, pg.mu_x, pg.mu_y, chunks, jobs=args.jobs, backend=args.backend,
                         scheduler=args.scheduler,
-                        progress=_progress(args, len(chunks), progress_prefix + progress_desc(pg)),
-                        resume_hint="rerun the same command (reproduce has no partial output)")
+                        progress=_progress(args, len(chunks), progress_desc(pg)),
+                        resume_hint="nothing was written; rerun the same command")
         timings[f"scan_{pg.name}_s"] = time.perf_counter() - t0
         results.append(plane_result(analysis, pg, chi2))
     return results, timings
@@ -355,14 +356,14 @@ def cmd_scan(args, argv) -> int:
     open_plane_dir(plane_dir, manifest)
     coef = analysis.problem.coefficients(fx, fy)
     spec = f"{shard}/{n_shards}"
-    resume = " ".join([PROG, *argv] + ([] if args.resume else ["--resume"]))
+    resume = shlex.join([PROG, *argv] + ([] if args.resume else ["--resume"]))
     t0 = time.perf_counter()
     scan_map(coef, pg.mu_x, pg.mu_y, todo, jobs=args.jobs, backend=args.backend,
              scheduler=args.scheduler,
              progress=_progress(args, len(todo), f"shard {spec} " + progress_desc(pg)),
              on_chunk=lambda c, block: write_chunk(plane_dir, digest, c.index, c.i0, c.i1,
                                                    block, spec),
-             resume_hint=f"resume with: {resume}")
+             resume_hint=f"finished chunks are kept in {plane_dir}; resume with: {resume}")
     if not args.quiet:
         print(f"shard {spec} of plane {pg.name}: {len(todo)} chunk(s) computed, "
               f"{len(mine) - len(todo)} already there, in {time.perf_counter() - t0:.1f} s; "
@@ -453,9 +454,20 @@ def cmd_bench(args) -> int:
     return run_bench(args)
 
 
+class _Terminated(BaseException):
+    """SIGTERM outside a scan: unwinds like Ctrl-C so temporary outputs are removed."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    old_term = None
+    if threading.current_thread() is threading.main_thread():
+        old_term = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
@@ -479,11 +491,16 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 128 + exc.signum
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Terminated) as exc:
         if debug:
             raise
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+        sig = signal.SIGTERM if isinstance(exc, _Terminated) else signal.SIGINT
+        print(f"{PROG}: interrupted by {sig.name} before finishing; no partial output was left",
+              file=sys.stderr)
+        return 128 + sig
+    finally:
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -98,5 +98,5 @@ def write_csv(path: str | Path, header: list[str], columns: list[np.ndarray],
     """A CSV with ``#`` comment lines, a header and float columns (repr precision)."""
     lines = [f"# {c}" for c in comments] + [",".join(header)]
     for row in zip(*columns, strict=True):
-        lines.append(",".join(f"{float(v):.10g}" for v in row))
+        lines.append(",".join(repr(float(v)) for v in row))  # shortest exact round trip
     atomic_write_bytes(path, ("\n".join(lines) + "\n").encode())

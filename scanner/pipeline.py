@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import platform
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -281,7 +280,3 @@ def write_results(out: Path, analysis: Analysis, results: list[dict], argv: list
 
 def progress_desc(pg: PlaneGrid) -> str:
     return f"scan {pg.name} ({pg.mu_x.size}x{pg.mu_y.size})"
-
-
-def stderr_line(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)

@@ -203,6 +203,6 @@ def scan_map(coef: np.ndarray, mu_x: np.ndarray, mu_y: np.ndarray, chunks: list[
                 results.close()
         if stop.signum:
             name = signal.Signals(stop.signum).name
-            raise ScanInterrupted(f"scan interrupted by {name}; finished chunks are kept"
+            raise ScanInterrupted(f"scan interrupted by {name}"
                                   + (f"; {resume_hint}" if resume_hint else ""), stop.signum)
     return out

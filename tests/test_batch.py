@@ -1,6 +1,7 @@
 """Batch scans: shards, checkpoints, kill-and-resume, merge checks, the dask backend."""
 
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -140,7 +141,8 @@ def test_sigterm_stops_after_chunk_and_resume_completes(work):
     assert 2 <= done < 14
     assert not list((d / "e_mu").glob(".*tmp"))  # stopped between chunks: no torn file
     # the message's resume command works as printed
-    resume = lines[0].split("resume with: ", 1)[1].split()
+    assert f"kept in {d / 'e_mu'}" in lines[0]
+    resume = shlex.split(lines[0].split("resume with: ", 1)[1])
     assert resume[0] == "cevns-scan"
     run_cli(*resume[1:], cwd=work)
     assert np.array_equal(merged_map(work, d, "merged_terminated"), ref_map(work))
@@ -154,3 +156,19 @@ def test_dask_backend_on_local_cluster_equals_single_process(work):
         assert main(scan_args(d, "--backend", "dask", "--scheduler",
                               cluster.scheduler_address)) == 0
     assert np.array_equal(merged_map(work, d, "merged_dask"), ref_map(work))
+
+
+def test_interrupted_reproduce_leaves_no_output(work):
+    env = dict(os.environ, **{SLOW_CHUNKS_ENV: "0.4"})
+    proc = subprocess.Popen([sys.executable, "-m", "scanner", "reproduce", "--config", "cfg.toml",
+                             "--grid", GRID, "--out", "half", "--quiet"], cwd=work, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2.5)  # during the scan (14 chunks x 0.4 s) or, on a slow machine, before it
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGINT, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "interrupted by SIGINT" in lines[0] and "Traceback" not in err
+    assert "nothing was written" in lines[0] or "no partial output" in lines[0]
+    assert not (work / "half").exists()
+    assert not [p for p in work.iterdir() if p.name.startswith(".half")]

@@ -135,5 +135,5 @@ def test_tiny_sigma_is_finite_and_underflowing_sigma_is_an_error():
     # with tiny errors the only way to absorb the signal is a large 8B pull: chi2 ~ xi^2 >> 1
     assert p.chi2([1e-9, 0, 0]) > 10
     bad = Dataset("t", lo, lo + 0.1, sm[0] + 2.0, np.array([0.1, 1e-200, 0.1, 0.1]), "test")
-    with pytest.raises(InputError, match="bin 1 .*too small"):
+    with pytest.raises(InputError, match=r"bin 1 .*too small"):
         make_problem(tp, bad, fit)
