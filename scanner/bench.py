@@ -20,8 +20,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
-
 _COMPILE_SCRIPT = """
 import json, time
 t0 = time.perf_counter()
@@ -89,8 +87,9 @@ def scan_throughput(coef, grid: int, jobs: int, repeat: int, chunk_points: int,
 
     mu = np.linspace(0.0, 3e-8, grid)
     chunks = make_chunks(grid, grid, chunk_points)
-    scan_map(coef, mu[: min(grid, 4 * jobs)], mu, chunks[:1] if jobs == 1 else
-             make_chunks(min(grid, 4 * jobs), grid, grid), jobs=jobs, backend=backend)
+    warm_rows = min(grid, 4 * jobs)  # start the workers and load the JIT before timing
+    scan_map(coef, mu[:warm_rows], mu, make_chunks(warm_rows, grid, grid), jobs=jobs,
+             backend=backend)
     t = _median_time(lambda: scan_map(coef, mu, mu, chunks, jobs=jobs, backend=backend), repeat)
     return {"grid": grid, "points": grid * grid, "jobs": jobs, "backend": backend,
             "seconds": t, "points_per_s": grid * grid / t, "chunks": len(chunks)}
@@ -196,14 +195,12 @@ def scaling_plot(path: Path, by_workers: list[dict], by_size: list[dict], machin
 
 def run_bench(args) -> int:
     from .config import load_config
-    from .outputs import atomic_write_bytes, check_output_dir
+    from .outputs import atomic_write_bytes, check_output_file
     from .pipeline import prepare
 
-    for opt in (args.json, args.plot):
-        if opt:
-            if Path(opt).is_dir():
-                raise InputError(f"{opt}: is a folder; give a file name")
-            check_output_dir(Path(opt).parent if str(Path(opt).parent) else Path("."), "--json")
+    for option, value in (("--json", args.json), ("--plot", args.plot)):
+        if value:
+            check_output_file(value, option)
     quick = args.quick
     repeat = 3 if not quick else 1
     machine = _machine()

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
-from .outputs import atomic_write_bytes, npz_bytes, write_json
+from .outputs import atomic_write_bytes, load_npz, npz_bytes, write_json
 
 CHUNK_RE = re.compile(r"^chunk_(\d{6})\.npz$")
 
@@ -72,12 +72,7 @@ def write_chunk(plane_dir: Path, digest: str, index: int, i0: int, i1: int, bloc
 
 
 def read_chunk(path: Path) -> dict:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except (OSError, ValueError, EOFError):
-        raise InputError(f"{path}: unreadable chunk file; delete it and rerun its shard with "
-                         "--resume") from None
+    return load_npz(path, "delete it and rerun its shard with --resume")
 
 
 def finished_chunks(plane_dir: Path, digest: str) -> set[int]:

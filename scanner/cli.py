@@ -180,12 +180,9 @@ def _config(args):
 
 
 def _check_backend(args):
-    from .scan import BACKENDS
+    from .scan import check_backend
 
-    if args.backend not in BACKENDS:
-        raise InputError(f"--backend {args.backend!r} is not one of {', '.join(BACKENDS)}")
-    if args.scheduler and args.backend != "dask":
-        raise InputError("--scheduler only applies to --backend dask")
+    check_backend(args.backend, args.scheduler)
 
 
 def _progress(args, total, desc):
@@ -227,12 +224,9 @@ def cmd_rates(args) -> int:
     if args.flux != "all":
         model = model.with_components([c.strip() for c in args.flux.split(",") if c.strip()])
     if args.out:
-        from .outputs import check_output_dir
+        from .outputs import check_output_file
 
-        out = Path(args.out)
-        if out.is_dir():
-            raise InputError(f"--out {out}: is a folder; give a CSV file name")
-        check_output_dir(out.parent if str(out.parent) else Path("."), "--out")
+        check_output_file(args.out)
     t = np.geomspace(args.tnr_min, args.tnr_max, args.points)
     sm, _ = differential_rates(model, t)
     cols = {"T_nr_keV": t, "SM": sm.sum(axis=0)}
@@ -380,7 +374,14 @@ def cmd_merge(args, argv) -> int:
     from .config import config_from_json
     from .datasets import COLUMNS, dataset_from_table
     from .outputs import atomic_dir, check_output_dir
-    from .pipeline import PlaneGrid, plane_digest, plane_result, prepare, write_results
+    from .pipeline import (
+        PlaneGrid,
+        plane_digest,
+        plane_result,
+        prepare,
+        sort_planes,
+        write_results,
+    )
     from .plots import load_overlay
     from .tables import parse_table
 
@@ -410,8 +411,7 @@ def cmd_merge(args, argv) -> int:
             raise InputError(f"{where}: its hash does not match its config and dataset "
                              "(made by another cevns-scan version?); rerun the scan")
         results.append(plane_result(a, pg, assemble(plane_dir, man)))
-    order = {"e_mu": 0, "e_tau": 1}
-    results.sort(key=lambda r: order.get(r["plane"].name, 9))
+    sort_planes(results)
     with atomic_dir(out) as tmp:
         limits = write_results(tmp, analysis, results, argv, {}, overlays,
                                {"merged_from": str(root)})
@@ -435,12 +435,9 @@ def cmd_dataset(args) -> int:
         raise InputError("dataset: use `cevns-scan dataset from-digitized --points P.csv "
                          "--upper U.csv --bin-width W --out D.csv`")
     from .datasets import dataset_from_digitized
-    from .outputs import atomic_write_bytes, check_output_dir
+    from .outputs import atomic_write_bytes, check_output_file
 
-    out = Path(args.out)
-    if out.is_dir():
-        raise InputError(f"--out {out}: is a folder; give a CSV file name")
-    check_output_dir(out.parent if str(out.parent) else Path("."), "--out")
+    out = check_output_file(args.out)
     ds = dataset_from_digitized(args.points, args.upper, args.bin_width, args.label)
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out, ds.to_csv().encode())

@@ -40,6 +40,24 @@ def check_output_dir(path: str | Path, option: str = "--out") -> Path:
     return path
 
 
+def check_output_file(path: str | Path, option: str = "--out") -> Path:
+    """Check that ``path`` can become an output file: not a folder, in a writable folder."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{option} {path}: is a folder; give a file name")
+    check_output_dir(path.parent, option)
+    return path
+
+
+def load_npz(path: str | Path, fix: str) -> dict:
+    """All arrays of an .npz file (no pickles); an unreadable file is an error saying ``fix``."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError):
+        raise InputError(f"{path}: unreadable .npz file; {fix}") from None
+
+
 @contextlib.contextmanager
 def atomic_dir(target: str | Path):
     """Yield a temporary folder beside ``target``; rename it to ``target`` on success.

@@ -133,6 +133,12 @@ def plane_result(analysis: Analysis, pg: PlaneGrid, chi2: np.ndarray) -> dict:
             "touches": touches}
 
 
+def sort_planes(results: list[dict]) -> None:
+    """Put planes in the paper's panel order (e-mu, e-tau, then the rest), in place."""
+    order = {"e_mu": 0, "e_tau": 1}
+    results.sort(key=lambda r: order.get(r["plane"].name, len(order)))
+
+
 def edge_messages(results: list[dict]) -> list[str]:
     """Warnings for contours that reach the upper edge of their grid."""
     out = []

@@ -5,21 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-
 from .contours import contour_lines
 from .errors import InputError
-from .pipeline import FIG2_TARGETS, PlaneGrid
+from .outputs import load_npz
+from .pipeline import FIG2_TARGETS, PlaneGrid, sort_planes
 from .plots import draw_fig2, draw_fig3, load_overlay
 from .tables import read_table
-
-
-def _load_npz(path: Path) -> dict:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except (OSError, ValueError, EOFError):
-        raise InputError(f"{path}: not a readable chi2 map (.npz)") from None
 
 
 def replot(folder: Path, overlay_specs=()) -> None:
@@ -34,7 +25,7 @@ def replot(folder: Path, overlay_specs=()) -> None:
     results = []
     cl = 0.9
     for path in maps:
-        z = _load_npz(path)
+        z = load_npz(path, "not a readable chi2 map; rerun reproduce or merge")
         missing = {"mu_x", "mu_y", "chi2", "chi2_min", "delta_chi2", "flavours"} - set(z)
         if missing:
             raise InputError(f"{path}: lacks {', '.join(sorted(missing))}; not a cevns-scan map")
@@ -44,8 +35,7 @@ def replot(folder: Path, overlay_specs=()) -> None:
         cl = float(z["cl"]) if "cl" in z else cl
         results.append({"plane": pg, "chi2": z["chi2"], "level": level,
                         "lines": contour_lines(pg.mu_x, pg.mu_y, z["chi2"], level)})
-    order = {"e_mu": 0, "e_tau": 1}
-    results.sort(key=lambda r: order.get(r["plane"].name, 9))
+    sort_planes(results)
     label, note = "", ""
     run = folder / "run.json"
     if run.is_file():

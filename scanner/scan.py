@@ -97,16 +97,21 @@ class _Interrupt:
         return False
 
 
+def check_backend(backend: str, scheduler: str | None) -> None:
+    """A known joblib backend, and a scheduler address only with dask."""
+    if backend not in BACKENDS:
+        raise InputError(f"--backend {backend!r} is not one of {', '.join(BACKENDS)}")
+    if scheduler and backend != "dask":
+        raise InputError("--scheduler only applies to --backend dask")
+
+
 @contextlib.contextmanager
 def _backend(backend: str, jobs: int, scheduler: str | None):
     """joblib.parallel_config for the backend; for dask, connect (or start a local cluster)."""
     import joblib
 
-    if backend not in BACKENDS:
-        raise InputError(f"--backend {backend!r} is not one of {', '.join(BACKENDS)}")
+    check_backend(backend, scheduler)
     if backend != "dask":
-        if scheduler:
-            raise InputError("--scheduler only applies to --backend dask")
         with joblib.parallel_config(backend=backend, n_jobs=jobs):
             yield
         return
