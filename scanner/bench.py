@@ -165,7 +165,10 @@ def _fit_exponent(points, seconds) -> float:
     return float(np.polyfit(np.log(points), np.log(seconds), 1)[0])
 
 
-def scaling_plot(path: Path, by_workers: list[dict], by_size: list[dict], machine: dict) -> None:
+def scaling_plot(by_workers: list[dict], by_size: list[dict], machine: dict) -> bytes:
+    """The scaling figure as PNG bytes."""
+    import io
+
     from matplotlib.figure import Figure
     from matplotlib.ticker import NullFormatter
 
@@ -190,17 +193,21 @@ def scaling_plot(path: Path, by_workers: list[dict], by_size: list[dict], machin
     b.set_title("time against grid size")
     b.legend()
     fig.suptitle(f"{machine['cpu']} ({machine['cores']} cores)", fontsize=9)
-    fig.savefig(path, dpi=120)
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=120, format="png")
+    return buf.getvalue()
 
 
 def run_bench(args) -> int:
     from .config import load_config
-    from .outputs import atomic_write_bytes, check_output_file
+    from .outputs import check_output_file, json_bytes, write_output_file
     from .pipeline import prepare
 
-    for option, value in (("--json", args.json), ("--plot", args.plot)):
+    plot = args.plot or (str(Path(args.json).with_suffix(".png")) if args.json
+                         else "bench_scaling.png")
+    for option, value in (("--json", args.json), ("--plot", plot)):
         if value:
-            check_output_file(value, option)
+            check_output_file(value, force=args.force, option=option)
     quick = args.quick
     repeat = 3 if not quick else 1
     machine = _machine()
@@ -247,12 +254,9 @@ def run_bench(args) -> int:
     }
     _print_table(result)
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(args.json, (json.dumps(result, indent=2) + "\n").encode())
-    plot = args.plot or (str(Path(args.json).with_suffix(".png")) if args.json
-                         else "bench_scaling.png")
-    Path(plot).parent.mkdir(parents=True, exist_ok=True)
-    scaling_plot(Path(plot), by_workers, by_size, machine)
+        write_output_file(args.json, json_bytes(result), force=args.force, option="--json")
+    write_output_file(plot, scaling_plot(by_workers, by_size, machine), force=args.force,
+                      option="--plot")
     log(f"bench: scaling plot {plot}" + (f", JSON {args.json}" if args.json else ""))
     return 0
 

@@ -93,6 +93,16 @@ def _add_analysis_options(p, default_out=None, grid=True):
     p.add_argument("--quiet", action="store_true", help="no progress output")
     if default_out is not None:
         p.add_argument("--out", default=default_out, help=f"output folder (default {default_out})")
+        _add_force(p, "folder")
+
+
+def _add_force(p, what):
+    if what == "folder":
+        text = ("replace an earlier cevns-scan result in --out (only the files cevns-scan wrote "
+                "there; other files are kept)")
+    else:
+        text = "replace an existing output file"
+    p.add_argument("--force", action="store_true", help=text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -119,10 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tnr-max", type=_float("--tnr-max", 0.0, strict=True), default=10.0)
     p.add_argument("--points", type=_positive_int("--points"), default=200)
     p.add_argument("--out", help="CSV file (default: stdout)")
+    _add_force(p, "file")
 
     p = sub.add_parser("figure2", help="draw Fig. 2 (Ge and Xe rates) as PNG and PDF")
     p.add_argument("--config")
     p.add_argument("--out", required=True, help="output folder")
+    _add_force(p, "folder")
 
     p = sub.add_parser("scan", help="one shard of a batch scan, checkpointed")
     _add_analysis_options(p)
@@ -134,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("merge", help="merge the shards of a scan folder into results")
     p.add_argument("dir", help="checkpoint folder of `cevns-scan scan`")
     p.add_argument("--out", required=True, help="results folder")
+    _add_force(p, "folder")
     p.add_argument("--overlay", action="append", default=[], metavar="LABEL=FILE.csv")
 
     p = sub.add_parser("plot", help="redraw the figures of a results folder from its saved maps")
@@ -149,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--bin-width", type=_float("--bin-width", 0.0, strict=True), required=True)
     d.add_argument("--label", default="digitized")
     d.add_argument("--out", required=True)
+    _add_force(d, "file")
 
     p = sub.add_parser("bench", help="timing benchmark (table, JSON, scaling plot)")
     p.add_argument("--json", help="write the results as JSON here")
@@ -156,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", help="scaling plot PNG (default: beside --json, or bench_scaling.png)")
     p.add_argument("--max-workers", type=_positive_int("--max-workers"),
                    help="largest worker count (default: all cores)")
+    _add_force(p, "file")
     return parser
 
 
@@ -206,7 +221,7 @@ def cmd_rates(args) -> int:
     import numpy as np
 
     from .model import KNOWN_TARGETS, build_model, make_target
-    from .outputs import write_csv
+    from .outputs import csv_bytes, write_output_file
     from .rates import differential_rates
 
     if args.tnr_max <= args.tnr_min:
@@ -223,10 +238,10 @@ def cmd_rates(args) -> int:
         model = model.with_target(make_target(args.target))
     if args.flux != "all":
         model = model.with_components([c.strip() for c in args.flux.split(",") if c.strip()])
-    if args.out:
+    if args.out is not None:
         from .outputs import check_output_file
 
-        check_output_file(args.out)
+        check_output_file(args.out, force=args.force)
     t = np.geomspace(args.tnr_min, args.tnr_max, args.points)
     sm, _ = differential_rates(model, t)
     cols = {"T_nr_keV": t, "SM": sm.sum(axis=0)}
@@ -236,9 +251,9 @@ def cmd_rates(args) -> int:
     comment = [f"{model.target.name}, fluxes {','.join(model.component_names)} "
                f"({model.flux_model}); events/(kg day keV_nr); total_mu_X = SM + magnetic "
                "moment with mu_e = mu_mu = mu_tau = X mu_B"]
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        write_csv(args.out, list(cols), list(cols.values()), comment)
+    if args.out is not None:
+        write_output_file(args.out, csv_bytes(list(cols), list(cols.values()), comment),
+                          force=args.force)
     else:
         print(f"# {comment[0]}")
         print(",".join(cols))
@@ -247,16 +262,18 @@ def cmd_rates(args) -> int:
     return 0
 
 
-def cmd_figure2(args) -> int:
-    from .outputs import check_output_dir
-    from .pipeline import fig2_grid, fig2_tables
+def cmd_figure2(args, argv) -> int:
+    from .outputs import check_results_dir, results_dir, write_json
+    from .pipeline import fig2_grid, fig2_tables, package_versions
     from .plots import draw_fig2
 
-    out = check_output_dir(args.out)
+    out = check_results_dir(args.out, force=args.force)
     cfg = _config(args)
     tables = fig2_tables(cfg, fig2_grid())
-    out.mkdir(parents=True, exist_ok=True)
-    draw_fig2(out, tables)
+    with results_dir(out, force=args.force) as tmp:
+        draw_fig2(tmp, tables)
+        write_json(tmp / "run.json", {"command": [PROG, *argv], "versions": package_versions(),
+                                      "config": cfg.data})
     print(f"wrote {out / 'fig2_rates.png'} and .pdf")
     return 0
 
@@ -282,13 +299,13 @@ def _planes_results(analysis, planes, args):
 
 
 def cmd_reproduce(args, argv) -> int:
-    from .outputs import atomic_dir, check_output_dir
+    from .outputs import check_results_dir, results_dir
     from .pipeline import prepare, write_results
     from .plots import load_overlay
 
     t_start = time.perf_counter()
     _check_backend(args)
-    out = check_output_dir(args.out)
+    out = check_results_dir(args.out, force=args.force)
     cfg = _config(args)
     overlays = [load_overlay(s) for s in args.overlay]
     t0 = time.perf_counter()
@@ -296,7 +313,7 @@ def cmd_reproduce(args, argv) -> int:
     timings = {"prepare_s": time.perf_counter() - t0}
     results, scan_t = _planes_results(analysis, cfg["scan"]["planes"], args)
     timings.update(scan_t)
-    with atomic_dir(out) as tmp:
+    with results_dir(out, force=args.force) as tmp:
         limits = write_results(tmp, analysis, results, argv, timings, overlays,
                                {"jobs": args.jobs, "backend": args.backend})
     for msg in limits["edge_warnings"]:
@@ -316,13 +333,13 @@ def cmd_scan(args, argv) -> int:
         shard_slice,
         write_chunk,
     )
-    from .outputs import check_output_dir
+    from .outputs import check_scan_dir
     from .pipeline import plane_digest, plane_grid, prepare, progress_desc
     from .scan import make_chunks, scan_map
 
     _check_backend(args)
     shard, n_shards = parse_shard(args.shard)
-    root = check_output_dir(args.out)
+    root = check_scan_dir(args.out)
     cfg = _config(args)
     from .config import parse_plane
 
@@ -373,7 +390,7 @@ def cmd_merge(args, argv) -> int:
     from .checkpoint import assemble, read_manifest
     from .config import config_from_json
     from .datasets import COLUMNS, dataset_from_table
-    from .outputs import atomic_dir, check_output_dir
+    from .outputs import check_results_dir, results_dir
     from .pipeline import (
         PlaneGrid,
         plane_digest,
@@ -388,7 +405,11 @@ def cmd_merge(args, argv) -> int:
     root = Path(args.dir)
     if not root.is_dir():
         raise InputError(f"{root}: no such scan folder")
-    out = check_output_dir(args.out)
+    out_abs, root_abs = Path(args.out or ".").resolve(), root.resolve()
+    if out_abs == root_abs or root_abs in out_abs.parents or out_abs in root_abs.parents:
+        raise InputError(f"--out {args.out}: is the scan folder {root}, inside it or around it; "
+                         "write the merged results to a separate folder")
+    out = check_results_dir(args.out, force=args.force)
     overlays = [load_overlay(s) for s in args.overlay]
     plane_dirs = sorted(p for p in root.iterdir() if (p / "manifest.json").is_file())
     if not plane_dirs:
@@ -412,7 +433,7 @@ def cmd_merge(args, argv) -> int:
                              "(made by another cevns-scan version?); rerun the scan")
         results.append(plane_result(a, pg, assemble(plane_dir, man)))
     sort_planes(results)
-    with atomic_dir(out) as tmp:
+    with results_dir(out, force=args.force) as tmp:
         limits = write_results(tmp, analysis, results, argv, {}, overlays,
                                {"merged_from": str(root)})
     for msg in limits["edge_warnings"]:
@@ -435,12 +456,11 @@ def cmd_dataset(args) -> int:
         raise InputError("dataset: use `cevns-scan dataset from-digitized --points P.csv "
                          "--upper U.csv --bin-width W --out D.csv`")
     from .datasets import dataset_from_digitized
-    from .outputs import atomic_write_bytes, check_output_file
+    from .outputs import check_output_file, write_output_file
 
-    out = check_output_file(args.out)
+    out = check_output_file(args.out, force=args.force)
     ds = dataset_from_digitized(args.points, args.upper, args.bin_width, args.label)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(out, ds.to_csv().encode())
+    write_output_file(out, ds.to_csv().encode(), force=args.force)
     print(f"wrote {out}: {ds.rate.size} bins {ds.tee_lo[0]:g}-{ds.tee_hi[-1]:g} keV_ee")
     return 0
 
@@ -476,7 +496,9 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_scan(args, argv)
         if args.command == "merge":
             return cmd_merge(args, argv)
-        return {"rates": cmd_rates, "figure2": cmd_figure2, "plot": cmd_plot,
+        if args.command == "figure2":
+            return cmd_figure2(args, argv)
+        return {"rates": cmd_rates, "plot": cmd_plot,
                 "dataset": cmd_dataset, "bench": cmd_bench}[args.command](args)
     except InputError as exc:
         if debug:

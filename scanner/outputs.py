@@ -1,8 +1,22 @@
-"""Atomic output: whole folders appear only when complete, single files by rename."""
+"""Output files and folders: one policy for every command that writes.
+
+* A command never deletes or overwrites a file that cevns-scan did not write.
+* A results folder (``--out`` of ``reproduce``, ``merge``, ``figure2``) may be new, empty, or
+  an earlier cevns-scan result, recognised by its own ``run.json``. Replacing an earlier result
+  needs ``force`` and touches only the files that cevns-scan wrote there (listed in that
+  ``run.json``); any other file in the folder is kept.
+* A non-empty folder without a cevns-scan ``run.json`` is refused, whatever ``force`` says.
+* A single output file (``rates --out``, ``dataset ... --out``, ``bench --json``/``--plot``)
+  is never replaced without ``force``.
+* Everything is built under a temporary name and renamed into place when complete, so an
+  interrupted or failed command leaves no partial output. Writability is checked (by creating
+  and removing a probe) before any work starts.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import io
 import json
 import os
@@ -14,6 +28,15 @@ import numpy as np
 
 from .errors import InputError
 
+#: The file that marks a folder as a cevns-scan result.
+RUN_RECORD = "run.json"
+#: Names cevns-scan writes into a results folder (used for folders from cevns-scan 0.1.0,
+#: whose run.json does not list its files).
+OWN_FILE_PATTERNS = ("run.json", "limits.json", "contours.json", "templates*.csv", "rates_*.csv",
+                     "chi2_*.npz", "tcrit_*.npz", "fig*_*.png", "fig*_*.pdf", "expected_*.csv",
+                     "sm_measurement.json", "coverage*.json", "coverage*.csv")
+_TMP_PREFIX = ".cevns-scan-tmp-"
+
 
 def _umask() -> int:
     old = os.umask(0)
@@ -21,32 +44,172 @@ def _umask() -> int:
     return old
 
 
-def check_output_dir(path: str | Path, option: str = "--out") -> Path:
-    """Check that ``path`` can become an output folder, without creating anything.
-
-    The nearest existing ancestor must be a writable folder, and ``path`` itself, if it
-    exists, must be a folder.
-    """
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise InputError(f"{option} {path}: exists and is not a folder; choose a folder path")
-    parent = path.absolute().parent
+def _nearest_existing(path: Path) -> Path:
+    parent = path.absolute()
     while not parent.exists():
         parent = parent.parent
-    if not parent.is_dir():
-        raise InputError(f"{option} {path}: {parent} is a file, not a folder; choose another path")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise InputError(f"{option} {path}: {parent} is not writable; choose a writable folder")
+    return parent
+
+
+def _probe_writable(folder: Path, what: str) -> None:
+    """Create and remove a temporary entry in ``folder``; an OSError becomes one line."""
+    try:
+        probe = tempfile.mkdtemp(prefix=_TMP_PREFIX + "probe-", dir=folder)
+        os.rmdir(probe)
+    except OSError as exc:
+        raise InputError(f"{what}: cannot write in {folder} ({exc.strerror or exc}); "
+                         "choose a writable location") from None
+
+
+def _user_entries(folder: Path) -> list[Path]:
+    """Entries of ``folder`` other than cevns-scan's own temporary ones."""
+    return [p for p in folder.iterdir() if not p.name.startswith(_TMP_PREFIX)]
+
+
+def _check_path_text(path, option: str) -> Path:
+    if path is None or str(path).strip() == "":
+        raise InputError(f"{option} is empty; give a path")
+    return Path(path)
+
+
+def previous_result_files(folder: Path) -> list[str] | None:
+    """The files of an earlier cevns-scan result in ``folder``, or None if it is not one.
+
+    A results folder is recognised by a ``run.json`` that cevns-scan wrote (a JSON object
+    whose ``command`` starts with ``cevns-scan``). Its ``files`` list names what it wrote;
+    older results without the list are matched against :data:`OWN_FILE_PATTERNS`.
+    """
+    try:
+        rec = json.loads((folder / RUN_RECORD).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(rec, dict):
+        return None
+    command = rec.get("command")
+    if not (isinstance(command, list) and command and command[0] == "cevns-scan"):
+        return None
+    files = rec.get("files")
+    if isinstance(files, list) and all(isinstance(f, str) for f in files):
+        names = files
+    else:
+        names = [p.name for p in folder.iterdir()
+                 if any(fnmatch.fnmatch(p.name, pat) for pat in OWN_FILE_PATTERNS)]
+    return sorted({n for n in names if n and "/" not in n and "\\" not in n
+                   and not n.startswith(".") and (folder / n).is_file()})
+
+
+def check_results_dir(path, *, force: bool = False, option: str = "--out") -> Path:
+    """Check, before any work, that ``path`` may receive a results folder (module policy)."""
+    path = _check_path_text(path, option)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{option} {path}: exists and is not a folder; choose a folder path")
+    anc = _nearest_existing(path)
+    if not anc.is_dir():
+        raise InputError(f"{option} {path}: {anc} is a file, not a folder; choose another path")
+    if path.is_dir() and _user_entries(path):
+        if previous_result_files(path) is None:
+            raise InputError(f"{option} {path}: folder exists and holds files that cevns-scan did "
+                             "not write (no cevns-scan run.json); choose a new or empty folder")
+        if not force:
+            raise InputError(f"{option} {path}: holds an earlier cevns-scan result; add --force "
+                             "to replace its files (other files are kept), or choose a new folder")
+    _probe_writable(anc, f"{option} {path}")
     return path
 
 
-def check_output_file(path: str | Path, option: str = "--out") -> Path:
-    """Check that ``path`` can become an output file: not a folder, in a writable folder."""
-    path = Path(path)
+def check_scan_dir(path, option: str = "--out") -> Path:
+    """A checkpoint folder: new, empty, or one that holds scans (``<plane>/manifest.json``)."""
+    path = _check_path_text(path, option)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{option} {path}: exists and is not a folder; choose a folder path")
+    anc = _nearest_existing(path)
+    if not anc.is_dir():
+        raise InputError(f"{option} {path}: {anc} is a file, not a folder; choose another path")
+    if path.is_dir() and _user_entries(path):
+        if not any((p / "manifest.json").is_file() for p in path.iterdir() if p.is_dir()):
+            raise InputError(f"{option} {path}: folder exists and is not a cevns-scan scan folder "
+                             "(no <plane>/manifest.json); choose a new or empty folder")
+    _probe_writable(anc, f"{option} {path}")
+    return path
+
+
+def check_output_file(path, *, force: bool = False, option: str = "--out") -> Path:
+    """Check, before any work, that ``path`` may become an output file (module policy)."""
+    path = _check_path_text(path, option)
     if path.is_dir():
         raise InputError(f"{option} {path}: is a folder; give a file name")
-    check_output_dir(path.parent, option)
+    if path.exists() and not force:
+        raise InputError(f"{option} {path}: file exists; add --force to replace it, or choose "
+                         "another name")
+    anc = _nearest_existing(path.parent if str(path.parent) else Path("."))
+    if not anc.is_dir():
+        raise InputError(f"{option} {path}: {anc} is a file, not a folder; choose another path")
+    _probe_writable(anc, f"{option} {path}")
     return path
+
+
+def _mkdirs(folder: Path, what: str) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{what}: cannot create {folder} ({exc.strerror or exc}); "
+                         "choose a writable location") from None
+
+
+@contextlib.contextmanager
+def results_dir(target, *, force: bool = False, option: str = "--out"):
+    """Yield a temporary folder; on success move its files into ``target`` (module policy).
+
+    The files written to the temporary folder must include ``run.json``; its ``files`` entry
+    is set to the list of files written. A new ``target`` appears in one rename. An existing
+    one (empty, or an earlier result with ``force``) receives the new files one rename each,
+    ``run.json`` last; files of the earlier result that the new one does not write are
+    removed, and nothing else is touched. On any error or interruption the temporary folder is
+    removed and ``target`` is left as it was.
+    """
+    target = check_results_dir(target, force=force, option=option)
+    exists = target.is_dir()
+    home = target if exists else target.parent
+    _mkdirs(home, f"{option} {target}")
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX if exists else f".{target.name}.tmp-",
+                                    dir=home))
+    except OSError as exc:
+        raise InputError(f"{option} {target}: cannot write there ({exc.strerror or exc})"
+                         ) from None
+    try:
+        os.chmod(tmp, 0o777 & ~_umask())
+        yield tmp
+        _commit(tmp, target, force=force, option=option)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _commit(tmp: Path, target: Path, *, force: bool, option: str) -> None:
+    names = sorted(p.name for p in tmp.iterdir())
+    record = tmp / RUN_RECORD
+    if not record.is_file():
+        raise RuntimeError("a results folder must contain run.json")  # a bug, not bad input
+    rec = json.loads(record.read_text())
+    rec["files"] = names
+    write_json(record, rec)
+    if not target.exists():
+        os.replace(tmp, target)
+        return
+    check_results_dir(target, force=force, option=option)  # nothing changed meanwhile
+    old = previous_result_files(target) or []
+    with contextlib.suppress(FileNotFoundError):
+        (target / RUN_RECORD).unlink()  # while replacing, the folder is not a whole result
+    for name in names:
+        if name != RUN_RECORD:
+            os.replace(tmp / name, target / name)
+    for name in old:
+        if name not in names:
+            with contextlib.suppress(FileNotFoundError):
+                (target / name).unlink()
+    os.replace(record, target / RUN_RECORD)
+    tmp.rmdir()
 
 
 def load_npz(path: str | Path, fix: str) -> dict:
@@ -56,31 +219,6 @@ def load_npz(path: str | Path, fix: str) -> dict:
             return {k: z[k] for k in z.files}
     except (OSError, ValueError, EOFError):
         raise InputError(f"{path}: unreadable .npz file; {fix}") from None
-
-
-@contextlib.contextmanager
-def atomic_dir(target: str | Path):
-    """Yield a temporary folder beside ``target``; rename it to ``target`` on success.
-
-    An existing ``target`` is replaced only after the new one is complete. On any error or
-    interruption the temporary folder is removed and ``target`` is left as it was.
-    """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    try:
-        os.chmod(tmp, 0o777 & ~_umask())
-        yield tmp
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-            os.replace(target, old / "previous")
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -100,6 +238,17 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         raise
 
 
+def write_output_file(path, data: bytes, *, force: bool = False, option: str = "--out") -> None:
+    """Write one output file under the module policy (checked again, then atomic)."""
+    path = check_output_file(path, force=force, option=option)
+    _mkdirs(path.parent, f"{option} {path}")
+    try:
+        atomic_write_bytes(path, data)
+    except OSError as exc:
+        raise InputError(f"{option} {path}: cannot write ({exc.strerror or exc}); "
+                         "choose a writable location") from None
+
+
 def npz_bytes(**arrays) -> bytes:
     """An uncompressed .npz archive of ``arrays`` as bytes."""
     buf = io.BytesIO()
@@ -107,14 +256,22 @@ def npz_bytes(**arrays) -> bytes:
     return buf.getvalue()
 
 
+def json_bytes(obj) -> bytes:
+    return (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode()
+
+
 def write_json(path: str | Path, obj) -> None:
-    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode())
+    atomic_write_bytes(path, json_bytes(obj))
 
 
-def write_csv(path: str | Path, header: list[str], columns: list[np.ndarray],
-              comments: list[str] = ()) -> None:
+def csv_bytes(header: list[str], columns: list[np.ndarray], comments: list[str] = ()) -> bytes:
     """A CSV with ``#`` comment lines, a header and float columns (repr precision)."""
     lines = [f"# {c}" for c in comments] + [",".join(header)]
     for row in zip(*columns, strict=True):
         lines.append(",".join(repr(float(v)) for v in row))  # shortest exact round trip
-    atomic_write_bytes(path, ("\n".join(lines) + "\n").encode())
+    return ("\n".join(lines) + "\n").encode()
+
+
+def write_csv(path: str | Path, header: list[str], columns: list[np.ndarray],
+              comments: list[str] = ()) -> None:
+    atomic_write_bytes(path, csv_bytes(header, columns, comments))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .contours import contour_lines
 from .errors import InputError
-from .outputs import load_npz
+from .outputs import load_npz, previous_result_files
 from .pipeline import FIG2_TARGETS, PlaneGrid, sort_planes
 from .plots import draw_fig2, draw_fig3, load_overlay
 from .tables import read_table
@@ -17,6 +17,9 @@ def replot(folder: Path, overlay_specs=()) -> None:
     """Redraw fig2_rates and fig3_contours in ``folder`` from rates_*.csv and chi2_*.npz."""
     if not folder.is_dir():
         raise InputError(f"{folder}: no such results folder")
+    if previous_result_files(folder) is None:
+        raise InputError(f"{folder}: not a cevns-scan results folder (no cevns-scan run.json); "
+                         "plot redraws the figures of a folder written by reproduce or merge")
     overlays = [load_overlay(s) for s in overlay_specs]
     maps = sorted(folder.glob("chi2_*.npz"))
     if not maps:

@@ -85,7 +85,8 @@ def test_reproduce_writes_every_file_with_its_schema(reproduced):
 def test_reproduce_jobs_2_identical_and_replaces_output(reproduced):
     out, _ = reproduced
     ref = {p: np.load(out / f"chi2_{p}.npz")["chi2"] for p in ("e_mu", "e_tau")}
-    run_cli("reproduce", "--grid", "41", "--jobs", "2", "--out", out, "--quiet", cwd=out.parent)
+    run_cli("reproduce", "--grid", "41", "--jobs", "2", "--out", out, "--quiet", "--force",
+            cwd=out.parent)
     for plane, chi2 in ref.items():
         assert np.array_equal(np.load(out / f"chi2_{plane}.npz")["chi2"], chi2)
     assert [p.name for p in out.parent.iterdir()] == ["out"]
