@@ -1,4 +1,4 @@
-"""``python -m scanner`` is the ``cevns-scan`` command."""
+"""``python -m cevns_scan`` is the ``cevns-scan`` command."""
 
 import sys
 

@@ -23,9 +23,9 @@ import numpy as np
 _COMPILE_SCRIPT = """
 import json, time
 t0 = time.perf_counter()
-from scanner.config import load_config
-from scanner.pipeline import prepare
-from scanner.scan import warm_jit
+from cevns_scan.config import load_config
+from cevns_scan.pipeline import prepare
+from cevns_scan.scan import warm_jit
 t1 = time.perf_counter()
 a = prepare(load_config())
 warm_jit(a.problem.coefficients("e", "mu"))
@@ -126,11 +126,11 @@ def naive_quad_per_point(model, tee_lo, tee_hi, n_bins: int) -> dict:
 
     from scipy.integrate import IntegrationWarning, quad
 
-    from kernels.constants import MEV_PER_KEV
-    from kernels.cross_sections import dsigma_mm, dsigma_sm
-    from kernels.form_factor import helm_ff
-    from kernels.kinematics import e_nu_min
-    from kernels.quenching import t_nr_kev_from_t_ee
+    from .kernels.constants import MEV_PER_KEV
+    from .kernels.cross_sections import dsigma_mm, dsigma_sm
+    from .kernels.form_factor import helm_ff
+    from .kernels.kinematics import e_nu_min
+    from .kernels.quenching import t_nr_kev_from_t_ee
 
     tgt = model.target
     mu2p = (1e-8) ** 2 * model.probabilities[0] + (1e-8) ** 2 * model.probabilities[1]
@@ -240,7 +240,7 @@ def run_bench(args) -> int:
                                 1 if quick else 20)
     ours_s = 1.0 / base
     result = {
-        "machine": machine, "quick": quick, "version": __import__("scanner").__version__,
+        "machine": machine, "quick": quick, "version": __import__("cevns_scan").__version__,
         "compile": compile_t,
         "templates_ge": templ,
         "scan_by_workers": by_workers,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, stats
 
-from kernels.chi2 import chi2_grid, gram_coefficients
+from .kernels.chi2 import chi2_grid, gram_coefficients
 
 from .config import FLAVOURS
 from .errors import InputError

@@ -1,6 +1,6 @@
 """The physics model: target nucleus, solar flux components, flavour probabilities, quenching.
 
-Built from a validated :class:`~scanner.config.Config` by :func:`build_model`. The numbers
+Built from a validated :class:`~cevns_scan.config.Config` by :func:`build_model`. The numbers
 feed the kernels; nothing here integrates.
 """
 
@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kernels.constants import AMU_MEV, N_AVOGADRO
-from kernels.cross_sections import weak_charge
-from kernels.form_factor import helm_radius_fm
-from kernels.spectra import tail_moment_table
+from .kernels.constants import AMU_MEV, N_AVOGADRO
+from .kernels.cross_sections import weak_charge
+from .kernels.form_factor import helm_radius_fm
+from .kernels.spectra import tail_moment_table
 
 from .errors import InputError
 from .tables import Table, check_non_negative, data_file, load_spectrum, read_table

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from kernels.constants import MEV_PER_KEV, SECONDS_PER_DAY
-from kernels.rates import component_dsigma
+from .kernels.constants import MEV_PER_KEV, SECONDS_PER_DAY
+from .kernels.rates import component_dsigma
 
 from .errors import InputError
 
@@ -31,7 +31,7 @@ def differential_rates(model, t_nr_kev, mu=(0.0, 0.0, 0.0)):
 
     Parameters
     ----------
-    model : scanner.model.Model
+    model : cevns_scan.model.Model
     t_nr_kev : array_like
         Nuclear recoil energies in keV_nr (> 0).
     mu : (float, float, float)

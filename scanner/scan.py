@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kernels.chi2 import chi2_grid
+from .kernels.chi2 import chi2_grid
 
 from .errors import InputError, ScanInterrupted
 from .progress import Progress
@@ -149,7 +149,7 @@ def scan_map(coef: np.ndarray, mu_x: np.ndarray, mu_y: np.ndarray, chunks: list[
     Parameters
     ----------
     coef : ndarray
-        Gram coefficients of the plane (:meth:`scanner.fit.Problem.coefficients`).
+        Gram coefficients of the plane (:meth:`cevns_scan.fit.Problem.coefficients`).
     mu_x, mu_y : ndarray
         Axes in mu_B.
     chunks : list of Chunk

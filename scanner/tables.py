@@ -1,8 +1,8 @@
-"""Reading and validating the packaged input tables (``data/``, installed as ``scanner.data``).
+"""Reading and validating the packaged input tables (``data/``, installed as ``cevns_scan.data``).
 
 Every table is a CSV file with ``#`` citation lines on top, one header row of column names
 and numeric (or, for label columns, text) rows. Problems are reported as
-:class:`~scanner.errors.InputError` naming the file and the line.
+:class:`~cevns_scan.errors.InputError` naming the file and the line.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ UNIT_AREA_TOLERANCE = 1e-3
 
 def data_file(name: str) -> Path:
     """Path of a packaged data file (works for installed and editable packages)."""
-    path = resources.files("scanner.data").joinpath(name)
+    path = resources.files("cevns_scan.data").joinpath(name)
     if not path.is_file():
         raise InputError(f"packaged data file {name} is missing: reinstall cevns-scan")
     return Path(str(path))

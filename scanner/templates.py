@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kernels.constants import MEV_PER_KEV
-from kernels.quenching import lindhard_dq_dt, lindhard_q, t_nr_kev_from_t_ee_array
-from kernels.rates import component_bin_integrals
+from .kernels.constants import MEV_PER_KEV
+from .kernels.quenching import lindhard_dq_dt, lindhard_q, t_nr_kev_from_t_ee_array
+from .kernels.rates import component_bin_integrals
 
 from .errors import InputError
 from .rates import differential_rates, rate_norm

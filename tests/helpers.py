@@ -6,10 +6,10 @@ import sys
 
 
 def run_cli(*args, cwd, env_extra=None, timeout=300, check=True):
-    """``python -m scanner ARGS`` in ``cwd``; raises with the output unless it exits 0."""
+    """``python -m cevns_scan ARGS`` in ``cwd``; raises with the output unless it exits 0."""
     env = dict(os.environ)
     env.update(env_extra or {})
-    proc = subprocess.run([sys.executable, "-m", "scanner", *map(str, args)], cwd=cwd,
+    proc = subprocess.run([sys.executable, "-m", "cevns_scan", *map(str, args)], cwd=cwd,
                           capture_output=True, text=True, timeout=timeout, env=env)
     if check and proc.returncode != 0:
         raise AssertionError(f"cevns-scan {' '.join(map(str, args))} exited {proc.returncode}:\n"

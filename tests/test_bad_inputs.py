@@ -1,6 +1,6 @@
 """Bad input through the command line: one-line error, exit code 2, no traceback, no output.
 
-Every case runs ``python -m scanner ...`` in a fresh temporary folder holding only the input
+Every case runs ``python -m cevns_scan ...`` in a fresh temporary folder holding only the input
 files that the case writes, and checks that
 
 * the exit code is 2,
@@ -201,7 +201,7 @@ def test_enough_distinct_cases():
 def test_bad_input(tmp_path, argv, files, expected):
     _write_inputs(tmp_path, files)
     before = _snapshot(tmp_path)
-    cmd = [sys.executable, "-m", "scanner", *argv]
+    cmd = [sys.executable, "-m", "cevns_scan", *argv]
     proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     where = (f"command: {' '.join(cmd[2:])}\nexit code: {proc.returncode}\n"
              f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from helpers import run_cli
 
-from scanner.cli import main
-from scanner.scan import SLOW_CHUNKS_ENV
+from cevns_scan.cli import main
+from cevns_scan.scan import SLOW_CHUNKS_ENV
 
 CONFIG = "[scan]\nchunk_points = 160\n"  # 41 x 41 grid -> rows of 3 -> 14 chunks
 GRID = "41"
@@ -111,7 +111,7 @@ def _wait_for_chunks(folder, n, proc, timeout=120):
 
 def _start_scan(work, d):
     env = dict(os.environ, **{SLOW_CHUNKS_ENV: "0.4"})
-    return subprocess.Popen([sys.executable, "-m", "scanner", *scan_args(d)], cwd=work, env=env,
+    return subprocess.Popen([sys.executable, "-m", "cevns_scan", *scan_args(d)], cwd=work, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -160,7 +160,7 @@ def test_dask_backend_on_local_cluster_equals_single_process(work):
 
 def test_interrupted_reproduce_leaves_no_output(work):
     env = dict(os.environ, **{SLOW_CHUNKS_ENV: "0.4"})
-    proc = subprocess.Popen([sys.executable, "-m", "scanner", "reproduce", "--config", "cfg.toml",
+    proc = subprocess.Popen([sys.executable, "-m", "cevns_scan", "reproduce", "--config", "cfg.toml",
                              "--grid", GRID, "--out", "half"], cwd=work, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first = proc.stderr.readline()  # the first progress line: the scan is running

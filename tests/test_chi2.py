@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy.optimize import least_squares, minimize
 
-from kernels.chi2 import chi2_grid, gram_coefficients
-from scanner.fit import Problem
+from cevns_scan.kernels.chi2 import chi2_grid, gram_coefficients
+from cevns_scan.fit import Problem
 
 
 def random_problem(rng, n_comp, n_bins, bg_free, scale=1.0):
@@ -87,9 +87,9 @@ def test_zero_pull_data_gives_zero():
 
 
 def test_zero_template_component_drops_out():
-    from scanner.datasets import Dataset
-    from scanner.fit import make_problem
-    from scanner.templates import Templates
+    from cevns_scan.datasets import Dataset
+    from cevns_scan.fit import make_problem
+    from cevns_scan.templates import Templates
 
     rng = np.random.default_rng(11)
     n = 8
@@ -118,10 +118,10 @@ def test_gram_coefficients_shape():
 
 
 def test_tiny_sigma_is_finite_and_underflowing_sigma_is_an_error():
-    from scanner.datasets import Dataset
-    from scanner.errors import InputError
-    from scanner.fit import make_problem
-    from scanner.templates import Templates
+    from cevns_scan.datasets import Dataset
+    from cevns_scan.errors import InputError
+    from cevns_scan.fit import make_problem
+    from cevns_scan.templates import Templates
 
     n = 4
     lo = 0.2 + 0.1 * np.arange(n)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from scanner.config import config_from_json, load_config, validate
-from scanner.errors import InputError
+from cevns_scan.config import config_from_json, load_config, validate
+from cevns_scan.errors import InputError
 
 
 def test_default_is_the_paper():
@@ -47,6 +47,6 @@ def test_invalid(user, match):
 
 def test_other_element_by_z_and_molar_mass():
     cfg = validate({"target": {"name": "Ar", "z": 18, "molar_mass": 39.948}}, "x")
-    from scanner.model import build_model
+    from cevns_scan.model import build_model
 
     assert build_model(cfg).target.n_neutrons == pytest.approx(21.948)

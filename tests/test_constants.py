@@ -4,7 +4,7 @@ import math
 
 from scipy import constants as sc
 
-from kernels import constants as c
+from cevns_scan.kernels import constants as c
 
 
 def test_mm_prefactor_closed_form():

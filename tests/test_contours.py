@@ -4,11 +4,11 @@ import math
 
 import numpy as np
 
-from scanner.contours import contour_lines, extent_limits, refine_minimum
-from scanner.fit import Problem
-from scanner.pipeline import PlaneGrid
-from scanner.plots import draw_fig3
-from scanner.scan import make_chunks, scan_map
+from cevns_scan.contours import contour_lines, extent_limits, refine_minimum
+from cevns_scan.fit import Problem
+from cevns_scan.pipeline import PlaneGrid
+from cevns_scan.plots import draw_fig3
+from cevns_scan.scan import make_chunks, scan_map
 
 
 def toy():

@@ -5,8 +5,8 @@ import math
 import pytest
 from scipy import constants as sc
 
-from kernels.cross_sections import dsigma_mm, dsigma_sm, weak_charge
-from kernels.kinematics import t_nr_max
+from cevns_scan.kernels.cross_sections import dsigma_mm, dsigma_sm, weak_charge
+from cevns_scan.kernels.kinematics import t_nr_max
 
 GF = sc.physical_constants["Fermi coupling constant"][0] * 1e-6
 HBARC_CM = sc.physical_constants["reduced Planck constant times c in MeV fm"][0] * 1e-13

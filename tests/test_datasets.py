@@ -5,11 +5,11 @@ import math
 import numpy as np
 import pytest
 
-from scanner.config import load_config
-from scanner.datasets import ASIMOV_NAME, asimov_dataset, load_dataset
-from scanner.errors import InputError
-from scanner.model import build_model
-from scanner.templates import binned_templates
+from cevns_scan.config import load_config
+from cevns_scan.datasets import ASIMOV_NAME, asimov_dataset, load_dataset
+from cevns_scan.errors import InputError
+from cevns_scan.model import build_model
+from cevns_scan.templates import binned_templates
 
 
 def test_asimov_is_sm_plus_background_with_poisson_errors():

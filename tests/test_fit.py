@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from scanner.contours import contour_lines, extent_limits
-from scanner.fit import Problem, axis_crossing, one_dof_limits, threshold
+from cevns_scan.contours import contour_lines, extent_limits
+from cevns_scan.fit import Problem, axis_crossing, one_dof_limits, threshold
 
 P = (0.5420911520320001, 0.19506916923436798, 0.26283967873363195)
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy.special import spherical_jn
 
-from kernels.constants import HBARC_MEV_FM, HELM_SERIES_X
-from kernels.form_factor import helm_ff, helm_radius_fm, spherical_j1_over_x
+from cevns_scan.kernels.constants import HBARC_MEV_FM, HELM_SERIES_X
+from cevns_scan.kernels.form_factor import helm_ff, helm_radius_fm, spherical_j1_over_x
 
 A_GE = 72.630
 M_GE = A_GE * 931.49410242

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from kernels.kinematics import e_nu_min, t_nr_max
+from cevns_scan.kernels.kinematics import e_nu_min, t_nr_max
 
 M_GE = 72.630 * 931.49410242  # MeV
 

@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 from scipy import constants as sc
 
-from kernels.constants import MEV_PER_KEV, SECONDS_PER_DAY
-from kernels.cross_sections import dsigma_mm, dsigma_sm
-from kernels.form_factor import helm_ff
-from kernels.kinematics import t_nr_max
-from scanner.config import load_config
-from scanner.model import Target, build_model, flavour_probabilities, make_target
-from scanner.rates import differential_rates
-from scanner.tables import data_file, read_table
+from cevns_scan.kernels.constants import MEV_PER_KEV, SECONDS_PER_DAY
+from cevns_scan.kernels.cross_sections import dsigma_mm, dsigma_sm
+from cevns_scan.kernels.form_factor import helm_ff
+from cevns_scan.kernels.kinematics import t_nr_max
+from cevns_scan.config import load_config
+from cevns_scan.model import Target, build_model, flavour_probabilities, make_target
+from cevns_scan.rates import differential_rates
+from cevns_scan.tables import data_file, read_table
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +96,7 @@ def test_only_8b_and_hep_reach_germanium_above_0p1_kev(model):
 
 
 def test_differential_rates_reject_bad_input(model):
-    from scanner.errors import InputError
+    from cevns_scan.errors import InputError
 
     with pytest.raises(InputError, match="mu_e"):
         differential_rates(model, [1.0], (-1e-9, 0, 0))
@@ -107,7 +107,7 @@ def test_differential_rates_reject_bad_input(model):
 @pytest.mark.parametrize(("flux_model", "b8"), [("B16-GS98", 5.46e6), ("B16-AGSS09met", 4.50e6),
                                                 ("BS05-OP", 5.691e6)])
 def test_flux_models_selectable(flux_model, b8):
-    from scanner.config import validate
+    from cevns_scan.config import validate
 
     m = build_model(validate({"fluxes": {"model": flux_model}}, "test"))
     comp = dict(zip(m.component_names, m.components, strict=True))
@@ -116,7 +116,7 @@ def test_flux_models_selectable(flux_model, b8):
 
 
 def test_bahcall1996_8b_shape_selectable(model):
-    from scanner.config import validate
+    from cevns_scan.config import validate
 
     alt = build_model(validate({"fluxes": {"spectrum_8B": "bahcall1996"}}, "test"))
     a = alt.with_components(["8B"]).components[0]

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from scanner.cli import main
+from cevns_scan.cli import main
 
 QUICK = ["--grid", "11", "--quiet"]
 

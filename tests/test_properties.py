@@ -27,18 +27,18 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from kernels.chi2 import chi2_grid, gram_coefficients
-from kernels.constants import HBARC_MEV_FM, MEV_PER_KEV
-from kernels.kinematics import t_nr_max
-from kernels.quenching import t_ee_kev
-from kernels.rates import component_dsigma
-from kernels.spectra import tail_moment_table
-from scanner.config import load_config
-from scanner.fit import Problem
-from scanner.model import Target, build_model, make_target
-from scanner.rates import differential_rates
-from scanner.scan import compute_chunk, make_chunks, scan_map
-from scanner.templates import binned_templates
+from cevns_scan.kernels.chi2 import chi2_grid, gram_coefficients
+from cevns_scan.kernels.constants import HBARC_MEV_FM, MEV_PER_KEV
+from cevns_scan.kernels.kinematics import t_nr_max
+from cevns_scan.kernels.quenching import t_ee_kev
+from cevns_scan.kernels.rates import component_dsigma
+from cevns_scan.kernels.spectra import tail_moment_table
+from cevns_scan.config import load_config
+from cevns_scan.fit import Problem
+from cevns_scan.model import Target, build_model, make_target
+from cevns_scan.rates import differential_rates
+from cevns_scan.scan import compute_chunk, make_chunks, scan_map
+from cevns_scan.templates import binned_templates
 
 BASE = settings(deadline=None, database=None,
                 suppress_health_check=(HealthCheck.too_slow,))

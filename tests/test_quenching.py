@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq
 
-from kernels.quenching import (
+from cevns_scan.kernels.quenching import (
     lindhard_dq_dt,
     lindhard_q,
     t_ee_kev,

@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 from scipy import constants, integrate, optimize, special
 
-from scanner.config import load_config
-from scanner.model import build_model, make_target
-from scanner.rates import differential_rates
-from scanner.templates import binned_templates
+from cevns_scan.config import load_config
+from cevns_scan.model import build_model, make_target
+from cevns_scan.rates import differential_rates
+from cevns_scan.templates import binned_templates
 
 RTOL = 1e-6
 QUAD_EPSREL = 1e-10
@@ -158,7 +158,7 @@ class Nucleus:
 
 
 def _data_lines(name: str) -> list[str]:
-    text = (resources.files("scanner.data") / name).read_text()
+    text = (resources.files("cevns_scan.data") / name).read_text()
     return [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
 
 

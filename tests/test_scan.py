@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from scanner.config import load_config
-from scanner.errors import InputError
-from scanner.pipeline import plane_grid, prepare
-from scanner.scan import check_finite, make_chunks, scan_map
+from cevns_scan.config import load_config
+from cevns_scan.errors import InputError
+from cevns_scan.pipeline import plane_grid, prepare
+from cevns_scan.scan import check_finite, make_chunks, scan_map
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def test_jobs_and_backends_give_identical_maps(plane, jobs, backend):
 
 
 def test_nan_in_map_names_grid_point():
-    from scanner.scan import Chunk
+    from cevns_scan.scan import Chunk
 
     block = np.zeros((2, 3))
     block[1, 2] = np.nan

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 
-from kernels.spectra import panel_tail_moments, tail_moment_table, tail_moments
+from cevns_scan.kernels.spectra import panel_tail_moments, tail_moment_table, tail_moments
 
 E = np.array([0.5, 1.0, 2.5, 4.0, 4.001, 9.0])
 F = np.array([0.0, 0.3, 0.2, 0.05, 0.05, 0.0])

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from scanner.errors import InputError
-from scanner.tables import load_spectrum, read_table
+from cevns_scan.errors import InputError
+from cevns_scan.tables import load_spectrum, read_table
 
 GOOD = "# citation\nE_nu_MeV,dN_dE_per_MeV\n0,0\n1,1\n2,0\n"
 
