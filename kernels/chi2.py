@@ -26,13 +26,14 @@ order 1e-15 r^T W r; a negative result of that size is returned as 0.
 import math
 
 import numpy as np
-from numba import njit
+
+from .jit import kernel
 
 #: Monomials of the Gram coefficients, in order: 1, u, v, u^2, u v, v^2.
 N_MONOMIALS = 6
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def gram_coefficients(sm, mx, my, sigma, obs, delta, bg_free, bg_value):
     """Coefficients of the augmented Gram matrix G(u, v), shape (P+1, P+1, 6).
 
@@ -92,7 +93,7 @@ def gram_coefficients(sm, mx, my, sigma, obs, delta, bg_free, bg_value):
     return coef
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def chi2_from_gram(coef, u, v, g):
     """chi^2 at (u, v) = (mu_x^2, mu_y^2): the last Cholesky pivot of G(u, v).
 
@@ -128,7 +129,7 @@ def chi2_from_gram(coef, u, v, g):
     return max(s, 0.0)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def chi2_grid(mu_x, mu_y, coef, out):
     """Fill ``out[i, k]`` with chi^2 at (mu_x[i], mu_y[k]) in mu_B.
 

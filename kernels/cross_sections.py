@@ -4,19 +4,18 @@ The form factor is passed in (``ff`` = F(|q|^2), not squared) so that a rate int
 neutrino energy evaluates it once per recoil energy.
 """
 
-from numba import njit
-
 from .constants import MM_PREFACTOR_CM2, SM_PREFACTOR_CM2_MEV2
+from .jit import kernel
 from .kinematics import t_nr_max
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def weak_charge(z, n_neutrons, sin2_theta_w):
     """Coherent weak charge g_V^p Z + g_V^n N of eq. 2 (g_V^p = (1 - 4 s_W^2)/2, g_V^n = -1/2)."""
     return 0.5 * (1.0 - 4.0 * sin2_theta_w) * z - 0.5 * n_neutrons
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def dsigma_sm(e_nu, t_nr, m_n, qw, ff):
     """SM CEvNS cross section of eq. 2 in cm^2/MeV.
 
@@ -30,7 +29,7 @@ def dsigma_sm(e_nu, t_nr, m_n, qw, ff):
     return SM_PREFACTOR_CM2_MEV2 * m_n * k * a * a
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def dsigma_mm(e_nu, t_nr, m_n, z, ff, mu_b):
     """Magnetic-moment cross section of eq. 6 in cm^2/MeV, mu in Bohr magnetons.
 

@@ -7,8 +7,6 @@ never F^2.
 
 import math
 
-from numba import njit
-
 from .constants import (
     HBARC_MEV_FM,
     HELM_A_FM,
@@ -17,16 +15,17 @@ from .constants import (
     HELM_S_FM,
     HELM_SERIES_X,
 )
+from .jit import kernel
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def helm_radius_fm(a_mass):
     """Helm radius R0 in fm for mass number (or molar mass) ``a_mass``."""
     c = HELM_C_SLOPE_FM * a_mass ** (1.0 / 3.0) - HELM_C_OFFSET_FM
     return math.sqrt(c * c + (7.0 / 3.0) * math.pi**2 * HELM_A_FM**2 - 5.0 * HELM_S_FM**2)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def spherical_j1_over_x(x):
     """3 j1(x) / x, with its Taylor series below ``HELM_SERIES_X`` (equals 1 at x = 0).
 
@@ -40,7 +39,7 @@ def spherical_j1_over_x(x):
     return 3.0 * (math.sin(x) - x * math.cos(x)) / (x * x * x)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def helm_ff(t_nr, m_n, r0_fm):
     """Helm form factor F (not F^2) at nuclear recoil ``t_nr``.
 

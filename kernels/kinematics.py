@@ -2,10 +2,10 @@
 
 import math
 
-from numba import njit
+from .jit import kernel
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def e_nu_min(t_nr, m_n):
     """Smallest neutrino energy that can give a nuclear recoil ``t_nr`` (eq. 13).
 
@@ -24,7 +24,7 @@ def e_nu_min(t_nr, m_n):
     return 0.5 * t_nr * (1.0 + math.sqrt(1.0 + 2.0 * m_n / t_nr))
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def t_nr_max(e_nu, m_n):
     """Largest nuclear recoil a neutrino of energy ``e_nu`` can give (eq. 14).
 

@@ -3,17 +3,17 @@
 import math
 
 import numpy as np
-from numba import njit
 
 from .constants import LINDHARD_EPS_COEFF
+from .jit import kernel
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _eps_per_kev(z):
     return LINDHARD_EPS_COEFF * z ** (-7.0 / 3.0)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def lindhard_q(t_nr_kev, z, k):
     """Lindhard quenching factor (eq. 15).
 
@@ -26,7 +26,7 @@ def lindhard_q(t_nr_kev, z, k):
     return k * g / (1.0 + k * g)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def lindhard_dq_dt(t_nr_kev, z, k):
     """dQ/dT_nr in keV^-1 (needed by the bin-centre form of eq. 17)."""
     if t_nr_kev <= 0.0:
@@ -38,13 +38,13 @@ def lindhard_dq_dt(t_nr_kev, z, k):
     return k * dg * c / (1.0 + k * g) ** 2
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def t_ee_kev(t_nr_kev, z, k):
     """Electron-equivalent energy T_ee = Q(T_nr) T_nr in keV_ee (eq. 16)."""
     return lindhard_q(t_nr_kev, z, k) * t_nr_kev
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def t_nr_kev_from_t_ee(t_ee, z, k):
     """Exact inverse of :func:`t_ee_kev`: the T_nr (keV_nr) with Q(T_nr) T_nr = ``t_ee`` (keV_ee).
 
@@ -77,7 +77,7 @@ def t_nr_kev_from_t_ee(t_ee, z, k):
     return x
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def t_nr_kev_from_t_ee_array(t_ee, z, k):
     """:func:`t_nr_kev_from_t_ee` for each element of the array ``t_ee`` (keV_ee)."""
     out = np.empty(t_ee.size)

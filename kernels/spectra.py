@@ -14,10 +14,11 @@ a panel. Energies in MeV, phi in MeV^-1 (unit area).
 import math
 
 import numpy as np
-from numba import njit
+
+from .jit import kernel
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _r_minus_log1p(r):
     """r - log(1 + r) without cancellation for small r."""
     if r < 1e-3:
@@ -25,7 +26,7 @@ def _r_minus_log1p(r):
     return r - math.log1p(r)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _log1p_minus_r_over_1pr(r):
     """log(1 + r) - r / (1 + r) without cancellation for small r."""
     if r < 1e-3:
@@ -33,7 +34,7 @@ def _log1p_minus_r_over_1pr(r):
     return math.log1p(r) - r / (1.0 + r)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def panel_tail_moments(e0, e1, f0, f1, x):
     """Moments int_x^{e1} phi(E) E^p dE, p = 0, -1, -2, for phi linear on [e0, e1].
 
@@ -64,7 +65,7 @@ def panel_tail_moments(e0, e1, f0, f1, x):
     return m0, m1, m2
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def tail_moment_table(e, f):
     """Suffix sums ``cum[p, k]`` = moments of phi over [e[k], e[-1]] (shape (3, n)).
 
@@ -86,7 +87,7 @@ def tail_moment_table(e, f):
     return cum
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def panel_index(e, x):
     """Index k with e[k] <= x < e[k+1]; -1 below the table, n-1 at or above its end."""
     n = e.size
@@ -105,7 +106,7 @@ def panel_index(e, x):
     return lo
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def tail_moments_in_panel(x, k, e, f, cum):
     """Moments from x to the end of the table, given the panel index k of x."""
     n = e.size
@@ -117,7 +118,7 @@ def tail_moments_in_panel(x, k, e, f, cum):
     return m0 + cum[0, k + 1], m1 + cum[1, k + 1], m2 + cum[2, k + 1]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def tail_moments(x, e, f, cum):
     """A_p(x) = int_{max(x, e[0])}^{e[-1]} phi(E) E^p dE for p = 0, -1, -2."""
     if e.size < 2:

@@ -20,15 +20,16 @@ from pathlib import Path
 
 import numpy as np
 
+from . import __version__
+
 _COMPILE_SCRIPT = """
 import json, time
 t0 = time.perf_counter()
-from cevns_scan.config import load_config
-from cevns_scan.pipeline import prepare
+from cevns_scan.analysis import Analysis
 from cevns_scan.scan import warm_jit
 t1 = time.perf_counter()
-a = prepare(load_config())
-warm_jit(a.problem.coefficients("e", "mu"))
+a = Analysis.from_config()
+warm_jit(a.plane("e", "mu"))
 t2 = time.perf_counter()
 print(json.dumps({"import_s": t1 - t0, "first_call_s": t2 - t1}))
 """
@@ -63,8 +64,9 @@ def compile_times(repeat: int) -> dict:
         with tempfile.TemporaryDirectory() as cache:
             env = dict(os.environ, NUMBA_CACHE_DIR=cache)
             for kind in ("cold", "cached"):
+                # cwd: a neutral folder, so that nothing in the caller's folder shadows a module
                 proc = subprocess.run([sys.executable, "-c", _COMPILE_SCRIPT], env=env,
-                                      capture_output=True, text=True, check=True)
+                                      capture_output=True, text=True, check=True, cwd=cache)
                 out[kind].append(json.loads(proc.stdout.strip().splitlines()[-1]))
     return {kind: {"first_call_s": statistics.median(r["first_call_s"] for r in runs),
                    "import_s": statistics.median(r["import_s"] for r in runs),
@@ -72,7 +74,7 @@ def compile_times(repeat: int) -> dict:
 
 
 def template_time(analysis, repeat: int) -> dict:
-    from .templates import binned_templates
+    from .experiments.quenched import binned_templates
 
     model, ds = analysis.model, analysis.dataset
     binned_templates(model, ds.tee_lo, ds.tee_hi)
@@ -81,16 +83,17 @@ def template_time(analysis, repeat: int) -> dict:
             "interactions": "SM + MM (3 flavours)"}
 
 
-def scan_throughput(coef, grid: int, jobs: int, repeat: int, chunk_points: int,
+def scan_throughput(statistic, grid: int, jobs: int, repeat: int, chunk_points: int,
                     backend: str = "threading") -> dict:
     from .scan import make_chunks, scan_map
 
     mu = np.linspace(0.0, 3e-8, grid)
     chunks = make_chunks(grid, grid, chunk_points)
     warm_rows = min(grid, 4 * jobs)  # start the workers and load the JIT before timing
-    scan_map(coef, mu[:warm_rows], mu, make_chunks(warm_rows, grid, grid), jobs=jobs,
+    scan_map(statistic, mu[:warm_rows], mu, make_chunks(warm_rows, grid, grid), jobs=jobs,
              backend=backend)
-    t = _median_time(lambda: scan_map(coef, mu, mu, chunks, jobs=jobs, backend=backend), repeat)
+    t = _median_time(lambda: scan_map(statistic, mu, mu, chunks, jobs=jobs, backend=backend),
+                     repeat)
     return {"grid": grid, "points": grid * grid, "jobs": jobs, "backend": backend,
             "seconds": t, "points_per_s": grid * grid / t, "chunks": len(chunks)}
 
@@ -199,9 +202,8 @@ def scaling_plot(by_workers: list[dict], by_size: list[dict], machine: dict) -> 
 
 
 def run_bench(args) -> int:
-    from .config import load_config
+    from .analysis import Analysis
     from .outputs import check_output_file, json_bytes, write_output_file
-    from .pipeline import prepare
 
     plot = args.plot or (str(Path(args.json).with_suffix(".png")) if args.json
                          else "bench_scaling.png")
@@ -216,11 +218,11 @@ def run_bench(args) -> int:
 
     log("bench: numba compile times (fresh processes, cold and cached)...")
     compile_t = compile_times(1 if quick else 3)
-    analysis = prepare(load_config())
+    analysis = Analysis.from_config()
     log("bench: template build...")
     templ = template_time(analysis, 5 if quick else 50)
-    coef = analysis.problem.coefficients("e", "mu")
-    chunk_points = load_config()["scan"]["chunk_points"]
+    coef = analysis.plane("e", "mu")
+    chunk_points = analysis.config.scan.chunk_points
     big = 401 if quick else 2001
     log(f"bench: scan throughput on a {big}x{big} grid...")
     workers = sorted({1, 2, max_workers} if max_workers >= 2 else {1})
@@ -235,12 +237,12 @@ def run_bench(args) -> int:
     by_size = [scan_throughput(coef, n, 1, repeat, chunk_points) for n in sizes]
     exponent = _fit_exponent([r["points"] for r in by_size], [r["seconds"] for r in by_size])
     log("bench: naive baselines (scipy.optimize per point, scipy.integrate.quad per point)...")
-    opt_s = naive_optimize_per_point(analysis.problem, 50 if quick else 300)
+    opt_s = naive_optimize_per_point(analysis.experiments[0].likelihood, 50 if quick else 300)
     quad = naive_quad_per_point(analysis.model, analysis.dataset.tee_lo, analysis.dataset.tee_hi,
                                 1 if quick else 20)
     ours_s = 1.0 / base
     result = {
-        "machine": machine, "quick": quick, "version": __import__("cevns_scan").__version__,
+        "machine": machine, "quick": quick, "version": __version__,
         "compile": compile_t,
         "templates_ge": templ,
         "scan_by_workers": by_workers,

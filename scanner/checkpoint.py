@@ -1,4 +1,8 @@
-"""Checkpoint folders of batch scans: a manifest per plane and one atomic file per chunk.
+"""Batch scans: shards, checkpoint folders and their merge.
+
+:func:`run_shard` computes one deterministic slice of a plane's chunks and checkpoints every
+finished chunk; :func:`merge_scan` checks that every chunk of every plane is there, made from
+the same inputs, and returns the :class:`~cevns_scan.results.AnalysisResult`.
 
 Layout: ``DIR/<plane>/manifest.json`` (config, dataset, axes, chunking and the input hash) and
 ``DIR/<plane>/chunk_<index>.npz`` (rows i0:i1 of the chi^2 map, with the same hash). Every
@@ -10,11 +14,13 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, ParameterError
 from .outputs import atomic_write_bytes, load_npz, npz_bytes, write_json
 
 CHUNK_RE = re.compile(r"^chunk_(\d{6})\.npz$")
@@ -29,7 +35,7 @@ def parse_shard(text: str) -> tuple[int, int]:
     """'K/N' -> (K, N) with 1 <= K <= N."""
     m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text or "")
     if not m or not (1 <= int(m.group(1)) <= int(m.group(2))):
-        raise InputError(f"--shard {text!r}: use K/N with 1 <= K <= N, e.g. --shard 1/4")
+        raise ParameterError("shard", text, "is not K/N with 1 <= K <= N, e.g. 1/4")
     return int(m.group(1)), int(m.group(2))
 
 
@@ -118,3 +124,110 @@ def assemble(plane_dir: Path, manifest: dict) -> np.ndarray:
     if np.any(np.isnan(out)):
         raise InputError(f"{plane_dir}: chunks do not cover the grid; rerun the scan")
     return out
+
+
+@dataclass(frozen=True)
+class ShardReport:
+    """What one :func:`run_shard` call did."""
+
+    plane_dir: Path
+    shard: str
+    computed: int
+    already: int
+    seconds: float
+
+
+def run_shard(analysis, plane: str, out, *, shard: tuple[int, int] = (1, 1),
+              resume: bool = False, grid: int | None = None, jobs: int = 1,
+              backend: str = "threading", scheduler: str | None = None, progress=None,
+              command: list[str] = (), resume_command: str = "") -> ShardReport:
+    """Compute shard ``shard = (K, N)`` of a plane's chunks into the scan folder ``out``.
+
+    Every finished chunk is written atomically to ``out/<plane>/chunk_*.npz`` with the hash
+    of the inputs; a folder made from other inputs is refused. With ``resume``, chunks
+    already there are skipped; without it, finding any is an error. ``progress`` is None or a
+    factory ``progress(total, description)``; ``command`` is recorded in the manifest and
+    ``resume_command`` is quoted if the scan is interrupted.
+    """
+    from . import __version__
+    from .outputs import check_scan_dir
+    from .scan import make_chunks, scan_map
+
+    k, n_shards = shard
+    if not 1 <= k <= n_shards:
+        raise ParameterError("shard", f"{k}/{n_shards}", "needs 1 <= K <= N")
+    root = check_scan_dir(out)
+    pg = analysis.plane_grid(plane, grid)
+    digest = analysis.plane_digest(pg)
+    chunks = make_chunks(pg.mu_x.size, pg.mu_y.size, analysis.config.scan.chunk_points)
+    mine = [chunks[i] for i in shard_slice(len(chunks), k, n_shards)]
+    plane_dir = root / pg.name
+    done = finished_chunks(plane_dir, digest) if plane_dir.exists() else set()
+    already = [c.index for c in mine if c.index in done]
+    spec = f"{k}/{n_shards}"
+    if already and not resume:
+        raise InputError(f"{plane_dir}: {len(already)} chunk(s) of shard {spec} are already "
+                         "finished; add --resume to continue, or use a new --out")
+    todo = [c for c in mine if c.index not in done]
+    ds = analysis.dataset
+    manifest = {
+        "hash": digest, "plane": pg.name, "flavours": [pg.flavour_x, pg.flavour_y],
+        "n_chunks": len(chunks), "n_shards": n_shards,
+        "chunk_points": analysis.config.scan.chunk_points,
+        "mu_x": pg.mu_x.tolist(), "mu_y": pg.mu_y.tolist(), "config": analysis.config.to_dict(),
+        "dataset_csv": ds.to_csv(), "dataset_label": ds.label, "dataset_source": ds.source,
+        "version": __version__, "command": list(command),
+    }
+    open_plane_dir(plane_dir, manifest)
+    t0 = time.perf_counter()
+    bar = progress(len(todo), f"shard {spec} scan {pg.name} ({pg.mu_x.size}x{pg.mu_y.size})"
+                   ) if progress is not None else None
+    hint = f"finished chunks are kept in {plane_dir}"
+    scan_map(analysis.plane(pg.flavour_x, pg.flavour_y), pg.mu_x, pg.mu_y, todo, jobs=jobs,
+             backend=backend, scheduler=scheduler, progress=bar,
+             on_chunk=lambda c, block: write_chunk(plane_dir, digest, c.index, c.i0, c.i1,
+                                                   block, spec),
+             resume_hint=f"{hint}; resume with: {resume_command}" if resume_command else hint)
+    return ShardReport(plane_dir, spec, len(todo), len(mine) - len(todo),
+                       time.perf_counter() - t0)
+
+
+def merge_scan(scan_dir, cl: float | None = None):
+    """Assemble every plane of a scan folder into an :class:`~cevns_scan.results.AnalysisResult`.
+
+    Every chunk of every plane must be present and carry the hash of the plane's manifest;
+    all planes must come from one analysis (same config and dataset).
+    """
+    from .analysis import Analysis, PlaneGrid
+    from .config import config_from_json
+    from .datasets import COLUMNS, dataset_from_table
+    from .limits import one_dof_limits
+    from .results import AnalysisResult, plane_result
+    from .tables import parse_table
+
+    root = Path(scan_dir)
+    if not root.is_dir():
+        raise InputError(f"{root}: no such scan folder")
+    plane_dirs = sorted(p for p in root.iterdir() if (p / "manifest.json").is_file())
+    if not plane_dirs:
+        raise InputError(f"{root}: holds no scan (no <plane>/manifest.json); "
+                         "run `cevns-scan scan --out` into it first")
+    analysis, results = None, []
+    for plane_dir in plane_dirs:
+        man = read_manifest(plane_dir)
+        where = f"{plane_dir}/manifest.json"
+        cfg = config_from_json(json.dumps(man["config"]), where)
+        ds = dataset_from_table(parse_table(man["dataset_csv"], COLUMNS, where))
+        a = Analysis.from_config(cfg, ds)
+        if analysis is None:
+            analysis = a
+        elif a.digest() != analysis.digest():
+            raise InputError(f"{plane_dir}: made with another config or dataset than "
+                             f"{plane_dirs[0]}; merge planes of one analysis only")
+        pg = PlaneGrid(*man["flavours"], np.array(man["mu_x"]), np.array(man["mu_y"]))
+        if a.plane_digest(pg) != man["hash"]:
+            raise InputError(f"{where}: its hash does not match its config and dataset "
+                             "(made by another cevns-scan version?); rerun the scan")
+        results.append(plane_result(a, pg, assemble(plane_dir, man), cl))
+    one = one_dof_limits(analysis, analysis.cl if cl is None else cl)
+    return AnalysisResult(analysis, tuple(results), one)

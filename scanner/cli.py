@@ -1,7 +1,9 @@
-"""The ``cevns-scan`` command line.
+"""The ``cevns-scan`` command line: parse arguments, call the library, print.
 
 Every bad input ends with one line on stderr (``cevns-scan: error: ...``) and exit code 2;
-``--debug`` shows the traceback instead. An interrupted scan exits with 128 + the signal number.
+``--debug`` (before the command) shows the traceback instead. An interrupted scan exits with
+128 + the signal number. Library errors about a named parameter
+(:class:`~cevns_scan.errors.ParameterError`) are worded as the option that set it.
 """
 
 from __future__ import annotations
@@ -17,9 +19,14 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .errors import InputError, ScanInterrupted
+from .errors import InputError, ParameterError, ScanInterrupted
 
 PROG = "cevns-scan"
+
+#: Library parameter name -> the option that sets it.
+OPTIONS = {"jobs": "--jobs", "grid": "--grid", "backend": "--backend",
+           "scheduler": "--scheduler", "shard": "--shard", "plane": "--plane", "cl": "--cl",
+           "out": "--out"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -74,6 +81,15 @@ def _mu_max(text):
     return fl, _float("--mu-max", 0.0, strict=True)(value)
 
 
+def _add_force(p, what):
+    if what == "folder":
+        text = ("replace an earlier cevns-scan result in --out (only the files cevns-scan wrote "
+                "there; other files are kept)")
+    else:
+        text = "replace an existing output file"
+    p.add_argument("--force", action="store_true", help=text)
+
+
 def _add_analysis_options(p, default_out=None, grid=True):
     p.add_argument("--config", help="TOML file overriding the packaged default configuration")
     p.add_argument("--data", default=None,
@@ -94,15 +110,6 @@ def _add_analysis_options(p, default_out=None, grid=True):
     if default_out is not None:
         p.add_argument("--out", default=default_out, help=f"output folder (default {default_out})")
         _add_force(p, "folder")
-
-
-def _add_force(p, what):
-    if what == "folder":
-        text = ("replace an earlier cevns-scan result in --out (only the files cevns-scan wrote "
-                "there; other files are kept)")
-    else:
-        text = "replace an existing output file"
-    p.add_argument("--force", action="store_true", help=text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -194,19 +201,17 @@ def _config(args):
     return cfg
 
 
-def _check_backend(args):
-    from .scan import check_backend
-
-    check_backend(args.backend, args.scheduler)
-
-
-def _progress(args, total, desc):
+def _progress(args):
+    """A progress factory for the library (None when --quiet)."""
     from .progress import Progress
 
-    return Progress(total, desc, quiet=args.quiet)
+    if args.quiet:
+        return None
+    return lambda total, desc: Progress(total, desc)
 
 
-def _print_limits(limits: dict, file=sys.stdout) -> None:
+def _print_limits(limits: dict, file=None) -> None:
+    file = file if file is not None else sys.stdout
     print(f"limits at {100 * limits['cl']:g} % CL, dataset {limits['dataset']} (mu_B):", file=file)
     for plane, lims in limits["two_dof"].items():
         print(f"  2 d.o.f., plane {plane}: "
@@ -215,13 +220,27 @@ def _print_limits(limits: dict, file=sys.stdout) -> None:
           + ", ".join(f"{k} < {v:.3e}" for k, v in limits["one_dof"].items()), file=file)
 
 
+def _finish(result, out, argv, args, extra, started):
+    """Write a results folder, print warnings, limits and where it went."""
+    from .plots import load_overlay
+
+    overlays = [load_overlay(s) for s in getattr(args, "overlay", [])]
+    limits = result.write(out, argv, force=args.force, overlays=overlays, extra=extra)
+    for msg in limits["edge_warnings"]:
+        print(msg, file=sys.stderr)
+    _print_limits(limits)
+    if result.analysis.dataset.description:
+        print(f"note: {result.analysis.dataset.description}")
+    print(f"wrote {out}/" + (f" in {time.perf_counter() - started:.1f} s" if started else ""))
+
+
 # -- commands ------------------------------------------------------------------------------------
 
-def cmd_rates(args) -> int:
+def cmd_rates(args, argv) -> int:
     import numpy as np
 
     from .model import KNOWN_TARGETS, build_model, make_target
-    from .outputs import csv_bytes, write_output_file
+    from .outputs import check_output_file, csv_bytes, write_output_file
     from .rates import differential_rates
 
     if args.tnr_max <= args.tnr_min:
@@ -231,7 +250,7 @@ def cmd_rates(args) -> int:
             raise InputError(f"--mu {m:g}: a magnetic moment must be >= 0 (mu_B)")
     cfg = _config(args)
     model = build_model(cfg)
-    if args.target is not None and args.target != cfg["target"]["name"]:
+    if args.target is not None and args.target != cfg.target.name:
         if args.target not in KNOWN_TARGETS:
             raise InputError(f"--target {args.target!r} is not one of {', '.join(KNOWN_TARGETS)}; "
                              "for another element set [target] z and molar_mass in --config")
@@ -239,8 +258,6 @@ def cmd_rates(args) -> int:
     if args.flux != "all":
         model = model.with_components([c.strip() for c in args.flux.split(",") if c.strip()])
     if args.out is not None:
-        from .outputs import check_output_file
-
         check_output_file(args.out, force=args.force)
     t = np.geomspace(args.tnr_min, args.tnr_max, args.points)
     sm, _ = differential_rates(model, t)
@@ -264,186 +281,86 @@ def cmd_rates(args) -> int:
 
 def cmd_figure2(args, argv) -> int:
     from .outputs import check_results_dir, results_dir, write_json
-    from .pipeline import fig2_grid, fig2_tables, package_versions
-    from .plots import draw_fig2
+    from .plots import figure2, save_figure
+    from .rates import figure2_tables
+    from .results import package_versions
 
     out = check_results_dir(args.out, force=args.force)
     cfg = _config(args)
-    tables = fig2_tables(cfg, fig2_grid())
+    tables = figure2_tables(cfg)
     with results_dir(out, force=args.force) as tmp:
-        draw_fig2(tmp, tables)
+        save_figure(figure2(tables), tmp, "fig2_rates")
         write_json(tmp / "run.json", {"command": [PROG, *argv], "versions": package_versions(),
-                                      "config": cfg.data})
+                                      "config": cfg.to_dict()})
     print(f"wrote {out / 'fig2_rates.png'} and .pdf")
     return 0
 
 
-def _planes_results(analysis, planes, args):
-    from .pipeline import plane_grid, plane_result, progress_desc
-    from .scan import make_chunks, scan_map
-
-    results = []
-    timings = {}
-    for plane in planes:
-        pg = plane_grid(analysis, plane)
-        coef = analysis.problem.coefficients(pg.flavour_x, pg.flavour_y)
-        chunks = make_chunks(pg.mu_x.size, pg.mu_y.size, analysis.config["scan"]["chunk_points"])
-        t0 = time.perf_counter()
-        chi2 = scan_map(coef, pg.mu_x, pg.mu_y, chunks, jobs=args.jobs, backend=args.backend,
-                        scheduler=args.scheduler,
-                        progress=_progress(args, len(chunks), progress_desc(pg)),
-                        resume_hint="nothing was written; rerun the same command")
-        timings[f"scan_{pg.name}_s"] = time.perf_counter() - t0
-        results.append(plane_result(analysis, pg, chi2))
-    return results, timings
-
-
 def cmd_reproduce(args, argv) -> int:
-    from .outputs import check_results_dir, results_dir
-    from .pipeline import prepare, write_results
+    from .analysis import Analysis
+    from .outputs import check_results_dir
     from .plots import load_overlay
+    from .scan import check_backend
 
-    t_start = time.perf_counter()
-    _check_backend(args)
+    started = time.perf_counter()
+    check_backend(args.backend, args.scheduler)
     out = check_results_dir(args.out, force=args.force)
     cfg = _config(args)
-    overlays = [load_overlay(s) for s in args.overlay]
+    for spec in args.overlay:
+        load_overlay(spec)
     t0 = time.perf_counter()
-    analysis = prepare(cfg, args.data)
-    timings = {"prepare_s": time.perf_counter() - t0}
-    results, scan_t = _planes_results(analysis, cfg["scan"]["planes"], args)
-    timings.update(scan_t)
-    with results_dir(out, force=args.force) as tmp:
-        limits = write_results(tmp, analysis, results, argv, timings, overlays,
-                               {"jobs": args.jobs, "backend": args.backend})
-    for msg in limits["edge_warnings"]:
-        print(msg, file=sys.stderr)
-    _print_limits(limits)
-    if analysis.dataset.description:
-        print(f"note: {analysis.dataset.description}")
-    print(f"wrote {out}/ in {time.perf_counter() - t_start:.1f} s")
+    analysis = Analysis.from_config(cfg, args.data)
+    prepare_s = time.perf_counter() - t0
+    result = analysis.run(jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,
+                          progress=_progress(args))
+    result.timings["prepare_s"] = prepare_s
+    _finish(result, out, argv, args, {"jobs": args.jobs, "backend": args.backend}, started)
     return 0
 
 
 def cmd_scan(args, argv) -> int:
-    from .checkpoint import (
-        finished_chunks,
-        open_plane_dir,
-        parse_shard,
-        shard_slice,
-        write_chunk,
-    )
+    from .analysis import Analysis
+    from .checkpoint import parse_shard, run_shard
+    from .config import parse_plane
     from .outputs import check_scan_dir
-    from .pipeline import plane_digest, plane_grid, prepare, progress_desc
-    from .scan import make_chunks, scan_map
+    from .scan import check_backend
 
-    _check_backend(args)
-    shard, n_shards = parse_shard(args.shard)
+    check_backend(args.backend, args.scheduler)
+    shard = parse_shard(args.shard)
     root = check_scan_dir(args.out)
     cfg = _config(args)
-    from .config import parse_plane
-
-    fx, fy = parse_plane(args.plane, "--plane")
-    analysis = prepare(cfg, args.data)
-    pg = plane_grid(analysis, f"{fx}-{fy}")
-    digest = plane_digest(analysis, pg)
-    chunks = make_chunks(pg.mu_x.size, pg.mu_y.size, cfg["scan"]["chunk_points"])
-    mine = [chunks[k] for k in shard_slice(len(chunks), shard, n_shards)]
-    plane_dir = root / pg.name
-    done = finished_chunks(plane_dir, digest) if plane_dir.exists() else set()
-    already = [c.index for c in mine if c.index in done]
-    if already and not args.resume:
-        raise InputError(f"{plane_dir}: {len(already)} chunk(s) of shard {shard}/{n_shards} are "
-                         "already finished; add --resume to continue, or use a new --out")
-    todo = [c for c in mine if c.index not in done]
-    manifest = {
-        "hash": digest, "plane": pg.name, "flavours": [fx, fy], "n_chunks": len(chunks),
-        "n_shards": n_shards, "chunk_points": cfg["scan"]["chunk_points"],
-        "mu_x": pg.mu_x.tolist(), "mu_y": pg.mu_y.tolist(), "config": cfg.data,
-        "dataset_csv": analysis.dataset.to_csv(), "dataset_label": analysis.dataset.label,
-        "version": __version__,
-        "command": [PROG, *argv],
-    }
-    open_plane_dir(plane_dir, manifest)
-    coef = analysis.problem.coefficients(fx, fy)
-    spec = f"{shard}/{n_shards}"
+    parse_plane(args.plane, "--plane")
+    analysis = Analysis.from_config(cfg, args.data)
     resume = shlex.join([PROG, *argv] + ([] if args.resume else ["--resume"]))
-    t0 = time.perf_counter()
-    scan_map(coef, pg.mu_x, pg.mu_y, todo, jobs=args.jobs, backend=args.backend,
-             scheduler=args.scheduler,
-             progress=_progress(args, len(todo), f"shard {spec} " + progress_desc(pg)),
-             on_chunk=lambda c, block: write_chunk(plane_dir, digest, c.index, c.i0, c.i1,
-                                                   block, spec),
-             resume_hint=f"finished chunks are kept in {plane_dir}; resume with: {resume}")
+    rep = run_shard(analysis, args.plane, root, shard=shard, resume=args.resume, jobs=args.jobs,
+                    backend=args.backend, scheduler=args.scheduler, progress=_progress(args),
+                    command=[PROG, *argv], resume_command=resume)
     if not args.quiet:
-        print(f"shard {spec} of plane {pg.name}: {len(todo)} chunk(s) computed, "
-              f"{len(mine) - len(todo)} already there, in {time.perf_counter() - t0:.1f} s; "
-              f"when every shard is done: {PROG} merge {root} --out RESULTS", file=sys.stderr)
+        print(f"shard {rep.shard} of plane {rep.plane_dir.name}: {rep.computed} chunk(s) "
+              f"computed, {rep.already} already there, in {rep.seconds:.1f} s; when every shard "
+              f"is done: {PROG} merge {root} --out RESULTS", file=sys.stderr)
     return 0
 
 
 def cmd_merge(args, argv) -> int:
-    import json
-
-    import numpy as np
-
-    from .checkpoint import assemble, read_manifest
-    from .config import config_from_json
-    from .datasets import COLUMNS, dataset_from_table
-    from .outputs import check_results_dir, results_dir
-    from .pipeline import (
-        PlaneGrid,
-        plane_digest,
-        plane_result,
-        prepare,
-        sort_planes,
-        write_results,
-    )
+    from .checkpoint import merge_scan
+    from .outputs import check_results_dir
     from .plots import load_overlay
-    from .tables import parse_table
 
     root = Path(args.dir)
-    if not root.is_dir():
-        raise InputError(f"{root}: no such scan folder")
     out_abs, root_abs = Path(args.out or ".").resolve(), root.resolve()
     if out_abs == root_abs or root_abs in out_abs.parents or out_abs in root_abs.parents:
         raise InputError(f"--out {args.out}: is the scan folder {root}, inside it or around it; "
                          "write the merged results to a separate folder")
     out = check_results_dir(args.out, force=args.force)
-    overlays = [load_overlay(s) for s in args.overlay]
-    plane_dirs = sorted(p for p in root.iterdir() if (p / "manifest.json").is_file())
-    if not plane_dirs:
-        raise InputError(f"{root}: holds no scan (no <plane>/manifest.json); "
-                         "run `cevns-scan scan --out` into it first")
-    analysis, results = None, []
-    for plane_dir in plane_dirs:
-        man = read_manifest(plane_dir)
-        where = f"{plane_dir}/manifest.json"
-        cfg = config_from_json(json.dumps(man["config"]), where)
-        ds = dataset_from_table(parse_table(man["dataset_csv"], COLUMNS, where))
-        a = prepare(cfg, dataset=ds)
-        if analysis is None:
-            analysis = a
-        elif a.digest() != analysis.digest():
-            raise InputError(f"{plane_dir}: made with another config or dataset than "
-                             f"{plane_dirs[0]}; merge planes of one analysis only")
-        pg = PlaneGrid(*man["flavours"], np.array(man["mu_x"]), np.array(man["mu_y"]))
-        if plane_digest(a, pg) != man["hash"]:
-            raise InputError(f"{where}: its hash does not match its config and dataset "
-                             "(made by another cevns-scan version?); rerun the scan")
-        results.append(plane_result(a, pg, assemble(plane_dir, man)))
-    sort_planes(results)
-    with results_dir(out, force=args.force) as tmp:
-        limits = write_results(tmp, analysis, results, argv, {}, overlays,
-                               {"merged_from": str(root)})
-    for msg in limits["edge_warnings"]:
-        print(msg, file=sys.stderr)
-    _print_limits(limits)
-    print(f"wrote {out}/")
+    for spec in args.overlay:
+        load_overlay(spec)
+    result = merge_scan(root)
+    _finish(result, out, argv, args, {"merged_from": str(root)}, None)
     return 0
 
 
-def cmd_plot(args) -> int:
+def cmd_plot(args, argv) -> int:
     from .replot import replot
 
     replot(Path(args.dir), args.overlay)
@@ -451,7 +368,7 @@ def cmd_plot(args) -> int:
     return 0
 
 
-def cmd_dataset(args) -> int:
+def cmd_dataset(args, argv) -> int:
     if args.dataset_command != "from-digitized":
         raise InputError("dataset: use `cevns-scan dataset from-digitized --points P.csv "
                          "--upper U.csv --bin-width W --out D.csv`")
@@ -465,10 +382,15 @@ def cmd_dataset(args) -> int:
     return 0
 
 
-def cmd_bench(args) -> int:
+def cmd_bench(args, argv) -> int:
     from .bench import run_bench
 
     return run_bench(args)
+
+
+COMMANDS = {"reproduce": cmd_reproduce, "scan": cmd_scan, "merge": cmd_merge,
+            "rates": cmd_rates, "figure2": cmd_figure2, "plot": cmd_plot,
+            "dataset": cmd_dataset, "bench": cmd_bench}
 
 
 class _Terminated(BaseException):
@@ -479,31 +401,29 @@ def _on_sigterm(signum, frame):
     raise _Terminated()
 
 
+def _error_text(exc: InputError) -> str:
+    if isinstance(exc, ParameterError) and exc.name in OPTIONS:
+        return exc.as_option(OPTIONS[exc.name])
+    return str(exc)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in argv
+    debug = False
     old_term = None
     if threading.current_thread() is threading.main_thread():
         old_term = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         args = build_parser().parse_args(argv)
+        debug = args.debug
         if args.command is None:
-            raise InputError(f"{PROG}: give a command (reproduce, rates, figure2, scan, merge, "
-                             f"plot, dataset, bench); see {PROG} --help")
-        if args.command == "reproduce":
-            return cmd_reproduce(args, argv)
-        if args.command == "scan":
-            return cmd_scan(args, argv)
-        if args.command == "merge":
-            return cmd_merge(args, argv)
-        if args.command == "figure2":
-            return cmd_figure2(args, argv)
-        return {"rates": cmd_rates, "plot": cmd_plot,
-                "dataset": cmd_dataset, "bench": cmd_bench}[args.command](args)
+            raise InputError(f"{PROG}: give a command ({', '.join(COMMANDS)}); "
+                             f"see {PROG} --help")
+        return COMMANDS[args.command](args, argv)
     except InputError as exc:
         if debug:
             raise
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {_error_text(exc)}", file=sys.stderr)
         return 2
     except ScanInterrupted as exc:
         if debug:

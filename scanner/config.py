@@ -1,20 +1,25 @@
-"""Configuration: the packaged default (the paper's setup), user TOML files and validation.
+"""Configuration: typed, frozen sections read as ``cfg.scan.grid``.
 
-A configuration is a two-level mapping ``section -> key -> value``. The packaged
-``default.toml`` holds every key; a user's file names only the keys it changes. Every key is
-checked for its type and range, and an unknown key is reported with the closest valid one.
+The packaged ``default.toml`` (the paper's setup) holds every key; a user's TOML file names
+only the keys it changes. Each section is a frozen dataclass whose fields carry their own
+validation (kind, range check, hint); an unknown section or key is reported with the closest
+valid one, and every error is one line naming the source and the key.
+
+Stdlib dataclasses rather than a validation library: the design card fixes the dependencies,
+the schema is small and flat, and the one-line messages with did-you-mean are ours to word.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
 import hashlib
 import json
 import math
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +31,21 @@ FLAVOURS = ("e", "mu", "tau")
 
 
 @dataclass(frozen=True)
-class Field:
-    """One configuration key: its kind, a range check and a hint for the error message."""
+class Spec:
+    """How one configuration key is checked: its kind, a range check and a hint."""
 
     kind: str  # "float", "int", "str", "list", "table", "float_or_auto"
     check: Callable[[Any], bool] = lambda v: True
     hint: str = ""
-    optional: bool = False
+
+
+def _key(kind: str, check: Callable[[Any], bool] | None = None, hint: str = "",
+         optional: bool = False):
+    """A dataclass field carrying its :class:`Spec`; ``optional`` keys default to None."""
+    spec = Spec(kind, check or (lambda v: True), hint)
+    if optional:
+        return field(default=None, metadata={"spec": spec})
+    return field(metadata={"spec": spec})
 
 
 def _positive(v):
@@ -51,59 +64,162 @@ def _open_unit(v):
     return 0.0 < v < 1.0
 
 
-SCHEMA: dict[str, dict[str, Field]] = {
-    "target": {
-        "name": Field("str", lambda v: v.strip() != "", "a non-empty label such as 'Ge'"),
-        "z": Field("int", lambda v: 1 <= v <= 120, "an integer proton number 1-120", True),
-        "molar_mass": Field("float", _positive, "a molar mass > 0 in g/mol", True),
-    },
-    "physics": {
-        "sin2_theta_w": Field("float", _open_unit, "a number in (0, 1)"),
-        "quenching_k": Field("float", _positive, "a number > 0"),
-        "bin_rate": Field("str", lambda v: v in ("integrated", "centre"),
-                          "'integrated' or 'centre'"),
-    },
-    "fluxes": {
-        "model": Field("str", hint="a model of data/solar_fluxes.csv"),
-        "sigma_model": Field("str", hint="a model of data/solar_fluxes.csv with uncertainties"),
-        "components": Field("list", lambda v: len(v) > 0 and len(set(v)) == len(v)
-                            and all(c in FLUX_COMPONENTS for c in v),
-                            "distinct names from " + ", ".join(FLUX_COMPONENTS)),
-        "spectrum_8B": Field("str", lambda v: v in ("winter2006", "bahcall1996"),
-                             "'winter2006' or 'bahcall1996'"),
-        "sigma": Field("table", hint="component = fractional 1-sigma (>= 0)"),
-    },
-    "oscillation": {
-        "sin2_theta12": Field("float", _unit_interval, "a number in [0, 1]"),
-        "sin2_theta23": Field("float", _unit_interval, "a number in [0, 1]"),
-        "sin2_theta13": Field("float", _unit_interval, "a number in [0, 1]"),
-    },
-    "fit": {
-        "background": Field("str", lambda v: v in ("free", "fixed"), "'free' or 'fixed'"),
-        "background_value": Field("float", _non_negative, "a rate >= 0 in events/(keV_ee kg day)"),
-        "cl": Field("float", _open_unit, "a confidence level in (0, 1), e.g. 0.9"),
-    },
-    "asimov": {
-        "background": Field("float", _non_negative, "a rate >= 0 in events/(keV_ee kg day)"),
-        "exposure_kg_day": Field("float", _positive, "an exposure > 0 in kg day"),
-        "tee_min_kev": Field("float", _positive, "an energy > 0 in keV_ee"),
-        "bin_width_kev": Field("float", _positive, "a width > 0 in keV_ee"),
-        "n_bins": Field("int", lambda v: 1 <= v <= 10000, "an integer 1-10000"),
-    },
-    "scan": {
-        "grid": Field("int", lambda v: 2 <= v <= 100001, "an integer >= 2 (points per axis)"),
-        "planes": Field("list", lambda v: len(v) > 0, "a non-empty list such as ['e-mu', 'e-tau']"),
-        "mu_max_e": Field("float_or_auto", _positive, "'auto' or a maximum > 0 in mu_B"),
-        "mu_max_mu": Field("float_or_auto", _positive, "'auto' or a maximum > 0 in mu_B"),
-        "mu_max_tau": Field("float_or_auto", _positive, "'auto' or a maximum > 0 in mu_B"),
-        "auto_margin": Field("float", lambda v: v >= 1.0, "a factor >= 1"),
-        "chunk_points": Field("int", lambda v: v >= 1, "an integer >= 1"),
-    },
-    "numerics": {
-        "gl_order": Field("int", lambda v: 2 <= v <= 64, "an integer 2-64"),
-        "max_ratio": Field("float", lambda v: 1.0 < v <= 2.0, "a ratio in (1, 2]"),
-    },
+_RATE_HINT = "a rate >= 0 in events/(keV_ee kg day)"
+_MU_MAX_HINT = "'auto' or a maximum > 0 in mu_B"
+
+
+@dataclass(frozen=True)
+class TargetSection:
+    """[target]: the detector nucleus (docs/design.md §2)."""
+
+    name: str = _key("str", lambda v: v.strip() != "", "a non-empty label such as 'Ge'")
+    z: int | None = _key("int", lambda v: 1 <= v <= 120, "an integer proton number 1-120",
+                         optional=True)
+    molar_mass: float | None = _key("float", _positive, "a molar mass > 0 in g/mol",
+                                    optional=True)
+
+
+@dataclass(frozen=True)
+class PhysicsSection:
+    """[physics]: couplings, quenching and the binned-rate form."""
+
+    sin2_theta_w: float = _key("float", _open_unit, "a number in (0, 1)")
+    quenching_k: float = _key("float", _positive, "a number > 0")
+    bin_rate: str = _key("str", lambda v: v in ("integrated", "centre"),
+                         "'integrated' or 'centre'")
+
+
+@dataclass(frozen=True)
+class FluxesSection:
+    """[fluxes]: solar model, components, 8B shape and flux uncertainties."""
+
+    model: str = _key("str", hint="a model of data/solar_fluxes.csv")
+    sigma_model: str = _key("str", hint="a model of data/solar_fluxes.csv with uncertainties")
+    components: tuple[str, ...] = _key(
+        "list", lambda v: len(v) > 0 and len(set(v)) == len(v)
+        and all(c in FLUX_COMPONENTS for c in v), "distinct names from "
+        + ", ".join(FLUX_COMPONENTS))
+    spectrum_8B: str = _key("str", lambda v: v in ("winter2006", "bahcall1996"),
+                            "'winter2006' or 'bahcall1996'")
+    sigma: tuple[tuple[str, float], ...] = _key("table",
+                                                hint="component = fractional 1-sigma (>= 0)")
+
+    def sigma_overrides(self) -> dict[str, float]:
+        """``[fluxes.sigma]`` as a dict: component -> fractional 1-sigma."""
+        return dict(self.sigma)
+
+
+@dataclass(frozen=True)
+class OscillationSection:
+    """[oscillation]: mixing angles for the flavour probabilities (eqs. 8-11)."""
+
+    sin2_theta12: float = _key("float", _unit_interval, "a number in [0, 1]")
+    sin2_theta23: float = _key("float", _unit_interval, "a number in [0, 1]")
+    sin2_theta13: float = _key("float", _unit_interval, "a number in [0, 1]")
+
+
+@dataclass(frozen=True)
+class FitSection:
+    """[fit]: background treatment of eq. 18 and the confidence level."""
+
+    background: str = _key("str", lambda v: v in ("free", "fixed"), "'free' or 'fixed'")
+    cl: float = _key("float", _open_unit, "a confidence level in (0, 1), e.g. 0.9")
+    background_value: float | None = _key("float", _non_negative, _RATE_HINT, optional=True)
+
+
+@dataclass(frozen=True)
+class AsimovSection:
+    """[asimov]: the built-in cdex10-asimov dataset (expected sensitivity)."""
+
+    background: float = _key("float", _non_negative, _RATE_HINT)
+    exposure_kg_day: float = _key("float", _positive, "an exposure > 0 in kg day")
+    tee_min_kev: float = _key("float", _positive, "an energy > 0 in keV_ee")
+    bin_width_kev: float = _key("float", _positive, "a width > 0 in keV_ee")
+    n_bins: int = _key("int", lambda v: 1 <= v <= 10000, "an integer 1-10000")
+
+
+@dataclass(frozen=True)
+class ScanSection:
+    """[scan]: grids, planes and chunking of the 2-D scans."""
+
+    grid: int = _key("int", lambda v: 2 <= v <= 100001, "an integer >= 2 (points per axis)")
+    planes: tuple[str, ...] = _key("list", lambda v: len(v) > 0,
+                                   "a non-empty list such as ['e-mu', 'e-tau']")
+    mu_max_e: float | str = _key("float_or_auto", _positive, _MU_MAX_HINT)
+    mu_max_mu: float | str = _key("float_or_auto", _positive, _MU_MAX_HINT)
+    mu_max_tau: float | str = _key("float_or_auto", _positive, _MU_MAX_HINT)
+    auto_margin: float = _key("float", lambda v: v >= 1.0, "a factor >= 1")
+    chunk_points: int = _key("int", lambda v: v >= 1, "an integer >= 1")
+
+    def mu_max(self, flavour: str) -> float | str:
+        """The configured axis maximum of ``flavour`` (mu_B) or ``'auto'``."""
+        return getattr(self, f"mu_max_{flavour}")
+
+
+@dataclass(frozen=True)
+class NumericsSection:
+    """[numerics]: quadrature of the recoil-bin integrals."""
+
+    gl_order: int = _key("int", lambda v: 2 <= v <= 64, "an integer 2-64")
+    max_ratio: float = _key("float", lambda v: 1.0 < v <= 2.0, "a ratio in (1, 2]")
+
+
+#: Section name -> its dataclass, in file order.
+SECTIONS: dict[str, type] = {
+    "target": TargetSection, "physics": PhysicsSection, "fluxes": FluxesSection,
+    "oscillation": OscillationSection, "fit": FitSection, "asimov": AsimovSection,
+    "scan": ScanSection, "numerics": NumericsSection,
 }
+
+
+def _specs(section: str) -> dict[str, tuple[Spec, bool]]:
+    """key -> (Spec, optional) of one section."""
+    return {f.name: (f.metadata["spec"], f.default is None)
+            for f in dataclasses.fields(SECTIONS[section])}
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated configuration: typed sections plus where it came from."""
+
+    target: TargetSection
+    physics: PhysicsSection
+    fluxes: FluxesSection
+    oscillation: OscillationSection
+    fit: FitSection
+    asimov: AsimovSection
+    scan: ScanSection
+    numerics: NumericsSection
+    source: str = "default config"
+
+    def to_dict(self) -> dict:
+        """``section -> key -> value`` with plain JSON types (optional keys left out if unset)."""
+        out = {}
+        for name in SECTIONS:
+            sec = {}
+            for f in dataclasses.fields(getattr(self, name)):
+                value = getattr(getattr(self, name), f.name)
+                if value is None:
+                    continue
+                if f.metadata["spec"].kind == "table":
+                    value = dict(value)
+                elif isinstance(value, tuple):
+                    value = list(value)
+                sec[f.name] = value
+            out[name] = sec
+        return out
+
+    def to_json(self) -> str:
+        """Canonical JSON text (sorted keys): what run.json records and what the hash covers."""
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    def digest(self) -> str:
+        """SHA-256 of :meth:`to_json`."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()
+
+    def with_overrides(self, overrides: dict[str, dict[str, Any]], source: str) -> Config:
+        """A new validated config with ``overrides`` (``section -> key -> value``) applied."""
+        return validate(overrides, source, base=self.to_dict())
 
 
 def _closest(name: str, candidates) -> str:
@@ -111,37 +227,37 @@ def _closest(name: str, candidates) -> str:
     return f"; did you mean {match[0]!r}?" if match else f"; valid keys: {', '.join(candidates)}"
 
 
-def _coerce(source: str, where: str, field: Field, value: Any) -> Any:
+def _coerce(source: str, where: str, spec: Spec, value: Any) -> Any:
     """Check one value's type and range; return it in its canonical Python type."""
     bad = f"{source}: key {where} = {value!r}"
-    kind = field.kind
+    kind = spec.kind
     if kind == "float_or_auto" and value == "auto":
         return "auto"
     if kind in ("float", "float_or_auto"):
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise InputError(f"{bad} is not a number; use {field.hint}")
+            raise InputError(f"{bad} is not a number; use {spec.hint}")
         value = float(value)
         if not math.isfinite(value):
-            raise InputError(f"{bad} is not finite; use {field.hint}")
+            raise InputError(f"{bad} is not finite; use {spec.hint}")
     elif kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
-            raise InputError(f"{bad} is not an integer; use {field.hint}")
+            raise InputError(f"{bad} is not an integer; use {spec.hint}")
     elif kind == "str":
         if not isinstance(value, str):
-            raise InputError(f"{bad} is not a string; use {field.hint}")
+            raise InputError(f"{bad} is not a string; use {spec.hint}")
     elif kind == "list":
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise InputError(f"{bad} is not a list of strings; use {field.hint}")
-    elif kind == "table":
-        if not isinstance(value, dict):
-            raise InputError(f"{bad} is not a table; use {field.hint}")
-        return value
-    if not field.check(value):
-        raise InputError(f"{bad} is out of range; use {field.hint}")
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise InputError(f"{bad} is not a list of strings; use {spec.hint}")
+        value = tuple(value)
+    if not spec.check(value):
+        raise InputError(f"{bad} is out of range; use {spec.hint}")
     return value
 
 
-def _check_sigma_table(source: str, table: dict) -> dict:
+def _check_sigma_table(source: str, table: Any) -> tuple[tuple[str, float], ...]:
+    if not isinstance(table, dict):
+        raise InputError(f"{source}: [fluxes.sigma] must be a table of component = fractional "
+                         "1-sigma, e.g. 8B = 0.12")
     out = {}
     for comp, value in table.items():
         where = f"[fluxes.sigma] {comp}"
@@ -155,30 +271,7 @@ def _check_sigma_table(source: str, table: dict) -> dict:
             raise InputError(f"{source}: key {where} = {value!r} is negative; "
                              "use a fractional 1-sigma >= 0 (0.12 = 12 %)")
         out[comp] = float(value)
-    return out
-
-
-@dataclass(frozen=True)
-class Config:
-    """A validated configuration. ``data`` is ``section -> key -> value``."""
-
-    data: dict
-    source: str
-
-    def __getitem__(self, section: str) -> dict:
-        return self.data[section]
-
-    def to_json(self) -> str:
-        """Canonical JSON text (sorted keys): what run.json records and what the hash covers."""
-        return json.dumps(self.data, sort_keys=True, separators=(",", ":"))
-
-    def digest(self) -> str:
-        """SHA-256 of :meth:`to_json`."""
-        return hashlib.sha256(self.to_json().encode()).hexdigest()
-
-    def with_overrides(self, overrides: dict[str, dict[str, Any]], source: str) -> Config:
-        """A new validated config with ``overrides`` (same shape as ``data``) applied."""
-        return validate(overrides, source, base=self.data)
+    return tuple(sorted(out.items()))
 
 
 def default_data() -> dict:
@@ -197,53 +290,59 @@ def validate(user: dict, source: str, base: dict | None = None) -> Config:
     """
     data = copy.deepcopy(base if base is not None else default_data())
     for section, keys in user.items():
-        if section not in SCHEMA:
-            raise InputError(f"{source}: unknown section [{section}]{_closest(section, SCHEMA)}")
+        if section not in SECTIONS:
+            raise InputError(f"{source}: unknown section [{section}]{_closest(section, SECTIONS)}")
         if not isinstance(keys, dict):
             raise InputError(f"{source}: [{section}] must be a table of keys, not a value")
+        specs = _specs(section)
         for key, value in keys.items():
-            fields = SCHEMA[section]
-            if key not in fields:
+            if key not in specs:
                 raise InputError(
-                    f"{source}: unknown key [{section}] {key!r}{_closest(key, fields)}"
-                )
-            if key == "sigma":
-                data[section][key] = _check_sigma_table(source, value)
+                    f"{source}: unknown key [{section}] {key!r}{_closest(key, specs)}")
+            data.setdefault(section, {})[key] = value
+    sections = {}
+    for section in SECTIONS:
+        values = {}
+        for key, (spec, optional) in _specs(section).items():
+            raw = data.get(section, {}).get(key)
+            if raw is None:
+                if not optional:
+                    raise InputError(f"{source}: key [{section}] {key} is missing")
+                continue
+            if spec.kind == "table":
+                values[key] = _check_sigma_table(source, raw)
             else:
-                data[section][key] = _coerce(source, f"[{section}] {key}", fields[key], value)
-    for section, fields in SCHEMA.items():
-        data.setdefault(section, {})
-        for key, field in fields.items():
-            if key not in data[section] and not field.optional:
-                raise InputError(f"{source}: key [{section}] {key} is missing")
-    _check_consistency(data, source)
-    return Config(data, source)
+                values[key] = _coerce(source, f"[{section}] {key}", spec, raw)
+        sections[section] = SECTIONS[section](**values)
+    cfg = Config(**sections, source=source)
+    _check_consistency(cfg)
+    return cfg
 
 
-def _check_consistency(data: dict, source: str) -> None:
-    """Cross-key checks: target definition, flux models, planes."""
+def _check_consistency(cfg: Config) -> None:
+    """Cross-key checks: target definition, flux models, planes, background."""
     from .model import KNOWN_TARGETS, flux_models
 
-    tgt = data["target"]
-    if tgt["name"] not in KNOWN_TARGETS and ("z" not in tgt or "molar_mass" not in tgt):
+    source, tgt = cfg.source, cfg.target
+    if tgt.name not in KNOWN_TARGETS and (tgt.z is None or tgt.molar_mass is None):
         raise InputError(
-            f"{source}: key [target] name = {tgt['name']!r} is not built in "
-            f"({', '.join(KNOWN_TARGETS)}); give [target] z and molar_mass for another element"
-        )
-    if "z" in tgt and "molar_mass" in tgt and tgt["molar_mass"] <= tgt["z"]:
+            f"{source}: key [target] name = {tgt.name!r} is not built in "
+            f"({', '.join(KNOWN_TARGETS)}); give [target] z and molar_mass for another element")
+    if tgt.z is not None and tgt.molar_mass is not None and tgt.molar_mass <= tgt.z:
         raise InputError(
-            f"{source}: key [target] molar_mass = {tgt['molar_mass']} is not above z = {tgt['z']}; "
-            "give the molar mass in g/mol"
-        )
+            f"{source}: key [target] molar_mass = {tgt.molar_mass} is not above z = {tgt.z}; "
+            "give the molar mass in g/mol")
     models = flux_models()
     for key in ("model", "sigma_model"):
-        if data["fluxes"][key] not in models:
-            raise InputError(
-                f"{source}: key [fluxes] {key} = {data['fluxes'][key]!r} is not in "
-                f"data/solar_fluxes.csv{_closest(data['fluxes'][key], models)}"
-            )
-    for plane in data["scan"]["planes"]:
+        value = getattr(cfg.fluxes, key)
+        if value not in models:
+            raise InputError(f"{source}: key [fluxes] {key} = {value!r} is not in "
+                             f"data/solar_fluxes.csv{_closest(value, models)}")
+    for plane in cfg.scan.planes:
         parse_plane(plane, f"{source}: key [scan] planes")
+    if cfg.fit.background == "fixed" and cfg.fit.background_value is None:
+        raise InputError(f"{source}: key [fit] background = 'fixed' needs [fit] background_value "
+                         "(a rate >= 0 in events/(keV_ee kg day)); or use background = 'free'")
 
 
 def parse_plane(text: str, where: str) -> tuple[str, str]:
@@ -252,8 +351,7 @@ def parse_plane(text: str, where: str) -> tuple[str, str]:
     if len(parts) != 2 or not all(p in FLAVOURS for p in parts) or parts[0] == parts[1]:
         raise InputError(
             f"{where}: plane {text!r} is not two distinct flavours joined by '-'; "
-            "use e-mu, e-tau or mu-tau"
-        )
+            "use e-mu, e-tau or mu-tau")
     return parts[0], parts[1]
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
+from .experiments.quenched import BIN_EDGE_TOLERANCE
 from .tables import Table, parse_table, read_table
-from .templates import BIN_EDGE_TOLERANCE
 
 COLUMNS = ("Tee_lo_keV", "Tee_hi_keV", "rate", "sigma")
 RATE_UNITS = "events/(keV_ee kg day)"
@@ -113,27 +113,28 @@ def load_dataset(path: str | Path) -> Dataset:
     return dataset_from_table(read_table(path, COLUMNS))
 
 
-def asimov_dataset(model, config) -> Dataset:
-    """The built-in ``cdex10-asimov`` dataset (DESIGN.md section 4).
+def asimov_dataset(model, asimov) -> Dataset:
+    """The built-in ``cdex10-asimov`` dataset (docs/design.md §4).
 
-    Bins of ``bin_width_kev`` from ``tee_min_kev``; observed = SM expectation of the model
-    (all its flux components) + flat background b0; Delta_i = Poisson error of the expected
-    counts, sqrt(N_i) / (exposure * width), N_i = (S_i + b0) * exposure * width.
+    ``asimov`` is the :class:`~cevns_scan.config.AsimovSection`: bins of ``bin_width_kev``
+    from ``tee_min_kev``; observed = SM expectation of the model (all its flux components) +
+    flat background b0; Delta_i = Poisson error of the expected counts,
+    sqrt(N_i) / (exposure * width), N_i = (S_i + b0) * exposure * width.
     """
-    from .templates import binned_templates
+    from .experiments.quenched import binned_templates
 
-    a = config["asimov"]
-    edges = a["tee_min_kev"] + a["bin_width_kev"] * np.arange(a["n_bins"] + 1)
+    a = asimov
+    edges = a.tee_min_kev + a.bin_width_kev * np.arange(a.n_bins + 1)
     lo, hi = edges[:-1], edges[1:]
     width = hi - lo
     sm = binned_templates(model, lo, hi).sm.sum(axis=0)
-    rate = sm + a["background"]
-    counts = rate * a["exposure_kg_day"] * width
+    rate = sm + a.background
+    counts = rate * a.exposure_kg_day * width
     if np.any(counts <= 0):
         raise InputError("config [asimov]: expected counts are zero in some bin, so the Poisson "
                          "error vanishes; set [asimov] background > 0")
-    sigma = np.sqrt(counts) / (a["exposure_kg_day"] * width)
-    meta = {"exposure_kg_day": a["exposure_kg_day"], "background": a["background"],
+    sigma = np.sqrt(counts) / (a.exposure_kg_day * width)
+    meta = {"exposure_kg_day": a.exposure_kg_day, "background": a.background,
             "source": f"Asimov: SM ({model.flux_model}, {model.target.name}) + flat background"}
     return Dataset(ASIMOV_NAME, lo, hi, rate, sigma, ASIMOV_NAME, ASIMOV_NOTE, meta)
 
@@ -141,7 +142,7 @@ def asimov_dataset(model, config) -> Dataset:
 def resolve_dataset(spec: str | None, model, config) -> Dataset:
     """``None`` or ``'cdex10-asimov'`` -> the Asimov dataset; anything else is a CSV path."""
     if spec in (None, ASIMOV_NAME):
-        return asimov_dataset(model, config)
+        return asimov_dataset(model, config.asimov)
     return load_dataset(spec)
 
 

@@ -1,4 +1,4 @@
-"""The one exception type for bad input, and its one-line rendering."""
+"""The exception types for bad input, and their one-line rendering."""
 
 
 class InputError(Exception):
@@ -10,6 +10,24 @@ class InputError(Exception):
 
     def __init__(self, message: str):
         super().__init__(" ".join(str(message).split()))
+
+
+class ParameterError(InputError):
+    """A bad value of a named parameter of a library call (``jobs must be >= 1``).
+
+    ``name`` is the parameter's name in the Python API; the command line words it as its
+    option (``--jobs 0 must be >= 1``) with :meth:`as_option`.
+    """
+
+    def __init__(self, name: str, value, requirement: str):
+        self.name = name
+        self.value = value
+        self.requirement = requirement
+        super().__init__(f"{name} = {value!r} {requirement}")
+
+    def as_option(self, option: str) -> str:
+        value = self.value if isinstance(self.value, int | float) else repr(self.value)
+        return " ".join(f"{option} {value} {self.requirement}".split())
 
 
 class ScanInterrupted(Exception):

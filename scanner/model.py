@@ -13,15 +13,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import InputError
 from .kernels.constants import AMU_MEV, N_AVOGADRO
 from .kernels.cross_sections import weak_charge
 from .kernels.form_factor import helm_radius_fm
+from .kernels.rates import Nucleus, Spectrum
 from .kernels.spectra import tail_moment_table
-
-from .errors import InputError
 from .tables import Table, check_non_negative, data_file, load_spectrum, read_table
 
-#: Built-in targets: proton number and natural molar mass in g/mol (DESIGN.md section 2).
+#: Built-in targets: proton number and natural molar mass in g/mol (docs/design.md §2).
 KNOWN_TARGETS = {"Ge": (32, 72.630), "Xe": (54, 131.293)}
 
 #: Spectral-shape file of each continuous component.
@@ -40,7 +40,7 @@ SPECTRUM_8B = {
 
 @dataclass(frozen=True)
 class Target:
-    """One effective nucleus per element: A = molar mass, N = A - Z, m_N = A u (DESIGN.md 2)."""
+    """One effective nucleus per element: A = molar mass, N = A - Z, m_N = A u (design §2)."""
 
     name: str
     z: int
@@ -99,6 +99,12 @@ class FluxComponent:
     moments: np.ndarray
     line_e_mev: np.ndarray
     line_branching: np.ndarray
+
+    @property
+    def spectrum(self) -> Spectrum:
+        """The component as the rate kernels take it."""
+        return Spectrum(self.e_mev, self.density, self.moments, self.line_e_mev,
+                        self.line_branching)
 
     @property
     def e_max_mev(self) -> float:
@@ -229,6 +235,12 @@ class Model:
         return weak_charge(float(self.target.z), self.target.n_neutrons, self.sin2_theta_w)
 
     @property
+    def nucleus(self) -> Nucleus:
+        """The target as the rate kernels take it."""
+        tgt = self.target
+        return Nucleus(tgt.m_n_mev, self.weak_charge, float(tgt.z), tgt.r0_fm)
+
+    @property
     def component_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.components)
 
@@ -247,16 +259,12 @@ class Model:
 
 
 def build_model(config) -> Model:
-    """The :class:`Model` described by a validated config."""
-    tgt = config["target"]
-    target = make_target(tgt["name"], tgt.get("z"), tgt.get("molar_mass"))
-    flx = config["fluxes"]
-    components = make_flux_components(flx["model"], flx["sigma_model"], flx["components"],
-                                      flx["spectrum_8B"], flx.get("sigma", {}))
-    osc = config["oscillation"]
-    probs = flavour_probabilities(osc["sin2_theta12"], osc["sin2_theta23"], osc["sin2_theta13"])
-    phys = config["physics"]
-    num = config["numerics"]
-    return Model(target, components, probs, phys["sin2_theta_w"], phys["quenching_k"],
-                 phys["bin_rate"], num["gl_order"], num["max_ratio"], flx["model"],
-                 flx["sigma_model"])
+    """The :class:`Model` described by a validated :class:`~cevns_scan.config.Config`."""
+    tgt, flx, osc = config.target, config.fluxes, config.oscillation
+    target = make_target(tgt.name, tgt.z, tgt.molar_mass)
+    components = make_flux_components(flx.model, flx.sigma_model, flx.components,
+                                      flx.spectrum_8B, flx.sigma_overrides())
+    probs = flavour_probabilities(osc.sin2_theta12, osc.sin2_theta23, osc.sin2_theta13)
+    return Model(target, components, probs, config.physics.sin2_theta_w,
+                 config.physics.quenching_k, config.physics.bin_rate, config.numerics.gl_order,
+                 config.numerics.max_ratio, flx.model, flx.sigma_model)

@@ -1,48 +1,145 @@
-"""Figures: the paper's Fig. 2 (rates) and Fig. 3 (90 % CL regions), PNG and PDF.
+"""Figures: the paper's Fig. 2 (rates) and Fig. 3 (CL allowed regions).
 
-Uses matplotlib's object API with the Agg canvas (no pyplot, no display needed).
+Drawing functions take a matplotlib Axes, draw on it and return what they drew; figure
+builders return a :class:`matplotlib.figure.Figure`; saving is a separate step
+(:func:`save_figure`). Uses matplotlib's object API with the Agg canvas (no pyplot, no display).
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
 
 FLAVOUR_TEX = {"e": r"\mu_{\nu_e}", "mu": r"\mu_{\nu_\mu}", "tau": r"\mu_{\nu_\tau}"}
+REGION_COLOUR = "#9ecae1"
+LINE_COLOUR = "#08519c"
 
 
-def _save(fig: Figure, out: Path, stem: str) -> None:
+def new_axes(figsize=(5.0, 4.2)):
+    """A fresh Axes on its own Agg figure (for notebook-style ``result.plot()``)."""
+    return Figure(figsize=figsize).subplots()
+
+
+def save_figure(fig: Figure, folder: str | Path, stem: str) -> None:
+    """Write ``stem.png`` (150 dpi) and ``stem.pdf`` into ``folder``, each by rename."""
+    folder = Path(folder)
     for ext in ("png", "pdf"):
-        tmp = out / f".{stem}.tmp.{ext}"
+        tmp = folder / f".{stem}.tmp.{ext}"
         fig.savefig(tmp, dpi=150 if ext == "png" else None, format=ext)
-        tmp.replace(out / f"{stem}.{ext}")
+        tmp.replace(folder / f"{stem}.{ext}")
 
 
-def draw_fig2(out: Path, tables: dict) -> None:
-    """Fig. 2: SM and SM + magnetic-moment rates of 8B neutrinos on each target."""
+def draw_rates(ax, cols: dict, title: str = "") -> list:
+    """Fig. 2 panel: SM and SM + magnetic-moment rates (``cols`` of a figure-2 table).
+
+    Returns the Line2D artists drawn.
+    """
+    styles = ["--", "-.", ":"]
+    t = cols["T_nr_keV"]
+    drawn = ax.loglog(t, cols["SM"], "k-", lw=2, label="SM")
+    for k, (key, vals) in enumerate((k, v) for k, v in cols.items() if k.startswith("total_mu_")):
+        mu = float(key.removeprefix("total_mu_"))
+        exp = math.floor(math.log10(mu))
+        drawn += ax.loglog(t, vals, styles[k % 3], lw=1.5,
+                           label=rf"SM + MM, $\mu_\nu = {mu / 10**exp:g}\times10^{{{exp}}}\,\mu_B$")
+    top = max(np.max(v) for k, v in cols.items() if k != "T_nr_keV")
+    ax.set_ylim(1e-6 * top, 3 * top)
+    ax.set_xlabel(r"$T_{nr}$ [keV$_{nr}$]")
+    ax.set_ylabel(r"$dR/dT_{nr}$ [events kg$^{-1}$ day$^{-1}$ keV$_{nr}^{-1}$]")
+    if title:
+        ax.set_title(title)
+    ax.grid(True, which="major", alpha=0.25)
+    ax.legend(fontsize=8)
+    return drawn
+
+
+def figure2(tables: dict) -> Figure:
+    """Fig. 2: one panel per target of :func:`cevns_scan.rates.figure2_tables`."""
     fig = Figure(figsize=(5.2 * len(tables), 4.2))
     fig.subplots_adjust(left=0.09, right=0.98, bottom=0.12, top=0.92, wspace=0.28)
     axes = fig.subplots(1, len(tables), squeeze=False)[0]
-    styles = ["--", "-.", ":"]
+    many = len(tables) > 1
     for ax, (name, cols), tag in zip(axes, tables.items(), "abcdef", strict=False):
-        t = cols["T_nr_keV"]
-        ax.loglog(t, cols["SM"], "k-", lw=2, label="SM")
-        for k, (key, vals) in enumerate((k, v) for k, v in cols.items()
-                                        if k.startswith("total_mu_")):
-            mu = float(key.removeprefix("total_mu_"))
-            exp = int(np.floor(np.log10(mu)))
-            ax.loglog(t, vals, styles[k % 3], lw=1.5,
-                      label=rf"SM + MM, $\mu_\nu = {mu / 10**exp:g}\times10^{{{exp}}}\,\mu_B$")
-        top = max(np.max(v) for k, v in cols.items() if k != "T_nr_keV")
-        ax.set_ylim(1e-6 * top, 3 * top)
-        ax.set_xlabel(r"$T_{nr}$ [keV$_{nr}$]")
-        ax.set_ylabel(r"$dR/dT_{nr}$ [events kg$^{-1}$ day$^{-1}$ keV$_{nr}^{-1}$]")
-        ax.set_title(f"({tag}) {name}, $^8$B solar neutrinos")
-        ax.grid(True, which="major", alpha=0.25)
-        ax.legend(fontsize=8)
-    _save(fig, out, "fig2_rates")
+        draw_rates(ax, cols, f"{f'({tag}) ' if many else ''}{name}, $^8$B solar neutrinos")
+    return fig
+
+
+def axis_exponent(results) -> int:
+    """One power of ten for every axis of a Fig. 3 (the largest axis maximum's)."""
+    top = max(max(r.mu_x[-1], r.mu_y[-1]) for r in results)
+    return math.floor(math.log10(top)) if top > 0 else 0
+
+
+def draw_allowed_region(ax, result, *, exponent: int | None = None, overlays=(),
+                        best_fit: bool = True, label: str | None = None) -> dict:
+    """Draw one plane's CL allowed region (filled), its contour and best fit on ``ax``.
+
+    Parameters
+    ----------
+    result : cevns_scan.results.PlaneResult
+    exponent : int, optional
+        Axes in units of 10^exponent mu_B (default: from the plane's own range).
+    overlays : sequence of (label, polygon)
+        Comparison regions, polygons (N, 2) in mu_B.
+    best_fit : bool
+        Mark the global best fit.
+
+    Returns
+    -------
+    dict
+        ``region`` (the filled contour set), ``lines`` (Line2D list), ``best`` (Line2D or
+        None), ``overlays`` (patches).
+    """
+    pg = result.grid
+    exponent = axis_exponent([result]) if exponent is None else exponent
+    s = 10.0**exponent
+    region = ax.contourf(pg.mu_x / s, pg.mu_y / s, result.chi2.T, levels=[-np.inf, result.level],
+                         colors=[REGION_COLOUR], alpha=0.8)
+    lines = []
+    for line in result.lines:
+        lines += ax.plot(line[:, 0] / s, line[:, 1] / s, "-", color=LINE_COLOUR, lw=1.8)
+    patches = []
+    for k, (name, poly) in enumerate(overlays):
+        patches += ax.fill(poly[:, 0] / s, poly[:, 1] / s, alpha=0.3, color=f"C{(k + 3) % 10}",
+                           label=name)
+    ax.plot([], [], "-", color=LINE_COLOUR,
+            label=label or f"{100 * result.cl:g} % CL (2 d.o.f., Wilks)")
+    best = None
+    if best_fit:
+        (best,) = ax.plot([result.best[0] / s], [result.best[1] / s], "k+", ms=9, mew=1.6,
+                          clip_on=False, label="best fit", zorder=5)
+    ax.set_xlim(0, pg.mu_x[-1] / s)
+    ax.set_ylim(0, pg.mu_y[-1] / s)
+    ax.set_xlabel(rf"${FLAVOUR_TEX[pg.flavour_x]}$ [$10^{{{exponent}}}\,\mu_B$]")
+    ax.set_ylabel(rf"${FLAVOUR_TEX[pg.flavour_y]}$ [$10^{{{exponent}}}\,\mu_B$]")
+    ax.legend(fontsize=8, loc="upper right")
+    return {"region": region, "lines": lines, "best": best, "overlays": patches}
+
+
+def figure3(results, dataset: str, note: str = "", overlays=()) -> Figure:
+    """Fig. 3: the allowed region of every plane, one panel each, one axis exponent.
+
+    ``overlays`` holds (label, polygon) for every panel or (label, polygon, plane) for one
+    plane (``'e_mu'``); ``note`` (the dataset caveat) is printed above the panels if given.
+    """
+    results = list(results)
+    fig = Figure(figsize=(4.8 * len(results), 4.6))
+    fig.subplots_adjust(left=0.12 if len(results) == 1 else 0.1, right=0.97, bottom=0.12,
+                        top=0.86 if note else 0.92, wspace=0.3)
+    axes = fig.subplots(1, len(results), squeeze=False)[0]
+    exponent = axis_exponent(results)
+    many = len(results) > 1
+    for ax, r, tag in zip(axes, results, "abcdef", strict=False):
+        mine = [(o[0], o[1]) for o in overlays if len(o) == 2 or o[2] == r.name]
+        draw_allowed_region(ax, r, exponent=exponent, overlays=mine)
+        ax.set_title(f"{f'({tag}) ' if many else ''}allowed region, dataset {dataset}",
+                     fontsize=9)
+    if note:
+        fig.suptitle(note, fontsize=8)
+    return fig
 
 
 def load_overlay(spec: str):
@@ -58,34 +155,3 @@ def load_overlay(spec: str):
     if poly.shape[0] < 3 or np.any(poly < 0):
         raise InputError(f"{path}: an overlay polygon needs >= 3 points with x, y >= 0 (mu_B)")
     return label.strip(), poly
-
-
-def draw_fig3(out: Path, results: list[dict], cl: float, dataset: str, note: str,
-              overlays=()) -> Figure:
-    """Fig. 3: the CL allowed region in each (mu_x, mu_y) plane (filled) with its contour."""
-    fig = Figure(figsize=(4.8 * len(results), 4.6))
-    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.12, top=0.86 if note else 0.92,
-                        wspace=0.3)
-    axes = fig.subplots(1, len(results), squeeze=False)[0]
-    for ax, r, tag in zip(axes, results, "abcdef", strict=False):
-        pg = r["plane"]
-        sx = 10.0 ** np.floor(np.log10(pg.mu_x[-1]))
-        sy = 10.0 ** np.floor(np.log10(pg.mu_y[-1]))
-        ax.contourf(pg.mu_x / sx, pg.mu_y / sy, r["chi2"].T, levels=[-np.inf, r["level"]],
-                    colors=["#9ecae1"], alpha=0.8)
-        for line in r["lines"]:
-            ax.plot(line[:, 0] / sx, line[:, 1] / sy, "-", color="#08519c", lw=1.8)
-        for k, (label, poly) in enumerate(overlays):
-            ax.fill(poly[:, 0] / sx, poly[:, 1] / sy, alpha=0.3, color=f"C{(k + 3) % 10}",
-                    label=label)
-        ax.plot([], [], "-", color="#08519c", label=f"{100 * cl:g} % CL (2 d.o.f.)")
-        ax.set_xlim(0, pg.mu_x[-1] / sx)
-        ax.set_ylim(0, pg.mu_y[-1] / sy)
-        ax.set_xlabel(rf"${FLAVOUR_TEX[pg.flavour_x]}$ [$10^{{{int(np.log10(sx))}}}\,\mu_B$]")
-        ax.set_ylabel(rf"${FLAVOUR_TEX[pg.flavour_y]}$ [$10^{{{int(np.log10(sy))}}}\,\mu_B$]")
-        ax.set_title(f"({tag}) allowed region, dataset {dataset}", fontsize=9)
-        ax.legend(fontsize=8, loc="upper right")
-    if note:
-        fig.suptitle(note, fontsize=8)
-    _save(fig, out, "fig3_contours")
-    return fig

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import InputError
 from .kernels.constants import MEV_PER_KEV, SECONDS_PER_DAY
 from .kernels.rates import component_dsigma
-
-from .errors import InputError
 
 
 def rate_norm(model, component) -> float:
@@ -48,15 +47,47 @@ def differential_rates(model, t_nr_kev, mu=(0.0, 0.0, 0.0)):
     if t.ndim != 1 or not np.all(np.isfinite(t)) or np.any(t <= 0):
         raise InputError("recoil energies T_nr must be finite and > 0 keV")
     weight = sum(m * m * p for m, p in zip(mu, model.probabilities, strict=True))
-    tgt = model.target
+    nucleus = model.nucleus
     t_mev = t * MEV_PER_KEV
     sm = np.zeros((len(model.components), t.size))
     mm = np.zeros_like(sm)
     for j, comp in enumerate(model.components):
-        s, m = component_dsigma(t_mev, comp.e_mev, comp.density, comp.moments, comp.line_e_mev,
-                                comp.line_branching, tgt.m_n_mev, model.weak_charge,
-                                float(tgt.z), tgt.r0_fm)
+        s, m = component_dsigma(t_mev, comp.spectrum, nucleus)
         norm = rate_norm(model, comp) * MEV_PER_KEV  # per MeV -> per keV
         sm[j] = norm * s
         mm[j] = norm * weight * m
     return sm, mm
+
+
+#: Magnetic moments (mu_B) and targets of the paper's Fig. 2.
+FIG2_MU = (1e-9, 8e-10, 4e-10)
+FIG2_TARGETS = ("Ge", "Xe")
+
+
+def figure2_grid(points: int = 200, t_min: float = 0.1, t_max: float = 10.0) -> np.ndarray:
+    """Log-spaced recoil energies (keV_nr) of the Fig. 2 tables."""
+    return np.geomspace(t_min, t_max, points)
+
+
+def figure2_tables(config=None, t_nr_kev=None, targets=FIG2_TARGETS, mu=FIG2_MU) -> dict:
+    """Fig. 2: 8B rates per target in events / (kg day keV_nr).
+
+    Returns ``target -> {column: array}`` with columns ``T_nr_keV``, ``SM`` and
+    ``total_mu_<mu>`` (SM + magnetic moment with mu for every flavour).
+    """
+    from .config import load_config
+    from .model import build_model, make_target
+
+    config = config if config is not None else load_config()
+    t_nr_kev = figure2_grid() if t_nr_kev is None else np.asarray(t_nr_kev, dtype=float)
+    base = build_model(config.with_overrides({"fluxes": {"components": ["8B"]}}, "figure 2"))
+    tables = {}
+    for name in targets:
+        model = base.with_target(make_target(name))
+        sm, _ = differential_rates(model, t_nr_kev)
+        cols = {"T_nr_keV": t_nr_kev, "SM": sm.sum(axis=0)}
+        for m in mu:
+            _, mm = differential_rates(model, t_nr_kev, (m, m, m))
+            cols[f"total_mu_{m:g}"] = cols["SM"] + mm.sum(axis=0)
+        tables[name] = cols
+    return tables

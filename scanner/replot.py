@@ -5,15 +5,38 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .contours import contour_lines
+import numpy as np
+
+from .analysis import PlaneGrid
 from .errors import InputError
 from .outputs import load_npz, previous_result_files
-from .pipeline import FIG2_TARGETS, PlaneGrid, sort_planes
-from .plots import draw_fig2, draw_fig3, load_overlay
+from .plots import figure2, figure3, load_overlay, save_figure
+from .rates import FIG2_TARGETS
+from .results import read_plane, sort_planes
 from .tables import read_table
 
 
-def replot(folder: Path, overlay_specs=()) -> None:
+def load_plane(path: Path, cl: float | None = None):
+    """A :class:`~cevns_scan.results.PlaneResult` from a saved ``chi2_<plane>.npz``.
+
+    ``cl`` (default: the map's own) reads the contours and limits at another level.
+    """
+    z = load_npz(path, "not a readable chi2 map; rerun reproduce or merge")
+    missing = {"mu_x", "mu_y", "chi2", "chi2_min", "cl", "flavours"} - set(z)
+    if missing:
+        raise InputError(f"{path}: lacks {', '.join(sorted(missing))}; not a cevns-scan map")
+    fx, fy = (str(f) for f in z["flavours"])
+    pg = PlaneGrid(fx, fy, z["mu_x"], z["mu_y"])
+    if "best_fit" in z:
+        best = tuple(float(v) for v in z["best_fit"])
+    else:  # maps of cevns-scan 0.1: the grid point of the minimum
+        i, k = np.unravel_index(int(np.argmin(z["chi2"])), z["chi2"].shape)
+        best = (float(pg.mu_x[i]), float(pg.mu_y[k]))
+    return read_plane(pg, z["chi2"], float(z["chi2_min"]), best,
+                      float(z["cl"]) if cl is None else cl)
+
+
+def replot(folder: Path, overlay_specs=(), cl: float | None = None) -> None:
     """Redraw fig2_rates and fig3_contours in ``folder`` from rates_*.csv and chi2_*.npz."""
     if not folder.is_dir():
         raise InputError(f"{folder}: no such results folder")
@@ -25,27 +48,11 @@ def replot(folder: Path, overlay_specs=()) -> None:
     if not maps:
         raise InputError(f"{folder}: no chi2_*.npz maps; run `cevns-scan reproduce` or "
                          "`cevns-scan merge` into it first")
-    results = []
-    cl = 0.9
-    for path in maps:
-        z = load_npz(path, "not a readable chi2 map; rerun reproduce or merge")
-        missing = {"mu_x", "mu_y", "chi2", "chi2_min", "delta_chi2", "flavours"} - set(z)
-        if missing:
-            raise InputError(f"{path}: lacks {', '.join(sorted(missing))}; not a cevns-scan map")
-        fx, fy = (str(f) for f in z["flavours"])
-        pg = PlaneGrid(fx, fy, z["mu_x"], z["mu_y"])
-        level = float(z["chi2_min"] + z["delta_chi2"])
-        cl = float(z["cl"]) if "cl" in z else cl
-        results.append({"plane": pg, "chi2": z["chi2"], "level": level,
-                        "lines": contour_lines(pg.mu_x, pg.mu_y, z["chi2"], level)})
-    sort_planes(results)
-    label, note = "", ""
-    run = folder / "run.json"
-    if run.is_file():
-        rec = json.loads(run.read_text())
-        label = rec.get("dataset", {}).get("label", "")
-        note = rec.get("dataset", {}).get("note", "")
-    draw_fig3(folder, results, cl, label, note, overlays)
+    results = sort_planes([load_plane(p, cl) for p in maps])
+    rec = json.loads((folder / "run.json").read_text())
+    label = rec.get("dataset", {}).get("label", "")
+    note = rec.get("dataset", {}).get("note", "")
+    save_figure(figure3(results, label, note, overlays), folder, "fig3_contours")
     tables = {}
     for name in FIG2_TARGETS:
         path = folder / f"rates_{name}.csv"
@@ -53,4 +60,4 @@ def replot(folder: Path, overlay_specs=()) -> None:
             t = read_table(path, ("T_nr_keV", "SM"))
             tables[name] = {c: t.numeric(c) for c in t.columns}
     if tables:
-        draw_fig2(folder, tables)
+        save_figure(figure2(tables), folder, "fig2_rates")

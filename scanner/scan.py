@@ -1,32 +1,28 @@
-"""The scan driver: cut a 2-D grid into row chunks and evaluate chi^2 maps with joblib.
+"""The scan driver: cut a 2-D grid into row chunks and evaluate a statistic's map with joblib.
 
-Each chunk is one call of :func:`kernels.chi2.chi2_grid` in a worker. Chunks are fixed by the
-grid and ``chunk_points`` only, so a map is bit-identical for any number of workers, any
-backend and any sharding. The JIT is warmed (compiled, or loaded from numba's cache) in the
-parent before workers start, so workers only load the cached machine code.
+The driver knows nothing about likelihoods: it asks a
+:class:`~cevns_scan.experiments.PlaneStatistic` to ``evaluate`` a chunk of rows (one compiled
+call in a worker). Chunks are fixed by the grid and ``chunk_points`` only, so a map is
+bit-identical for any number of workers, any backend and any sharding. The JIT is warmed
+(compiled, or loaded from numba's cache) in the parent before workers start, so workers only
+load the cached machine code.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import threading
-import time
 from dataclasses import dataclass
 
 import numpy as np
 
-from .kernels.chi2 import chi2_grid
-
-from .errors import InputError, ScanInterrupted
+from .errors import InputError, ParameterError, ScanInterrupted
 from .progress import Progress
 
 #: joblib backends: threads share the map with no copies (the numba kernels release the GIL);
 #: loky runs worker processes; dask runs on a dask.distributed cluster.
 BACKENDS = ("threading", "loky", "dask")
-#: Seconds to pause after each finished chunk (a hook for the interruption tests only).
-SLOW_CHUNKS_ENV = "CEVNS_SCAN_TEST_CHUNK_DELAY_S"
 
 
 @dataclass(frozen=True)
@@ -44,22 +40,22 @@ def make_chunks(n_rows: int, n_cols: int, chunk_points: int) -> list[Chunk]:
     return [Chunk(k, i0, min(i0 + rows, n_rows)) for k, i0 in enumerate(range(0, n_rows, rows))]
 
 
-def compute_chunk(index: int, coef: np.ndarray, mu_x: np.ndarray, mu_y: np.ndarray,
+def compute_chunk(index: int, statistic, mu_x: np.ndarray, mu_y: np.ndarray,
                   out: np.ndarray | None = None):
-    """Worker task: chi^2 for the rows ``mu_x`` of one chunk. Returns (index, block).
+    """Worker task: the statistic for the rows ``mu_x`` of one chunk. Returns (index, block).
 
     With ``out`` (a view of the shared map, threading backend) the block is written in place
     and no copy travels back; otherwise a new block is returned (process backends).
     """
     if out is None:
         out = np.empty((mu_x.size, mu_y.size))
-    chi2_grid(mu_x, mu_y, coef, out)
+    statistic.evaluate(mu_x, mu_y, out)
     return index, out
 
 
-def warm_jit(coef: np.ndarray) -> None:
-    """Compile (or load from cache) the chi^2 kernel in this process."""
-    compute_chunk(-1, coef, np.zeros(1), np.zeros(2))
+def warm_jit(statistic) -> None:
+    """Compile (or load from cache) the statistic's kernels in this process."""
+    compute_chunk(-1, statistic, np.zeros(1), np.zeros(2))
 
 
 def check_finite(block: np.ndarray, chunk: Chunk, mu_x: np.ndarray, mu_y: np.ndarray) -> None:
@@ -100,9 +96,9 @@ class _Interrupt:
 def check_backend(backend: str, scheduler: str | None) -> None:
     """A known joblib backend, and a scheduler address only with dask."""
     if backend not in BACKENDS:
-        raise InputError(f"--backend {backend!r} is not one of {', '.join(BACKENDS)}")
+        raise ParameterError("backend", backend, f"is not one of {', '.join(BACKENDS)}")
     if scheduler and backend != "dask":
-        raise InputError("--scheduler only applies to --backend dask")
+        raise ParameterError("scheduler", scheduler, "only applies to the dask backend")
 
 
 @contextlib.contextmanager
@@ -118,8 +114,8 @@ def _backend(backend: str, jobs: int, scheduler: str | None):
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError:
-        raise InputError("--backend dask needs dask.distributed: pip install 'cevns-scan[cluster]'"
-                         ) from None
+        raise InputError("the dask backend needs dask.distributed: "
+                         "pip install 'cevns-scan[cluster]'") from None
     cluster = None
     try:
         if scheduler:
@@ -129,8 +125,8 @@ def _backend(backend: str, jobs: int, scheduler: str | None):
                                    host="127.0.0.1", dashboard_address=None)
             client = Client(cluster)
     except OSError as exc:
-        raise InputError(f"--scheduler {scheduler}: cannot connect ({exc}); check the address"
-                         ) from None
+        raise ParameterError("scheduler", scheduler, f"cannot be reached ({exc}); check the "
+                             "address") from None
     try:
         with joblib.parallel_config(backend="dask"):
             yield
@@ -140,7 +136,7 @@ def _backend(backend: str, jobs: int, scheduler: str | None):
             cluster.close()
 
 
-def scan_map(coef: np.ndarray, mu_x: np.ndarray, mu_y: np.ndarray, chunks: list[Chunk], *,
+def scan_map(statistic, mu_x: np.ndarray, mu_y: np.ndarray, chunks: list[Chunk], *,
              jobs: int = 1, backend: str = "threading", scheduler: str | None = None,
              progress: Progress | None = None, on_chunk=None, out: np.ndarray | None = None,
              resume_hint: str = "") -> np.ndarray:
@@ -148,8 +144,8 @@ def scan_map(coef: np.ndarray, mu_x: np.ndarray, mu_y: np.ndarray, chunks: list[
 
     Parameters
     ----------
-    coef : ndarray
-        Gram coefficients of the plane (:meth:`cevns_scan.fit.Problem.coefficients`).
+    statistic : PlaneStatistic
+        What to evaluate (:meth:`cevns_scan.analysis.Analysis.plane`).
     mu_x, mu_y : ndarray
         Axes in mu_B.
     chunks : list of Chunk
@@ -173,15 +169,14 @@ def scan_map(coef: np.ndarray, mu_x: np.ndarray, mu_y: np.ndarray, chunks: list[
     from joblib import Parallel, delayed
 
     if jobs < 1:
-        raise InputError(f"--jobs {jobs} must be >= 1")
+        raise ParameterError("jobs", jobs, "must be >= 1")
     if out is None:
         out = np.full((mu_x.size, mu_y.size), np.nan)
     by_index = {c.index: c for c in chunks}
-    delay = float(os.environ.get(SLOW_CHUNKS_ENV, "0") or 0)
-    warm_jit(coef)
+    warm_jit(statistic)
     with _Interrupt() as stop, _backend(backend, jobs, scheduler):
         shared = backend == "threading"
-        tasks = (delayed(compute_chunk)(c.index, coef, mu_x[c.i0:c.i1], mu_y,
+        tasks = (delayed(compute_chunk)(c.index, statistic, mu_x[c.i0:c.i1], mu_y,
                                         out[c.i0:c.i1] if shared else None) for c in chunks)
         results = Parallel(return_as="generator_unordered")(tasks)
         try:
@@ -194,8 +189,6 @@ def scan_map(coef: np.ndarray, mu_x: np.ndarray, mu_y: np.ndarray, chunks: list[
                     on_chunk(chunk, block)
                 if progress is not None:
                     progress.update()
-                if delay:
-                    time.sleep(delay)
                 if stop.signum:
                     break
         except Exception:

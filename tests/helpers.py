@@ -1,8 +1,10 @@
-"""Shared test helpers: run the installed CLI in a subprocess."""
+"""Shared test helpers: the CLI in a subprocess, saved maps."""
 
 import os
 import subprocess
 import sys
+
+import numpy as np
 
 
 def run_cli(*args, cwd, env_extra=None, timeout=300, check=True):
@@ -15,3 +17,9 @@ def run_cli(*args, cwd, env_extra=None, timeout=300, check=True):
         raise AssertionError(f"cevns-scan {' '.join(map(str, args))} exited {proc.returncode}:\n"
                              f"{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+def load_map(path):
+    """The ``chi2`` array of a saved map (the file is closed again)."""
+    with np.load(path) as z:
+        return z["chi2"]

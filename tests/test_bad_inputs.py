@@ -1,7 +1,8 @@
 """Bad input through the command line: one-line error, exit code 2, no traceback, no output.
 
-Every case runs ``python -m cevns_scan ...`` in a fresh temporary folder holding only the input
-files that the case writes, and checks that
+Every case runs the command line in-process (``cevns_scan.cli.main(argv)``) in a fresh
+temporary folder holding only the input files that the case writes (a few also as a real
+``python -m cevns_scan`` process), and checks that
 
 * the exit code is 2,
 * stderr is exactly one line, starting with ``cevns-scan: error:``,
@@ -197,28 +198,44 @@ def test_enough_distinct_cases():
     assert len(CASES) >= 24
 
 
-@pytest.mark.parametrize("argv,files,expected", [pytest.param(*c[1:], id=c[0]) for c in CASES])
-def test_bad_input(tmp_path, argv, files, expected):
-    _write_inputs(tmp_path, files)
-    before = _snapshot(tmp_path)
-    cmd = [sys.executable, "-m", "cevns_scan", *argv]
-    proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    where = (f"command: {' '.join(cmd[2:])}\nexit code: {proc.returncode}\n"
-             f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
-    err = proc.stderr.strip()
+#: Cases that also run as a real process (``python -m cevns_scan``), from the shell's view.
+SUBPROCESS_CASES = ("cfg-unknown-key-suggestion", "ds-nan", "cli-unknown-option",
+                    "merge-not-a-scan")
 
-    assert "Traceback" not in proc.stderr + proc.stdout, where
-    assert proc.returncode == 2, where
+
+def _check(tmp_path, before, argv, code, out, err_text, expected):
+    where = f"command: {' '.join(argv)}\nexit code: {code}\nstdout:\n{out}\nstderr:\n{err_text}"
+    err = err_text.strip()
+    assert "Traceback" not in err_text + out, where
+    assert code == 2, where
     assert len(err.splitlines()) == 1, f"error message is not one line\n{where}"
     assert err.startswith("cevns-scan: error:"), where
     for text in expected:
         assert text in err, f"message does not name {text!r}\n{where}"
-
-    for out in _out_paths(argv):
-        if out not in before:  # an --out that names an existing input is checked below
-            assert not (tmp_path / out).exists(), f"--out {out} was created\n{where}"
+    for out_path in _out_paths(argv):
+        if out_path not in before:  # an --out that names an existing input is checked below
+            assert not (tmp_path / out_path).exists(), f"--out {out_path} was created\n{where}"
     after = _snapshot(tmp_path)
     leftovers = sorted(set(after) - set(before))
     assert not leftovers, f"left behind: {leftovers}\n{where}"
     changed = sorted(k for k in before if after.get(k, b"") != before[k])
     assert not changed, f"inputs changed or removed: {changed}\n{where}"
+
+
+@pytest.mark.parametrize("argv,files,expected", [pytest.param(*c[1:], id=c[0]) for c in CASES])
+def test_bad_input(in_tmp, cli, argv, files, expected):
+    _write_inputs(in_tmp, files)
+    before = _snapshot(in_tmp)
+    code, out, err = cli(*argv)
+    _check(in_tmp, before, argv, code, out, err, expected)
+
+
+@pytest.mark.parametrize("argv,files,expected", [
+    pytest.param(*c[1:], id=c[0], marks=() if c[0] == SUBPROCESS_CASES[0] else pytest.mark.slow)
+    for c in CASES if c[0] in SUBPROCESS_CASES])
+def test_bad_input_in_a_real_process(tmp_path, argv, files, expected):
+    _write_inputs(tmp_path, files)
+    before = _snapshot(tmp_path)
+    cmd = [sys.executable, "-m", "cevns_scan", *argv]
+    proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    _check(tmp_path, before, argv, proc.returncode, proc.stdout, proc.stderr, expected)

@@ -7,13 +7,15 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 from helpers import run_cli
 
 from cevns_scan.cli import main
-from cevns_scan.scan import SLOW_CHUNKS_ENV
+
+SLOW_CLI = str(Path(__file__).with_name("slow_cli.py"))
 
 CONFIG = "[scan]\nchunk_points = 160\n"  # 41 x 41 grid -> rows of 3 -> 14 chunks
 GRID = "41"
@@ -51,7 +53,8 @@ def merged_map(work, scan_dir, name):
         return z["chi2"]
 
 
-@pytest.mark.parametrize("n_shards", [1, 2, 3, 5])
+@pytest.mark.parametrize("n_shards", [1, 2, pytest.param(3, marks=pytest.mark.slow),
+                                      pytest.param(5, marks=pytest.mark.slow)])
 def test_shards_merge_to_single_process_map(work, n_shards):
     d = work / f"shards{n_shards}"
     for k in range(n_shards, 0, -1):  # any order
@@ -110,11 +113,11 @@ def _wait_for_chunks(folder, n, proc, timeout=120):
 
 
 def _start_scan(work, d):
-    env = dict(os.environ, **{SLOW_CHUNKS_ENV: "0.4"})
-    return subprocess.Popen([sys.executable, "-m", "cevns_scan", *scan_args(d)], cwd=work, env=env,
+    return subprocess.Popen([sys.executable, SLOW_CLI, "0.4", *scan_args(d)], cwd=work,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_is_bit_identical(work):
     d = work / "killed"
     proc = _start_scan(work, d)
@@ -127,6 +130,7 @@ def test_sigkill_then_resume_is_bit_identical(work):
     assert np.array_equal(merged_map(work, d, "merged_killed"), ref_map(work))
 
 
+@pytest.mark.slow
 def test_sigterm_stops_after_chunk_and_resume_completes(work):
     d = work / "terminated"
     proc = _start_scan(work, d)
@@ -148,6 +152,7 @@ def test_sigterm_stops_after_chunk_and_resume_completes(work):
     assert np.array_equal(merged_map(work, d, "merged_terminated"), ref_map(work))
 
 
+@pytest.mark.slow
 def test_dask_backend_on_local_cluster_equals_single_process(work):
     distributed = pytest.importorskip("dask.distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
@@ -158,10 +163,10 @@ def test_dask_backend_on_local_cluster_equals_single_process(work):
     assert np.array_equal(merged_map(work, d, "merged_dask"), ref_map(work))
 
 
+@pytest.mark.slow
 def test_interrupted_reproduce_leaves_no_output(work):
-    env = dict(os.environ, **{SLOW_CHUNKS_ENV: "0.4"})
-    proc = subprocess.Popen([sys.executable, "-m", "cevns_scan", "reproduce", "--config", "cfg.toml",
-                             "--grid", GRID, "--out", "half"], cwd=work, env=env,
+    proc = subprocess.Popen([sys.executable, SLOW_CLI, "0.4", "reproduce", "--config", "cfg.toml",
+                             "--grid", GRID, "--out", "half"], cwd=work,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first = proc.stderr.readline()  # the first progress line: the scan is running
     assert "chunks" in first, first

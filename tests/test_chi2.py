@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from scipy.optimize import least_squares, minimize
 
+from cevns_scan.config import FitSection
+from cevns_scan.experiments.gaussian import PullChi2 as Problem
 from cevns_scan.kernels.chi2 import chi2_grid, gram_coefficients
-from cevns_scan.fit import Problem
 
 
 def random_problem(rng, n_comp, n_bins, bg_free, scale=1.0):
@@ -45,7 +46,7 @@ def test_analytic_equals_numerical_minimisation(seed, bg_free):
     for _ in range(4):
         mu = rng.uniform(0, 2, 3)
         ref, _ = numeric_chi2(p, mu)
-        assert math.isclose(p.chi2(mu), ref, rel_tol=1e-9), (seed, mu)
+        assert math.isclose(p.statistic(mu), ref, rel_tol=1e-9), (seed, mu)
 
 
 def test_minimize_bfgs_agrees_too():
@@ -61,7 +62,7 @@ def test_minimize_bfgs_agrees_too():
         return np.sum(res**2) + np.sum(theta[:2] ** 2)
 
     res = minimize(f, np.zeros(3), method="BFGS", options={"gtol": 1e-12})
-    assert math.isclose(p.chi2(mu), res.fun, rel_tol=1e-9)
+    assert math.isclose(p.statistic(mu), res.fun, rel_tol=1e-9)
 
 
 def test_grid_points_equal_single_points():
@@ -74,7 +75,7 @@ def test_grid_points_equal_single_points():
     chi2_grid(mx, my, coef, out)
     for i in range(3):
         for k in range(4):
-            assert math.isclose(out[i, k], p.chi2([mx[i], 0.0, my[k]]), rel_tol=1e-12)
+            assert math.isclose(out[i, k], p.statistic([mx[i], 0.0, my[k]]), rel_tol=1e-12)
 
 
 def test_zero_pull_data_gives_zero():
@@ -83,13 +84,13 @@ def test_zero_pull_data_gives_zero():
     mu = np.array([0.0, 0.0, 0.0])
     obs = p.sm.sum(0) + 1.7  # exactly the model with background 1.7 and no pull
     q = Problem(p.components, p.sm, p.mm, p.sigma, obs, p.delta, True, 0.0)
-    assert q.chi2(mu) < 1e-12 * np.sum((obs / p.delta) ** 2)
+    assert q.statistic(mu) < 1e-12 * np.sum((obs / p.delta) ** 2)
 
 
 def test_zero_template_component_drops_out():
     from cevns_scan.datasets import Dataset
-    from cevns_scan.fit import make_problem
-    from cevns_scan.templates import Templates
+    from cevns_scan.experiments.gaussian import make_pull_chi2 as make_problem
+    from cevns_scan.experiments.quenched import Templates
 
     rng = np.random.default_rng(11)
     n = 8
@@ -100,12 +101,12 @@ def test_zero_template_component_drops_out():
     lo = 0.2 + 0.1 * np.arange(n)
     tp = Templates(("a", "b", "c"), lo, lo + 0.1, sm, mm, np.array([0.1, 0.2, 0.3]))
     ds = Dataset("t", lo, lo + 0.1, rng.uniform(1, 2, n), rng.uniform(0.1, 0.3, n), "test")
-    p = make_problem(tp, ds, {"background": "free", "background_value": 0.0})
+    p = make_problem(tp, ds, FitSection(background="free", cl=0.9))
     assert p.components == ("a", "c")
     full = Problem(("a", "b", "c"), sm, mm, tp.frac_sigma, ds.rate, ds.sigma, True, 0.0)
     mu = [0.3, 0.2, 0.1]
     # the dropped pull is zero at the minimum and adds nothing
-    assert math.isclose(p.chi2(mu), full.chi2(mu), rel_tol=1e-12)
+    assert math.isclose(p.statistic(mu), full.statistic(mu), rel_tol=1e-12)
 
 
 def test_gram_coefficients_shape():
@@ -120,20 +121,20 @@ def test_gram_coefficients_shape():
 def test_tiny_sigma_is_finite_and_underflowing_sigma_is_an_error():
     from cevns_scan.datasets import Dataset
     from cevns_scan.errors import InputError
-    from cevns_scan.fit import make_problem
-    from cevns_scan.templates import Templates
+    from cevns_scan.experiments.gaussian import make_pull_chi2 as make_problem
+    from cevns_scan.experiments.quenched import Templates
 
     n = 4
     lo = 0.2 + 0.1 * np.arange(n)
     sm = np.full((1, n), 0.01)
     mm = np.repeat(np.array([1e15, 5e14, 2e14, 1e14])[None, :, None], 3, axis=2)
     tp = Templates(("8B",), lo, lo + 0.1, sm, mm, np.array([0.12]))
-    fit = {"background": "free", "background_value": 0.0}
+    fit = FitSection(background="free", cl=0.9)
     ds = Dataset("t", lo, lo + 0.1, sm[0] + 2.0, np.full(n, 1e-9), "test")
     p = make_problem(tp, ds, fit)
-    assert p.chi2([0, 0, 0]) < 1e-6 and np.isfinite(p.chi2([1e-9, 0, 0]))
+    assert p.statistic([0, 0, 0]) < 1e-6 and np.isfinite(p.statistic([1e-9, 0, 0]))
     # with tiny errors the only way to absorb the signal is a large 8B pull: chi2 ~ xi^2 >> 1
-    assert p.chi2([1e-9, 0, 0]) > 10
+    assert p.statistic([1e-9, 0, 0]) > 10
     bad = Dataset("t", lo, lo + 0.1, sm[0] + 2.0, np.array([0.1, 1e-200, 0.1, 0.1]), "test")
     with pytest.raises(InputError, match=r"bin 1 .*too small"):
         make_problem(tp, bad, fit)

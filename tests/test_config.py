@@ -8,20 +8,20 @@ from cevns_scan.errors import InputError
 
 def test_default_is_the_paper():
     cfg = load_config()
-    assert cfg["target"]["name"] == "Ge"
-    assert cfg["physics"]["sin2_theta_w"] == 0.23863
-    assert cfg["physics"]["quenching_k"] == 0.162
-    assert cfg["fluxes"]["model"] == "BS05-OP"
-    assert cfg["fit"]["cl"] == 0.9
-    assert cfg["scan"]["planes"] == ["e-mu", "e-tau"]
+    assert cfg.target.name == "Ge"
+    assert cfg.physics.sin2_theta_w == 0.23863
+    assert cfg.physics.quenching_k == 0.162
+    assert cfg.fluxes.model == "BS05-OP"
+    assert cfg.fit.cl == 0.9
+    assert cfg.scan.planes == ("e-mu", "e-tau")
 
 
 def test_override_and_round_trip(tmp_path):
     p = tmp_path / "c.toml"
     p.write_text("[scan]\ngrid = 11\n[fluxes.sigma]\n8B = 0.05\n")
     cfg = load_config(p)
-    assert cfg["scan"]["grid"] == 11 and cfg["fluxes"]["sigma"] == {"8B": 0.05}
-    assert cfg["asimov"]["background"] == 2.0  # untouched keys keep their defaults
+    assert cfg.scan.grid == 11 and cfg.fluxes.sigma_overrides() == {"8B": 0.05}
+    assert cfg.asimov.background == 2.0  # untouched keys keep their defaults
     again = config_from_json(cfg.to_json(), "json")
     assert again.digest() == cfg.digest()
     assert cfg.digest() != load_config().digest()

@@ -8,7 +8,7 @@ from cevns_scan.kernels import constants as c
 
 
 def test_mm_prefactor_closed_form():
-    # pi alpha^2 / m_e^2 (hbar c)^2 = 2.4947e-25 cm^2 (DESIGN.md section 2)
+    # pi alpha^2 / m_e^2 (hbar c)^2 = 2.4947e-25 cm^2 (docs/design.md §2)
     assert math.isclose(c.MM_PREFACTOR_CM2, 2.4947e-25, rel_tol=1e-4)
 
 

@@ -4,10 +4,11 @@ import math
 
 import numpy as np
 
+from cevns_scan.analysis import PlaneGrid
 from cevns_scan.contours import contour_lines, extent_limits, refine_minimum
-from cevns_scan.fit import Problem
-from cevns_scan.pipeline import PlaneGrid
-from cevns_scan.plots import draw_fig3
+from cevns_scan.experiments.gaussian import PullChi2 as Problem
+from cevns_scan.plots import figure3, save_figure
+from cevns_scan.results import read_plane
 from cevns_scan.scan import make_chunks, scan_map
 
 
@@ -27,12 +28,11 @@ def test_map_index_order_and_plot_orientation(tmp_path):
     p = toy()
     mu_x = np.linspace(0, 0.06, 61)   # mu_e
     mu_y = np.linspace(0, 1.5, 41)    # mu_tau: non-square on purpose
-    coef = p.coefficients("e", "tau")
-    chi2 = scan_map(coef, mu_x, mu_y, make_chunks(61, 41, 100), jobs=1)
+    chi2 = scan_map(p.plane("e", "tau"), mu_x, mu_y, make_chunks(61, 41, 100), jobs=1)
     assert chi2.shape == (61, 41)
     for i, k in [(5, 30), (60, 0), (0, 40), (33, 17)]:
-        assert math.isclose(chi2[i, k], p.chi2([mu_x[i], 0.0, mu_y[k]]), rel_tol=1e-12)
-    level = chi2.min() + 4.605
+        assert math.isclose(chi2[i, k], p.statistic([mu_x[i], 0.0, mu_y[k]]), rel_tol=1e-12)
+    level = chi2.min() + 4.605170185988091  # chi2.ppf(0.9, 2)
     lines = contour_lines(mu_x, mu_y, chi2, level)
     lx, ly, touches = extent_limits(lines, mu_x, mu_y, chi2, level)
     assert touches == []
@@ -40,16 +40,19 @@ def test_map_index_order_and_plot_orientation(tmp_path):
     assert 20 < ly / lx < 30
     for line in lines:  # every contour vertex is on the level set
         for x, y in line[:: max(1, len(line) // 5)]:
-            assert abs(p.chi2([x, 0, y]) - level) < 0.05 * level
-    fig = draw_fig3(tmp_path, [{"plane": PlaneGrid("e", "tau", mu_x, mu_y), "chi2": chi2,
-                                "level": level, "lines": lines}], 0.9, "toy", "")
+            assert abs(p.statistic([x, 0, y]) - level) < 0.05 * level
+    i, k = np.unravel_index(np.argmin(chi2), chi2.shape)
+    res = read_plane(PlaneGrid("e", "tau", mu_x, mu_y), chi2, chi2.min(), (mu_x[i], mu_y[k]),
+                     0.9)
+    fig = figure3([res], "toy", "")
     ax = fig.axes[0]
     assert "nu_e" in ax.get_xlabel() and "nu_\\tau" in ax.get_ylabel()
+    assert "(a)" not in ax.get_title()  # a single panel carries no panel letter
     drawn = ax.lines[0]
-    sx = 10.0 ** np.floor(np.log10(mu_x[-1]))
-    sy = 10.0 ** np.floor(np.log10(mu_y[-1]))
-    assert math.isclose(np.max(drawn.get_xdata()) * sx, lx, rel_tol=1e-12)
-    assert math.isclose(np.max(drawn.get_ydata()) * sy, ly, rel_tol=1e-12)
+    s = 10.0 ** np.floor(np.log10(max(mu_x[-1], mu_y[-1])))  # one exponent for both axes
+    assert math.isclose(np.max(drawn.get_xdata()) * s, lx, rel_tol=1e-12)
+    assert math.isclose(np.max(drawn.get_ydata()) * s, ly, rel_tol=1e-12)
+    save_figure(fig, tmp_path, "fig3_contours")
     assert (tmp_path / "fig3_contours.png").stat().st_size > 1000
 
 
@@ -57,7 +60,7 @@ def test_edge_touch_is_reported():
     p = toy()
     mu_x = np.linspace(0, 0.01, 21)  # far inside the allowed region along x
     mu_y = np.linspace(0, 1.5, 21)
-    chi2 = scan_map(p.coefficients("e", "tau"), mu_x, mu_y, make_chunks(21, 21, 50))
+    chi2 = scan_map(p.plane("e", "tau"), mu_x, mu_y, make_chunks(21, 21, 50))
     level = chi2.min() + 4.605
     _, _, touches = extent_limits(contour_lines(mu_x, mu_y, chi2, level), mu_x, mu_y, chi2,
                                   level)
@@ -72,8 +75,8 @@ def test_refine_minimum_finds_interior_minimum():
     q = Problem(p.components, p.sm, p.mm, p.sigma, obs, p.delta, True, 0.0)
     mu_x = np.linspace(0, 0.05, 11)
     mu_y = np.linspace(0, 1.0, 11)
-    chi2 = scan_map(q.coefficients("e", "tau"), mu_x, mu_y, make_chunks(11, 11, 30))
-    best, bx, by = refine_minimum(lambda a, b: q.chi2([a, 0, b]), mu_x, mu_y, chi2)
+    chi2 = scan_map(q.plane("e", "tau"), mu_x, mu_y, make_chunks(11, 11, 30))
+    best, bx, by = refine_minimum(lambda a, b: q.statistic([a, 0, b]), mu_x, mu_y, chi2)
     assert best < chi2.min()
     assert best < 1e-10
     assert math.isclose(bx**2 + by**2 / 625, true[0] ** 2, rel_tol=1e-4)

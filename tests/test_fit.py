@@ -7,7 +7,8 @@ import pytest
 from scipy import stats
 
 from cevns_scan.contours import contour_lines, extent_limits
-from cevns_scan.fit import Problem, axis_crossing, one_dof_limits, threshold
+from cevns_scan.experiments.gaussian import PullChi2 as Problem
+from cevns_scan.limits import axis_crossing, one_dof_limits, threshold
 
 P = (0.5420911520320001, 0.19506916923436798, 0.26283967873363195)
 
@@ -39,7 +40,7 @@ def test_limits_scale_as_sqrt_of_probability_ratio(bg_free):
 def test_one_dof_limit_is_the_threshold_crossing():
     p = one_template_problem()
     lim = one_dof_limits(p, 0.9)["mu_e"]
-    assert math.isclose(p.chi2([lim, 0, 0]) - p.chi2([0, 0, 0]), stats.chi2.ppf(0.9, 1),
+    assert math.isclose(p.statistic([lim, 0, 0]) - p.statistic([0, 0, 0]), stats.chi2.ppf(0.9, 1),
                         rel_tol=1e-9)
 
 
@@ -49,7 +50,7 @@ def test_two_dof_extent_exceeds_one_dof_limit():
     mu_max = 1.5 * axis_crossing(p, "e", threshold(0.9, 2))
     mu_x = np.linspace(0, mu_max, 301)
     mu_y = np.linspace(0, mu_max * math.sqrt(P[0] / P[1]), 301)
-    chi2 = np.array([[p.chi2([x, y, 0]) for y in mu_y] for x in mu_x])
+    chi2 = np.array([[p.statistic([x, y, 0]) for y in mu_y] for x in mu_x])
     level = chi2.min() + threshold(0.9, 2)
     lx, ly, touches = extent_limits(contour_lines(mu_x, mu_y, chi2, level), mu_x, mu_y, chi2,
                                     level)

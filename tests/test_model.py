@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from scipy import constants as sc
 
+from cevns_scan.config import load_config
 from cevns_scan.kernels.constants import MEV_PER_KEV, SECONDS_PER_DAY
 from cevns_scan.kernels.cross_sections import dsigma_mm, dsigma_sm
 from cevns_scan.kernels.form_factor import helm_ff
 from cevns_scan.kernels.kinematics import t_nr_max
-from cevns_scan.config import load_config
 from cevns_scan.model import Target, build_model, flavour_probabilities, make_target
 from cevns_scan.rates import differential_rates
 from cevns_scan.tables import data_file, read_table
@@ -34,7 +34,7 @@ def test_probabilities_sum_to_one_and_closed_form():
 def test_default_oscillation_matches_data_table(model):
     table = read_table(data_file("oscillation_parameters.csv"), ("parameter", "value"))
     values = dict(zip((r[0] for r in table.rows), table.numeric("value"), strict=True))
-    cfg = load_config()["oscillation"]
+    cfg = load_config().to_dict()["oscillation"]
     for key in ("sin2_theta12", "sin2_theta23", "sin2_theta13"):
         assert cfg[key] == values[key]
 

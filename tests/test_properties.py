@@ -27,18 +27,19 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from cevns_scan.config import load_config
+from cevns_scan.experiments.gaussian import GaussianPlane
+from cevns_scan.experiments.gaussian import PullChi2 as Problem
+from cevns_scan.experiments.quenched import binned_templates
 from cevns_scan.kernels.chi2 import chi2_grid, gram_coefficients
 from cevns_scan.kernels.constants import HBARC_MEV_FM, MEV_PER_KEV
 from cevns_scan.kernels.kinematics import t_nr_max
 from cevns_scan.kernels.quenching import t_ee_kev
-from cevns_scan.kernels.rates import component_dsigma
+from cevns_scan.kernels.rates import Nucleus, Spectrum, component_dsigma
 from cevns_scan.kernels.spectra import tail_moment_table
-from cevns_scan.config import load_config
-from cevns_scan.fit import Problem
 from cevns_scan.model import Target, build_model, make_target
 from cevns_scan.rates import differential_rates
 from cevns_scan.scan import compute_chunk, make_chunks, scan_map
-from cevns_scan.templates import binned_templates
 
 BASE = settings(deadline=None, database=None,
                 suppress_health_check=(HealthCheck.too_slow,))
@@ -72,8 +73,9 @@ def _warm_jit():
     differential_rates(m, np.array([0.1, 1.0]), (1e-10, 1e-10, 1e-10))
     binned_templates(m, np.array([0.2]), np.array([0.3]))
     c = m.components[4]
-    component_dsigma(np.array([1e-3]), c.e_mev, c.density, c.moments, _EMPTY, _EMPTY,
-                     m.target.m_n_mev, m.weak_charge, float(m.target.z), m.target.r0_fm)
+    component_dsigma(np.array([1e-3]), Spectrum(c.e_mev, c.density, c.moments, _EMPTY, _EMPTY),
+                     Nucleus(m.target.m_n_mev, m.weak_charge, float(m.target.z),
+                             m.target.r0_fm))
     tail_moment_table(np.array([1.0, 2.0]), np.array([1.0, 0.0]))
     one = np.ones((1, 2))
     coef = gram_coefficients(one, one, one, np.ones(1), np.ones(2), np.ones(2), True, 0.0)
@@ -288,8 +290,8 @@ def test_sm_rate_non_increasing_random_spectrum(target, spec, frac):
     t_top = min(t_zero * (1.0 - 1e-9), 1.2 * t_nr_max(e[-1], m_n))
     t = np.ascontiguousarray(np.sort(t_top * np.asarray(frac)))
     qw = default_model().with_target(target).weak_charge
-    sm, mm = component_dsigma(t, e, f, cum, _EMPTY, _EMPTY, m_n, qw, float(target.z),
-                              target.r0_fm)
+    sm, mm = component_dsigma(t, Spectrum(e, f, cum, _EMPTY, _EMPTY),
+                              Nucleus(m_n, qw, float(target.z), target.r0_fm))
     assert np.all(np.isfinite(sm)) and np.all(sm >= 0.0)
     assert np.all(np.isfinite(mm)) and np.all(mm >= 0.0)
     assert_non_increasing(sm, t)
@@ -354,11 +356,11 @@ def test_chi2_zero_for_exact_model_data_real_templates(mu_true, bg_true, bg_free
                       tpl.frac_sigma, np.ascontiguousarray(obs), np.ascontiguousarray(delta),
                       bg_free, bg_true)
     tol = CHI2_ZERO_RTOL * float(np.sum((obs / delta) ** 2))
-    value = problem.chi2(mu_true)
+    value = problem.statistic(mu_true)
     assert 0.0 <= value <= tol
     # ... and the test can tell: moving mu_e by 1e-9 mu_B away from the truth costs chi^2.
     other = (mu_true[0] + 1e-9, mu_true[1], mu_true[2])
-    assert problem.chi2(other) > tol
+    assert problem.statistic(other) > tol
 
 
 # ---------------------------------------------------------------------------------------------
@@ -379,7 +381,7 @@ def test_map_independent_of_chunk_size(problem, mu_x, mu_y, data):
     assert all(c.i1 > c.i0 for c in chunks)
     assembled = np.full_like(full, np.nan)
     for c in reversed(chunks):  # any order
-        index, block = compute_chunk(c.index, coef, mu_x[c.i0:c.i1], mu_y)
+        index, block = compute_chunk(c.index, GaussianPlane(coef), mu_x[c.i0:c.i1], mu_y)
         assert index == c.index
         assembled[c.i0:c.i1] = block
     assert np.array_equal(assembled, full)
@@ -394,5 +396,5 @@ def test_scan_map_independent_of_chunk_size_and_jobs(problem, mu_x, mu_y, jobs, 
     chi2_grid(mu_x, mu_y, coef, full)
     chunk_points = data.draw(st.integers(1, mu_x.size * mu_y.size), label="chunk_points")
     chunks = make_chunks(mu_x.size, mu_y.size, chunk_points)
-    result = scan_map(coef, mu_x, mu_y, chunks, jobs=jobs, backend="threading")
+    result = scan_map(GaussianPlane(coef), mu_x, mu_y, chunks, jobs=jobs, backend="threading")
     assert np.array_equal(result, full)

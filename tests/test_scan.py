@@ -3,17 +3,16 @@
 import numpy as np
 import pytest
 
-from cevns_scan.config import load_config
+from cevns_scan.analysis import Analysis
 from cevns_scan.errors import InputError
-from cevns_scan.pipeline import plane_grid, prepare
 from cevns_scan.scan import check_finite, make_chunks, scan_map
 
 
 @pytest.fixture(scope="module")
 def plane():
-    analysis = prepare(load_config())
-    pg = plane_grid(analysis, "e-mu", 61)
-    return analysis.problem.coefficients("e", "mu"), pg.mu_x, pg.mu_y
+    analysis = Analysis.from_config()
+    pg = analysis.plane_grid("e-mu", 61)
+    return analysis.plane("e", "mu"), pg.mu_x, pg.mu_y
 
 
 def test_chunks_cover_grid_once():

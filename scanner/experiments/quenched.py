@@ -1,5 +1,6 @@
-"""Binned templates: SM rate S_ij and magnetic-moment rates M_ijl per mu_B^2 (DESIGN.md 2).
+"""Response of the CDEX-like experiment: Lindhard quenching into keV_ee bins (eqs. 15-17).
 
+Binned templates: the SM rate S_ij and magnetic-moment rates M_ijl per mu_B^2 (docs/design.md §2).
 For an electron-equivalent bin [a, b] the binned rate is (1/(b - a)) int dR/dT_nr dT_nr over
 [T_nr(a), T_nr(b)], in events / (keV_ee kg day): eq. 17 integrated over the bin, so the
 derivative of Q drops out. ``bin_rate = "centre"`` gives the paper's eq. 17 at the bin centre.
@@ -12,12 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .kernels.constants import MEV_PER_KEV
-from .kernels.quenching import lindhard_dq_dt, lindhard_q, t_nr_kev_from_t_ee_array
-from .kernels.rates import component_bin_integrals
-
-from .errors import InputError
-from .rates import differential_rates, rate_norm
+from ..errors import InputError
+from ..kernels.constants import MEV_PER_KEV
+from ..kernels.quenching import lindhard_dq_dt, lindhard_q, t_nr_kev_from_t_ee_array
+from ..kernels.rates import Quadrature, component_bin_integrals
+from ..rates import differential_rates, rate_norm
 
 
 @functools.cache
@@ -99,16 +99,30 @@ def binned_templates(model, tee_lo, tee_hi) -> Templates:
     else:
         t_lo = t_nr_kev_from_t_ee_array(lo, z, k) * MEV_PER_KEV
         t_hi = t_nr_kev_from_t_ee_array(hi, z, k) * MEV_PER_KEV
-        gl_x, gl_w = gauss_legendre(model.gl_order)
+        quad = Quadrature(*gauss_legendre(model.gl_order), model.max_ratio)
+        nucleus = model.nucleus
         width = hi - lo
         for j, comp in enumerate(model.components):
-            s, m = component_bin_integrals(
-                t_lo, t_hi, comp.e_mev, comp.density, comp.moments, comp.line_e_mev,
-                comp.line_branching, tgt.m_n_mev, model.weak_charge, z, tgt.r0_fm,
-                gl_x, gl_w, model.max_ratio)
+            s, m = component_bin_integrals(t_lo, t_hi, comp.spectrum, nucleus, quad)
             norm = rate_norm(model, comp)
             sm[j] = norm * s / width
             mm_unit[j] = norm * m / width
     mm = mm_unit[:, :, None] * np.asarray(model.probabilities)[None, None, :]
     sigma = np.array([c.frac_sigma for c in model.components])
     return Templates(model.component_names, lo, hi, sm, mm, sigma)
+
+
+@dataclass(frozen=True)
+class QuenchedBins:
+    """The :class:`~cevns_scan.experiments.Response` of electron-equivalent energy bins.
+
+    ``tee_lo``, ``tee_hi``: bin edges in keV_ee; the quenching (Lindhard k, Z) comes from the
+    physics model.
+    """
+
+    tee_lo: np.ndarray
+    tee_hi: np.ndarray
+
+    def templates(self, model) -> Templates:
+        """:func:`binned_templates` for these bins, events / (keV_ee kg day)."""
+        return binned_templates(model, self.tee_lo, self.tee_hi)

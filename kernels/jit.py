@@ -1,0 +1,15 @@
+"""The one place that sets numba's compile options for every kernel.
+
+``cache=True``: compiled machine code is stored beside the sources, so a fresh process (a
+worker, a batch job) loads it instead of compiling. ``nogil=True``: kernels release the GIL,
+so the threading backend scales. Never ``fastmath``: NaN and zero guards must hold.
+"""
+
+from numba import njit
+
+JIT_OPTIONS = {"cache": True, "nogil": True}
+
+
+def kernel(func):
+    """Compile ``func`` with :data:`JIT_OPTIONS` (use as a decorator)."""
+    return njit(**JIT_OPTIONS)(func)

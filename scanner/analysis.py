@@ -1,0 +1,227 @@
+"""An analysis: the physics model plus one or more experiments (docs/design.md §1).
+
+>>> import cevns_scan as cs
+>>> ana = cs.Analysis.from_config(cs.load_config(), data="cdex10-asimov")
+>>> res = ana.scan("e-mu", grid=101)          # a PlaneResult: map, contours, limits, fit
+>>> res.limits["mu_e"], res.gof.p_value        # doctest: +SKIP
+
+The scan driver only asks an analysis for a :class:`~cevns_scan.experiments.PlaneStatistic`;
+the thresholds, contours and limits only need :meth:`Analysis.statistic`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import FLAVOURS, Config, load_config, parse_plane
+from .datasets import Dataset, resolve_dataset
+from .errors import ParameterError
+from .experiments import Experiment
+from .experiments.gaussian import make_pull_chi2
+from .experiments.quenched import QuenchedBins
+from .limits import axis_crossing, one_dof_limits, threshold
+from .model import Model, build_model
+
+
+@dataclass(frozen=True)
+class PlaneGrid:
+    """The axes of one (mu_x, mu_y) plane in mu_B; the third moment is zero."""
+
+    flavour_x: str
+    flavour_y: str
+    mu_x: np.ndarray
+    mu_y: np.ndarray
+
+    @property
+    def name(self) -> str:
+        return f"{self.flavour_x}_{self.flavour_y}"
+
+    def mu_vector(self, mx: float, my: float) -> np.ndarray:
+        """(mu_e, mu_mu, mu_tau) at (mu_x, mu_y) = (mx, my)."""
+        mu = np.zeros(3)
+        mu[FLAVOURS.index(self.flavour_x)] = mx
+        mu[FLAVOURS.index(self.flavour_y)] = my
+        return mu
+
+
+@dataclass(frozen=True)
+class SumPlane:
+    """The sum of independent experiments' plane statistics (no shared nuisances)."""
+
+    parts: tuple
+
+    def evaluate(self, mu_x: np.ndarray, mu_y: np.ndarray, out: np.ndarray) -> None:
+        buf = np.empty_like(out)
+        self.parts[0].evaluate(mu_x, mu_y, out)
+        for part in self.parts[1:]:
+            part.evaluate(mu_x, mu_y, buf)
+            out += buf
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A configured physics model with its experiments.
+
+    Build one with :meth:`from_config`; scan a plane with :meth:`scan`, or every configured
+    plane with :meth:`run`.
+    """
+
+    config: Config
+    model: Model
+    experiments: tuple[Experiment, ...]
+
+    # -- construction ----------------------------------------------------------------------
+
+    @classmethod
+    def from_config(cls, config: Config | None = None, data: str | Dataset | None = None
+                    ) -> Analysis:
+        """The analysis of ``config`` (default: the paper's) on ``data``.
+
+        ``data`` is a dataset CSV path, ``'cdex10-asimov'`` (the default) or a
+        :class:`~cevns_scan.datasets.Dataset`.
+        """
+        config = config if config is not None else load_config()
+        model = build_model(config)
+        dataset = data if isinstance(data, Dataset) else resolve_dataset(data, model, config)
+        response = QuenchedBins(dataset.tee_lo, dataset.tee_hi)
+        templates = response.templates(model)
+        likelihood = make_pull_chi2(templates, dataset, config.fit)
+        return cls(config, model, (Experiment(dataset.label, dataset, response, templates,
+                                              likelihood),))
+
+    # -- what the experiments share ----------------------------------------------------------
+
+    @property
+    def cl(self) -> float:
+        return self.config.fit.cl
+
+    @property
+    def dataset(self) -> Dataset:
+        """The dataset of the first experiment."""
+        return self.experiments[0].dataset
+
+    @property
+    def templates(self):
+        """The templates of the first experiment."""
+        return self.experiments[0].templates
+
+    @property
+    def label(self) -> str:
+        return " + ".join(e.name for e in self.experiments)
+
+    @property
+    def n_data(self) -> int:
+        return sum(e.likelihood.n_data for e in self.experiments)
+
+    @property
+    def n_unconstrained(self) -> int:
+        return sum(e.likelihood.n_unconstrained for e in self.experiments)
+
+    def statistic(self, mu) -> float:
+        """-2 ln L (chi^2 for eq. 18) at (mu_e, mu_mu, mu_tau) in mu_B, nuisances profiled."""
+        return float(sum(e.likelihood.statistic(mu) for e in self.experiments))
+
+    def mu_scale(self, flavour: str) -> float:
+        """The smallest natural mu scale of the experiments (mu_B)."""
+        return min(e.likelihood.mu_scale(flavour) for e in self.experiments)
+
+    def moment_rank(self, flavour_x: str, flavour_y: str) -> int:
+        """Independent signal directions of a plane's two moments over all experiments."""
+        return max(e.likelihood.moment_rank(flavour_x, flavour_y) for e in self.experiments)
+
+    def plane(self, flavour_x: str, flavour_y: str):
+        """The compiled statistic of the (mu_x, mu_y) plane, for the scan driver."""
+        parts = tuple(e.likelihood.plane(flavour_x, flavour_y) for e in self.experiments)
+        return parts[0] if len(parts) == 1 else SumPlane(parts)
+
+    def digest(self) -> str:
+        """Hash of everything a map depends on: config, datasets' numbers, version."""
+        from . import __version__
+
+        h = hashlib.sha256(self.config.to_json().encode())
+        for e in self.experiments:
+            h.update(e.dataset.digest().encode())
+        h.update(__version__.encode())
+        return h.hexdigest()
+
+    # -- grids -------------------------------------------------------------------------------
+
+    def axis_maximum(self, flavour: str) -> float:
+        """The configured axis maximum, or ``auto``: margin x the on-axis 2-d.o.f. crossing.
+
+        The crossing is where statistic(mu_l, others 0) - min reaches chi2.ppf(cl, 2). When
+        the statistic depends on the moments only through sum_l P_el mu_l^2 (the paper's
+        model), the 2-d.o.f. contour's extent along an axis equals that crossing, and a
+        margin > 1 closes the contour inside the grid.
+        """
+        value = self.config.scan.mu_max(flavour)
+        if value != "auto":
+            return float(value)
+        return self.config.scan.auto_margin * axis_crossing(self, flavour, threshold(self.cl, 2))
+
+    def plane_grid(self, plane: str, grid: int | None = None) -> PlaneGrid:
+        """Linear axes from 0 to :meth:`axis_maximum` with ``grid`` points each."""
+        fx, fy = parse_plane(plane, "plane")
+        n = grid if grid is not None else self.config.scan.grid
+        if n < 2:
+            raise ParameterError("grid", n, "must be >= 2 points per axis")
+        return PlaneGrid(fx, fy, np.linspace(0.0, self.axis_maximum(fx), n),
+                         np.linspace(0.0, self.axis_maximum(fy), n))
+
+    def plane_digest(self, pg: PlaneGrid) -> str:
+        """Hash of the analysis and a plane's axes (what a checkpoint chunk belongs to)."""
+        h = hashlib.sha256(self.digest().encode())
+        h.update(pg.name.encode())
+        h.update(np.ascontiguousarray(pg.mu_x, dtype="<f8").tobytes())
+        h.update(np.ascontiguousarray(pg.mu_y, dtype="<f8").tobytes())
+        return h.hexdigest()
+
+    # -- scans -------------------------------------------------------------------------------
+
+    def scan(self, plane: str | PlaneGrid, grid: int | None = None, *, jobs: int = 1,
+             backend: str = "threading", scheduler: str | None = None, progress=None):
+        """Scan one plane (``'e-mu'`` or a :class:`PlaneGrid`) and read off its results.
+
+        ``jobs`` workers of the joblib ``backend`` ('threading', 'loky' or 'dask' with a
+        ``scheduler`` address); ``progress`` is None or a factory
+        ``progress(total_chunks, description)`` returning an object with ``update()`` and
+        ``close()`` (:class:`~cevns_scan.progress.Progress`). Returns a
+        :class:`~cevns_scan.results.PlaneResult`.
+        """
+        from .results import plane_result
+        from .scan import make_chunks, scan_map
+
+        pg = plane if isinstance(plane, PlaneGrid) else self.plane_grid(plane, grid)
+        chunks = make_chunks(pg.mu_x.size, pg.mu_y.size, self.config.scan.chunk_points)
+        bar = progress(len(chunks), f"scan {pg.name} ({pg.mu_x.size}x{pg.mu_y.size})"
+                       ) if progress is not None else None
+        chi2 = scan_map(self.plane(pg.flavour_x, pg.flavour_y), pg.mu_x, pg.mu_y, chunks,
+                        jobs=jobs, backend=backend, scheduler=scheduler, progress=bar,
+                        resume_hint="nothing was written; rerun the same command")
+        return plane_result(self, pg, chi2)
+
+    def one_dof_limits(self) -> dict[str, float]:
+        """1-d.o.f. limits (Wilks) on each moment with the other two at zero (mu_B)."""
+        return one_dof_limits(self, self.cl)
+
+    def run(self, planes=None, grid: int | None = None, *, jobs: int = 1,
+            backend: str = "threading", scheduler: str | None = None, progress=None):
+        """Scan every plane (default: the config's) and add the 1-d.o.f. limits.
+
+        ``progress`` is None or a factory ``progress(total_chunks, description)``. Returns an
+        :class:`~cevns_scan.results.AnalysisResult`.
+        """
+        from .results import AnalysisResult
+
+        results, timings = [], {}
+        for plane in planes or self.config.scan.planes:
+            t0 = time.perf_counter()
+            res = self.scan(plane, grid, jobs=jobs, backend=backend, scheduler=scheduler,
+                            progress=progress)
+            timings[f"scan_{res.grid.name}_s"] = time.perf_counter() - t0
+            results.append(res)
+        return AnalysisResult(self, tuple(results), self.one_dof_limits(), timings)

@@ -1,0 +1,316 @@
+"""Results of scans: per-plane results, the whole analysis result, and the results folder.
+
+A :class:`PlaneResult` holds a map of -2 ln L (chi^2 for eq. 18), its global minimum, the CL
+contour, the 2-d.o.f. limits and the goodness of fit; :meth:`PlaneResult.plot` draws it. An
+:class:`AnalysisResult` adds the 1-d.o.f. limits and writes the results folder of
+docs/design.md §5 (:meth:`AnalysisResult.write`).
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from .analysis import Analysis, PlaneGrid
+from .contours import contour_lines, extent_limits, refine_minimum
+from .datasets import ASIMOV_NAME
+from .limits import threshold
+from .outputs import atomic_write_bytes, npz_bytes, write_csv, write_json
+
+#: Panel order of the paper's Fig. 3.
+PLANE_ORDER = {"e_mu": 0, "e_tau": 1}
+#: Below this p-value the fit is reported as bad.
+BAD_FIT_P = 0.01
+
+
+@dataclass(frozen=True)
+class GoodnessOfFit:
+    """chi^2 (or -2 ln L) at the global best fit of a plane, its d.o.f. and p-value.
+
+    dof = data points - unconstrained nuisance parameters (a free background) - independent
+    moment directions of the plane. The p-value is asymptotic (chi^2 distribution).
+    """
+
+    chi2_min: float
+    dof: int
+    p_value: float
+
+    @property
+    def bad(self) -> bool:
+        """True when p < :data:`BAD_FIT_P`: the model does not describe the data."""
+        return bool(self.p_value < BAD_FIT_P)
+
+    def to_dict(self) -> dict:
+        return {"chi2_min": self.chi2_min, "dof": self.dof, "p_value": self.p_value}
+
+    def __str__(self) -> str:
+        return f"chi2_min = {self.chi2_min:.4g} for {self.dof} d.o.f., p = {self.p_value:.3g}"
+
+
+def goodness_of_fit(chi2_min: float, dof: int) -> GoodnessOfFit:
+    """The asymptotic p-value of ``chi2_min`` for ``dof`` degrees of freedom (nan if dof < 1)."""
+    p = float(stats.chi2.sf(max(chi2_min, 0.0), dof)) if dof >= 1 else float("nan")
+    return GoodnessOfFit(float(chi2_min), int(dof), p)
+
+
+@dataclass(frozen=True)
+class PlaneResult:
+    """The scan of one (mu_x, mu_y) plane and what is read off it.
+
+    Attributes
+    ----------
+    grid : PlaneGrid
+        The axes (mu_B).
+    chi2 : ndarray, shape (len(mu_x), len(mu_y))
+        -2 ln L profiled over the nuisances; ``chi2[i, k]`` at (mu_x[i], mu_y[k]).
+    chi2_min : float
+        Global minimum over mu^2 >= 0 (grid minimum polished by L-BFGS-B).
+    best : (float, float)
+        Where it is, (mu_x, mu_y) in mu_B.
+    cl, delta_chi2 : float
+        Confidence level and its 2-d.o.f. Wilks threshold chi2.ppf(cl, 2).
+    lines : list of ndarray
+        Contour polylines of chi2 = chi2_min + delta_chi2, each (N, 2) in mu_B.
+    limits : dict
+        ``mu_<flavour>`` -> the region's extent along that axis (the 2-d.o.f. limit).
+    touches : tuple of str
+        Axes ('x', 'y') whose upper grid edge the allowed region reaches.
+    gof : GoodnessOfFit or None
+        Goodness of fit at the best fit (None when read back without the model).
+    """
+
+    grid: PlaneGrid
+    chi2: np.ndarray
+    chi2_min: float
+    best: tuple[float, float]
+    cl: float
+    delta_chi2: float
+    lines: list = field(repr=False)
+    limits: dict
+    touches: tuple[str, ...] = ()
+    gof: GoodnessOfFit | None = None
+
+    @property
+    def name(self) -> str:
+        return self.grid.name
+
+    @property
+    def level(self) -> float:
+        """The contour level, chi2_min + delta_chi2 (absolute)."""
+        return self.chi2_min + self.delta_chi2
+
+    @property
+    def mu_x(self) -> np.ndarray:
+        return self.grid.mu_x
+
+    @property
+    def mu_y(self) -> np.ndarray:
+        return self.grid.mu_y
+
+    def with_cl(self, cl: float) -> PlaneResult:
+        """The same map read off at another confidence level (no rescan)."""
+        return read_plane(self.grid, self.chi2, self.chi2_min, self.best, cl, self.gof)
+
+    def plot(self, ax=None, **kwargs):
+        """Draw the allowed region on ``ax`` (a new figure if None); returns the artists.
+
+        Keyword arguments go to :func:`cevns_scan.plots.draw_allowed_region`.
+        """
+        from .plots import draw_allowed_region, new_axes
+
+        return draw_allowed_region(ax if ax is not None else new_axes(), self, **kwargs)
+
+
+def read_plane(pg: PlaneGrid, chi2: np.ndarray, chi2_min: float, best, cl: float,
+               gof: GoodnessOfFit | None = None) -> PlaneResult:
+    """Contours and 2-d.o.f. limits of a map whose minimum is known."""
+    thr = threshold(cl, 2)
+    level = chi2_min + thr
+    lines = contour_lines(pg.mu_x, pg.mu_y, chi2, level)
+    lim_x, lim_y, touches = extent_limits(lines, pg.mu_x, pg.mu_y, chi2, level)
+    return PlaneResult(pg, chi2, float(chi2_min), (float(best[0]), float(best[1])), cl, thr,
+                       lines, {f"mu_{pg.flavour_x}": lim_x, f"mu_{pg.flavour_y}": lim_y},
+                       tuple(touches), gof)
+
+
+def plane_result(analysis: Analysis, pg: PlaneGrid, chi2: np.ndarray,
+                 cl: float | None = None) -> PlaneResult:
+    """Global minimum (polished with the model), contour and 2-d.o.f. limits of one map."""
+    chi2_min, bx, by = refine_minimum(
+        lambda a, b: analysis.statistic(pg.mu_vector(a, b)), pg.mu_x, pg.mu_y, chi2)
+    dof = (analysis.n_data - analysis.n_unconstrained
+           - analysis.moment_rank(pg.flavour_x, pg.flavour_y))
+    return read_plane(pg, chi2, chi2_min, (bx, by), analysis.cl if cl is None else cl,
+                      goodness_of_fit(chi2_min, dof))
+
+
+def sort_planes(results) -> list:
+    """Planes in the paper's panel order (e-mu, e-tau, then the rest)."""
+    return sorted(results, key=lambda r: PLANE_ORDER.get(r.name, len(PLANE_ORDER)))
+
+
+def edge_messages(results) -> list[str]:
+    """Warnings for contours that reach the upper edge of their grid."""
+    out = []
+    for r in results:
+        pg = r.grid
+        for axis in r.touches:
+            fl = pg.flavour_x if axis == "x" else pg.flavour_y
+            out.append(f"warning: the allowed region of plane {pg.name} reaches the "
+                       f"grid edge mu_{fl} = {(pg.mu_x if axis == 'x' else pg.mu_y)[-1]:.4g} mu_B; "
+                       f"the mu_{fl} limit is a lower bound: raise [scan] mu_max_{fl}")
+    return out
+
+
+def package_versions() -> dict:
+    import contourpy
+    import joblib
+    import matplotlib
+    import numba
+    import scipy
+
+    from . import __version__
+
+    return {"cevns-scan": __version__, "python": platform.python_version(),
+            "numpy": np.__version__, "scipy": scipy.__version__, "numba": numba.__version__,
+            "joblib": joblib.__version__, "matplotlib": matplotlib.__version__,
+            "contourpy": contourpy.__version__, "platform": platform.platform()}
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    """Every plane of an analysis, the 1-d.o.f. limits, and how long it took."""
+
+    analysis: Analysis
+    planes: tuple[PlaneResult, ...]
+    one_dof: dict
+    timings: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        object.__setattr__(self, "planes", tuple(sort_planes(self.planes)))
+
+    @property
+    def cl(self) -> float:
+        return self.planes[0].cl if self.planes else self.analysis.cl
+
+    def plane(self, name: str) -> PlaneResult:
+        """The result of plane ``'e_mu'`` (or ``'e-mu'``)."""
+        key = name.replace("-", "_")
+        for r in self.planes:
+            if r.name == key:
+                return r
+        raise KeyError(name)
+
+    def limits_summary(self) -> dict:
+        """limits.json content (docs/design.md §5)."""
+        ds = self.analysis.dataset
+        return {
+            "two_dof": {r.name: r.limits for r in self.planes},
+            "one_dof": self.one_dof,
+            "cl": self.cl,
+            "dataset": self.analysis.label,
+            "units": "mu_B",
+            "note": ds.description or f"fit to dataset {ds.label}",
+            "edge_warnings": edge_messages(self.planes),
+        }
+
+    def contours_summary(self) -> dict:
+        """contours.json content: per plane the CL polylines in mu_B."""
+        return {
+            "cl": self.cl, "dof": 2, "delta_chi2": threshold(self.cl, 2), "units": "mu_B",
+            "dataset": self.analysis.label,
+            "planes": {r.name: {
+                "x": f"mu_{r.grid.flavour_x}", "y": f"mu_{r.grid.flavour_y}",
+                "chi2_min": r.chi2_min, "best_fit": list(r.best), "level": r.level,
+                "lines": [line.tolist() for line in r.lines]} for r in self.planes},
+        }
+
+    def run_record(self, argv: list[str], timings: dict, extra: dict | None = None) -> dict:
+        """run.json content: enough to reproduce the result."""
+        ana = self.analysis
+        ds = ana.dataset
+        lik = ana.experiments[0].likelihood
+        sigmas = "; ".join(f"{c}: {s:g}" for c, s in zip(lik.components, lik.sigma, strict=True))
+        rec = {
+            "command": ["cevns-scan", *argv],
+            "versions": package_versions(),
+            "config_source": ana.config.source,
+            "config": ana.config.to_dict(),
+            "config_sha256": ana.config.digest(),
+            "dataset": {"label": ds.label, "source": ds.source, "sha256": ds.digest(),
+                        "note": ds.description,
+                        "metadata": {k: str(v) for k, v in ds.metadata.items()},
+                        "asimov": ds.label == ASIMOV_NAME},
+            "input_sha256": ana.digest(),
+            "flux_model": ana.model.flux_model,
+            "flux_uncertainties": (
+                f"fractional 1-sigma flux errors from {ana.model.sigma_model} ({sigmas}); "
+                "BS05(OP) uncertainties are not available to us"),
+            "pull_components": list(lik.components),
+            "flavour_probabilities": dict(zip(("P_ee", "P_emu", "P_etau"),
+                                              ana.model.probabilities, strict=True)),
+            "timings_s": timings,
+            "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        if extra:
+            rec.update(extra)
+        return rec
+
+    def write(self, folder, argv: list[str] = (), *, force: bool = False, overlays=(),
+              extra: dict | None = None) -> dict:
+        """Write the results folder of docs/design.md §5 under the output policy.
+
+        Returns the limits summary. ``folder`` may be new, empty or an earlier cevns-scan
+        result (with ``force``); see :mod:`cevns_scan.outputs`.
+        """
+        from .outputs import results_dir
+
+        with results_dir(folder, force=force) as tmp:
+            return self.write_files(tmp, list(argv), overlays, extra)
+
+    def write_files(self, out: Path, argv: list[str], overlays=(), extra: dict | None = None
+                    ) -> dict:
+        """Write every result file into the existing folder ``out`` (no policy checks)."""
+        from .plots import figure2, figure3, save_figure
+        from .rates import figure2_grid, figure2_tables
+
+        ana, ds = self.analysis, self.analysis.dataset
+        t0 = time.perf_counter()
+        tables = figure2_tables(ana.config, figure2_grid())
+        for name, cols in tables.items():
+            write_csv(out / f"rates_{name}.csv", list(cols), list(cols.values()),
+                      [f"Fig. 2: 8B ({ana.model.flux_model}) CEvNS rate on {name}, "
+                       "events/(kg day keV_nr); total_mu_X = SM + magnetic moment with "
+                       "mu_e = mu_mu = mu_tau = X mu_B"])
+        tp = ana.templates
+        write_csv(out / "templates.csv",
+                  ["Tee_lo_keV", "Tee_hi_keV", "observed", "sigma", "SM", "MM_e", "MM_mu",
+                   "MM_tau"],
+                  [ds.tee_lo, ds.tee_hi, ds.rate, ds.sigma, tp.sm.sum(0), *tp.mm.sum(0).T],
+                  [f"dataset {ds.label}: {ds.description or ds.source}",
+                   "rates in events/(keV_ee kg day); MM_l per mu_B^2 for flavour l, weighted by "
+                   "P_el, summed over flux components"])
+        for r in self.planes:
+            pg = r.grid
+            atomic_write_bytes(out / f"chi2_{pg.name}.npz", npz_bytes(
+                mu_x=pg.mu_x, mu_y=pg.mu_y, chi2=r.chi2, chi2_min=np.float64(r.chi2_min),
+                delta_chi2_90=np.float64(threshold(0.9, 2)), cl=np.float64(r.cl),
+                delta_chi2=np.float64(r.delta_chi2), best_fit=np.array(r.best),
+                flavours=np.array([pg.flavour_x, pg.flavour_y]),
+                dataset=np.array(ds.label)))
+        limits = self.limits_summary()
+        write_json(out / "contours.json", self.contours_summary())
+        write_json(out / "limits.json", limits)
+        timings = dict(self.timings, tables_s=time.perf_counter() - t0)
+        t1 = time.perf_counter()
+        save_figure(figure2(tables), out, "fig2_rates")
+        save_figure(figure3(self.planes, ds.label, ds.description, overlays), out,
+                    "fig3_contours")
+        timings["figures_s"] = time.perf_counter() - t1
+        write_json(out / "run.json", self.run_record(argv, timings, extra))
+        return limits
