@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # A SLURM job array that scans both planes of the default analysis on a large grid, one shard
 # per array task, then merges. Submit with:  bash examples/slurm_array.sh
-# (it calls sbatch twice: the array, and a merge job that waits for it).
+# (it calls sbatch twice: the array, and a merge job that runs when the array has ended).
 #
 # Every task writes finished chunks atomically into the shared folder $SCAN; a task that is
-# killed or requeued continues where it stopped (--resume), and merge refuses to run while
-# any chunk is missing or was made with another config or dataset.
+# killed or requeued continues where it stopped (--resume). The merge job starts when every
+# task has ended, whether or not it succeeded (afterany), so one failed task cannot leave it
+# pending forever; merge then refuses with one line naming the missing shard(s), and the job
+# log says which tasks to rerun (the same sbatch line with --array=K).
 set -euo pipefail
 
 SHARDS=${SHARDS:-16}                 # array size = number of shards
@@ -13,18 +15,22 @@ GRID=${GRID:-4001}                   # points per axis (16 M chi2 points per pla
 SCAN=${SCAN:-scans/paper-4001}       # checkpoint folder on a shared file system
 OUT=${OUT:-results/paper-4001}       # merged results
 CONFIG=${CONFIG:-}                   # optional TOML overriding the packaged default
+VENV=${VENV:-$PWD/.venv}             # the environment where cevns-scan is installed
 
 cfg=()
 [ -n "$CONFIG" ] && cfg=(--config "$CONFIG")
+activate="source '$VENV/bin/activate'"
 
 array_id=$(sbatch --parsable --job-name=cevns-scan --array=1-"$SHARDS" \
   --cpus-per-task=4 --mem=4G --time=00:20:00 --requeue \
-  --wrap "set -e; for plane in e-mu e-tau; do \
+  --wrap "set -e; $activate; for plane in e-mu e-tau; do \
             cevns-scan scan ${cfg[*]} --grid $GRID --plane \$plane \
               --shard \${SLURM_ARRAY_TASK_ID}/$SHARDS --out $SCAN \
               --jobs \${SLURM_CPUS_PER_TASK} --resume --quiet; \
           done")
 
-sbatch --job-name=cevns-merge --dependency=afterok:"$array_id" --time=00:10:00 \
-  --wrap "cevns-scan merge $SCAN --out $OUT"
+sbatch --job-name=cevns-merge --dependency=afterany:"$array_id" --time=00:10:00 \
+  --wrap "set -e; $activate; \
+          cevns-scan merge $SCAN --out $OUT --force \
+          || { echo 'merge refused: rerun the shards it names, then merge again' >&2; exit 1; }"
 echo "submitted array $array_id ($SHARDS shards) and its merge; results will be in $OUT"

@@ -23,7 +23,7 @@ from .errors import ParameterError
 from .experiments import Experiment
 from .experiments.gaussian import make_pull_chi2
 from .experiments.quenched import QuenchedBins
-from .limits import axis_crossing, one_dof_limits, threshold
+from .limits import axis_crossing, one_dof_intervals, threshold
 from .model import Model, build_model
 
 
@@ -204,9 +204,12 @@ class Analysis:
                         resume_hint="nothing was written; rerun the same command")
         return plane_result(self, pg, chi2)
 
-    def one_dof_limits(self) -> dict[str, float]:
-        """1-d.o.f. limits (Wilks) on each moment with the other two at zero (mu_B)."""
-        return one_dof_limits(self, self.cl)
+    def one_dof_intervals(self, cl: float | None = None) -> dict[str, tuple[float, float]]:
+        """1-d.o.f. intervals (Wilks) of each moment with the other two at zero (mu_B).
+
+        ``(0, upper)`` is an upper limit; a lower end > 0 means the data exclude mu = 0.
+        """
+        return one_dof_intervals(self, self.cl if cl is None else cl)
 
     def run(self, planes=None, grid: int | None = None, *, jobs: int = 1,
             backend: str = "threading", scheduler: str | None = None, progress=None):
@@ -224,4 +227,4 @@ class Analysis:
                             progress=progress)
             timings[f"scan_{res.grid.name}_s"] = time.perf_counter() - t0
             results.append(res)
-        return AnalysisResult(self, tuple(results), self.one_dof_limits(), timings)
+        return AnalysisResult(self, tuple(results), self.one_dof_intervals(), timings)

@@ -12,6 +12,7 @@ Chunks are the same for any shard count, so shards of different N can share a fo
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
@@ -54,16 +55,43 @@ def read_manifest(plane_dir: Path) -> dict:
         raise InputError(f"{path}: corrupt manifest; rerun the scan into a new folder") from None
 
 
+def _flat(config: dict) -> dict:
+    return {f"[{sec}] {key}": value for sec, keys in config.items() for key, value in keys.items()}
+
+
+def manifest_differences(old: dict, new: dict) -> list[str]:
+    """What differs between a scan folder's manifest and this run's, in words."""
+    out = []
+    if len(old.get("mu_x", [])) != len(new["mu_x"]) or len(old.get("mu_y", [])) != len(
+            new["mu_y"]):
+        out.append(f"--grid {len(old.get('mu_x', []))} there, {len(new['mu_x'])} here")
+    for axis in ("mu_x", "mu_y"):
+        a, b = old.get(axis, [0.0])[-1:], new[axis][-1:]
+        if a and b and not np.isclose(a[0], b[0], rtol=1e-12, atol=0):
+            out.append(f"{axis} maximum {a[0]:.6g} there, {b[0]:.6g} here (--mu-max)")
+    fo, fn = _flat(old.get("config", {})), _flat(new["config"])
+    for key in sorted(set(fo) | set(fn)):
+        if key in ("[scan] grid",) or fo.get(key) == fn.get(key):
+            continue
+        out.append(f"{key} = {fo.get(key, 'unset')!r} there, {fn.get(key, 'unset')!r} here")
+    if old.get("dataset_csv") != new["dataset_csv"]:
+        out.append(f"dataset {old.get('dataset_label')!r} there, {new['dataset_label']!r} here "
+                   "(other numbers)")
+    if old.get("version") != new["version"]:
+        out.append(f"cevns-scan {old.get('version')} there, {new['version']} here")
+    return out or ["the input hash (same options, other inputs)"]
+
+
 def open_plane_dir(plane_dir: Path, manifest: dict) -> None:
     """Create the plane folder and its manifest, or check that an existing one matches."""
     path = plane_dir / "manifest.json"
     if path.exists():
         old = read_manifest(plane_dir)
         if old.get("hash") != manifest["hash"]:
+            diff = "; ".join(manifest_differences(old, manifest))
             raise InputError(
-                f"{plane_dir}: holds a scan made with another config, dataset or grid "
-                f"(hash {str(old.get('hash'))[:12]}, this run {manifest['hash'][:12]}); "
-                "use a new --out folder or the same inputs")
+                f"{plane_dir}: holds a scan made with other inputs ({diff}); run this shard with "
+                "the same options as the others, or into a new --out folder")
         return
     plane_dir.mkdir(parents=True, exist_ok=True)
     write_json(path, manifest)
@@ -135,6 +163,23 @@ class ShardReport:
     computed: int
     already: int
     seconds: float
+    note: str = ""
+
+
+def _manifest(analysis, pg, digest: str, n_chunks: int, n_shards: int, command) -> dict:
+    """What a plane folder records about the scan it holds."""
+    from . import __version__
+
+    ds = analysis.dataset
+    return {
+        "hash": digest, "plane": pg.name, "flavours": [pg.flavour_x, pg.flavour_y],
+        "n_chunks": n_chunks, "n_shards": n_shards,
+        "chunk_points": analysis.config.scan.chunk_points,
+        "mu_x": pg.mu_x.tolist(), "mu_y": pg.mu_y.tolist(), "config": analysis.config.to_dict(),
+        "dataset_csv": ds.to_csv(), "dataset_label": ds.label, "dataset_source": ds.source,
+        "dataset_metadata": {k: str(v) for k, v in ds.metadata.items()},
+        "version": __version__, "command": list(command),
+    }
 
 
 def run_shard(analysis, plane: str, out, *, shard: tuple[int, int] = (1, 1),
@@ -149,7 +194,6 @@ def run_shard(analysis, plane: str, out, *, shard: tuple[int, int] = (1, 1),
     factory ``progress(total, description)``; ``command`` is recorded in the manifest and
     ``resume_command`` is quoted if the scan is interrupted.
     """
-    from . import __version__
     from .outputs import check_scan_dir
     from .scan import make_chunks, scan_map
 
@@ -162,6 +206,9 @@ def run_shard(analysis, plane: str, out, *, shard: tuple[int, int] = (1, 1),
     chunks = make_chunks(pg.mu_x.size, pg.mu_y.size, analysis.config.scan.chunk_points)
     mine = [chunks[i] for i in shard_slice(len(chunks), k, n_shards)]
     plane_dir = root / pg.name
+    if (plane_dir / "manifest.json").is_file():  # another shard's folder: same inputs?
+        open_plane_dir(plane_dir, _manifest(analysis, pg, digest, len(chunks), n_shards,
+                                            command))
     done = finished_chunks(plane_dir, digest) if plane_dir.exists() else set()
     already = [c.index for c in mine if c.index in done]
     spec = f"{k}/{n_shards}"
@@ -169,16 +216,13 @@ def run_shard(analysis, plane: str, out, *, shard: tuple[int, int] = (1, 1),
         raise InputError(f"{plane_dir}: {len(already)} chunk(s) of shard {spec} are already "
                          "finished; add --resume to continue, or use a new --out")
     todo = [c for c in mine if c.index not in done]
-    ds = analysis.dataset
-    manifest = {
-        "hash": digest, "plane": pg.name, "flavours": [pg.flavour_x, pg.flavour_y],
-        "n_chunks": len(chunks), "n_shards": n_shards,
-        "chunk_points": analysis.config.scan.chunk_points,
-        "mu_x": pg.mu_x.tolist(), "mu_y": pg.mu_y.tolist(), "config": analysis.config.to_dict(),
-        "dataset_csv": ds.to_csv(), "dataset_label": ds.label, "dataset_source": ds.source,
-        "version": __version__, "command": list(command),
-    }
-    open_plane_dir(plane_dir, manifest)
+    if not mine:
+        note = (f"shard {spec} has no chunks: the {pg.mu_x.size}x{pg.mu_y.size} grid of plane "
+                f"{pg.name} has only {len(chunks)} chunk(s), so shards beyond "
+                f"{len(chunks)} have nothing to do")
+    else:
+        note = ""
+    open_plane_dir(plane_dir, _manifest(analysis, pg, digest, len(chunks), n_shards, command))
     t0 = time.perf_counter()
     bar = progress(len(todo), f"shard {spec} scan {pg.name} ({pg.mu_x.size}x{pg.mu_y.size})"
                    ) if progress is not None else None
@@ -189,7 +233,7 @@ def run_shard(analysis, plane: str, out, *, shard: tuple[int, int] = (1, 1),
                                                    block, spec),
              resume_hint=f"{hint}; resume with: {resume_command}" if resume_command else hint)
     return ShardReport(plane_dir, spec, len(todo), len(mine) - len(todo),
-                       time.perf_counter() - t0)
+                       time.perf_counter() - t0, note)
 
 
 def merge_scan(scan_dir, cl: float | None = None):
@@ -201,7 +245,6 @@ def merge_scan(scan_dir, cl: float | None = None):
     from .analysis import Analysis, PlaneGrid
     from .config import config_from_json
     from .datasets import COLUMNS, dataset_from_table
-    from .limits import one_dof_limits
     from .results import AnalysisResult, plane_result
     from .tables import parse_table
 
@@ -218,6 +261,8 @@ def merge_scan(scan_dir, cl: float | None = None):
         where = f"{plane_dir}/manifest.json"
         cfg = config_from_json(json.dumps(man["config"]), where)
         ds = dataset_from_table(parse_table(man["dataset_csv"], COLUMNS, where))
+        ds = dataclasses.replace(ds, source=man.get("dataset_source", ds.source),
+                                 metadata=man.get("dataset_metadata", ds.metadata))
         a = Analysis.from_config(cfg, ds)
         if analysis is None:
             analysis = a
@@ -229,5 +274,4 @@ def merge_scan(scan_dir, cl: float | None = None):
             raise InputError(f"{where}: its hash does not match its config and dataset "
                              "(made by another cevns-scan version?); rerun the scan")
         results.append(plane_result(a, pg, assemble(plane_dir, man), cl))
-    one = one_dof_limits(analysis, analysis.cl if cl is None else cl)
-    return AnalysisResult(analysis, tuple(results), one)
+    return AnalysisResult(analysis, tuple(results), analysis.one_dof_intervals(cl))

@@ -9,6 +9,7 @@ Every bad input ends with one line on stderr (``cevns-scan: error: ...``) and ex
 from __future__ import annotations
 
 import argparse
+import difflib
 import math
 import re
 import shlex
@@ -81,6 +82,16 @@ def _mu_max(text):
     return fl, _float("--mu-max", 0.0, strict=True)(value)
 
 
+def _jobs(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise InputError(f"--jobs {text!r} is not an integer") from None
+    if value < 1 and value != -1:
+        raise InputError(f"--jobs {value} must be >= 1, or -1 for all cores")
+    return value
+
+
 def _add_force(p, what):
     if what == "folder":
         text = ("replace an earlier cevns-scan result in --out (only the files cevns-scan wrote "
@@ -90,95 +101,204 @@ def _add_force(p, what):
     p.add_argument("--force", action="store_true", help=text)
 
 
+def _add_overlay(p):
+    p.add_argument("--overlay", action="append", default=[], metavar="LABEL[@X-Y]=FILE.csv",
+                   help="comparison region for Fig. 3: a polygon CSV with columns x,y in mu_B; "
+                        "@X-Y puts it on one plane only (e.g. COHERENT@e-mu=coh.csv); "
+                        "repeatable")
+    p.add_argument("--no-caveat", action="store_true",
+                   help="leave the dataset caveat off Fig. 3 (for a journal figure)")
+
+
+def _add_execution_options(p):
+    p.add_argument("--jobs", type=_jobs, default=None, metavar="N",
+                   help="joblib workers; -1 or unset: all cores")
+    p.add_argument("--backend", default="threading",
+                   help="threading (default: the kernels release the GIL), loky (processes) or "
+                        "dask (a dask.distributed cluster)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="dask scheduler address, e.g. tcp://host:8786 (with --backend dask; "
+                        "default: a local cluster of --jobs processes)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
 def _add_analysis_options(p, default_out=None, grid=True):
-    p.add_argument("--config", help="TOML file overriding the packaged default configuration")
-    p.add_argument("--data", default=None,
-                   help="dataset CSV (Tee_lo_keV,Tee_hi_keV,rate,sigma) or 'cdex10-asimov' "
-                        "(default)")
+    p.add_argument("--config", metavar="FILE.toml",
+                   help="TOML file overriding the packaged default configuration (the paper's)")
+    p.add_argument("--data", default=None, metavar="FILE.csv|NAME",
+                   help="dataset CSV (Tee_lo_keV,Tee_hi_keV,rate,sigma in events/(keV_ee kg "
+                        "day)) or a built-in name (default: cdex10-asimov)")
     if grid:
-        p.add_argument("--grid", type=_positive_int("--grid"),
+        p.add_argument("--grid", type=_positive_int("--grid"), metavar="N",
                        help="points per axis (default from config: 201)")
     p.add_argument("--mu-max", action="append", type=_mu_max, default=[], metavar="FL=VALUE",
-                   help="axis maximum in mu_B for flavour e, mu or tau (default: automatic)")
-    p.add_argument("--cl", type=_float("--cl", 0.0, strict=True),
-                   help="confidence level (default 0.9)")
-    p.add_argument("--jobs", type=_positive_int("--jobs"), default=1, help="joblib workers")
-    p.add_argument("--backend", default="threading",
-                   help="threading (default: the kernels release the GIL), loky or dask")
-    p.add_argument("--scheduler", help="dask scheduler address (with --backend dask)")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
+                   help="axis maximum in mu_B for flavour e, mu or tau, repeatable (default: "
+                        "1.3 x the exact on-axis crossing)")
+    p.add_argument("--cl", type=_float("--cl", 0.0, strict=True), metavar="CL",
+                   help="confidence level in (0, 1) (default from config: 0.9)")
+    _add_execution_options(p)
     if default_out is not None:
-        p.add_argument("--out", default=default_out, help=f"output folder (default {default_out})")
+        p.add_argument("--out", default=default_out, metavar="DIR",
+                       help=f"results folder (default: {default_out})")
         _add_force(p, "folder")
+
+
+def _sub(sub, name, help_text, example):
+    return sub.add_parser(name, help=help_text, description=help_text,
+                          epilog=f"example: {example}",
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Neutrino magnetic-moment limits from solar-neutrino "
-                     "CEvNS (Demirci, Basli & Mustamin, BSM-2023, and beyond).")
+                     "CEvNS (Demirci, Basli & Mustamin, BSM-2023, and beyond).",
+                     epilog=f"example: {PROG} reproduce --out results/paper; "
+                            f"{PROG} COMMAND --help for a command's options")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.add_argument("--debug", action="store_true",
+                        help="show tracebacks (give it before the command)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    p = sub.add_parser("reproduce", help="the paper's analysis: every result file and figure")
+    p = _sub(sub, "reproduce", "the paper's analysis: every result file and figure",
+             f"{PROG} reproduce --grid 401 --out results/paper --force")
     _add_analysis_options(p, default_out="results/paper")
-    p.add_argument("--overlay", action="append", default=[], metavar="LABEL=FILE.csv",
-                   help="comparison region for Fig. 3 (polygon CSV with columns x,y in mu_B)")
+    _add_overlay(p)
     p.add_argument("--plane", action="append", default=[], metavar="X-Y",
                    help="plane to scan, repeatable (default from config: e-mu and e-tau)")
 
-    p = sub.add_parser("rates", help="differential rates dR/dT_nr (Fig. 2 table)")
-    p.add_argument("--config")
-    p.add_argument("--target", help="Ge or Xe (default: the config's [target], Ge)")
-    p.add_argument("--flux", default="8B", help="8B, all, or a comma list of components")
+    p = _sub(sub, "rates", "differential rates dR/dT_nr in events/(kg day keV_nr) (Fig. 2)",
+             f"{PROG} rates --target Xe --flux 8B,hep --mu 1e-9 --points 50 --out xe.csv")
+    p.add_argument("--config", metavar="FILE.toml", help="TOML configuration (default: paper's)")
+    p.add_argument("--target", metavar="SYMBOL",
+                   help="any element symbol, e.g. Ge, Xe, Ar, Na (default: the config's "
+                        "[target], Ge)")
+    p.add_argument("--flux", default="8B", metavar="LIST",
+                   help="8B (default), all, or a comma list of pp, pep, hep, 7Be, 8B, 13N, 15O, "
+                        "17F")
     p.add_argument("--mu", nargs="+", type=_float("--mu"), default=[1e-9, 8e-10, 4e-10],
-                   help="magnetic moments in mu_B (same for every flavour)")
-    p.add_argument("--tnr-min", type=_float("--tnr-min", 0.0, strict=True), default=0.1)
-    p.add_argument("--tnr-max", type=_float("--tnr-max", 0.0, strict=True), default=10.0)
-    p.add_argument("--points", type=_positive_int("--points"), default=200)
-    p.add_argument("--out", help="CSV file (default: stdout)")
+                   metavar="MU", help="magnetic moments in mu_B, the same for every flavour "
+                                      "(default: 1e-9 8e-10 4e-10)")
+    p.add_argument("--tnr-min", type=_float("--tnr-min", 0.0, strict=True), default=0.1,
+                   metavar="KEV", help="lowest recoil in keV_nr (default 0.1)")
+    p.add_argument("--tnr-max", type=_float("--tnr-max", 0.0, strict=True), default=10.0,
+                   metavar="KEV", help="highest recoil in keV_nr (default 10)")
+    p.add_argument("--points", type=_positive_int("--points"), default=200, metavar="N",
+                   help="log-spaced recoil energies (default 200)")
+    p.add_argument("--out", metavar="FILE.csv", help="CSV file (default: print to stdout)")
     _add_force(p, "file")
 
-    p = sub.add_parser("figure2", help="draw Fig. 2 (Ge and Xe rates) as PNG and PDF")
-    p.add_argument("--config")
-    p.add_argument("--out", required=True, help="output folder")
+    p = _sub(sub, "figure2", "draw Fig. 2 (Ge and Xe rates) as PNG and PDF",
+             f"{PROG} figure2 --out figs")
+    p.add_argument("--config", metavar="FILE.toml", help="TOML configuration (default: paper's)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     _add_force(p, "folder")
 
-    p = sub.add_parser("scan", help="one shard of a batch scan, checkpointed")
+    p = _sub(sub, "scan", "one shard of a batch scan of one plane, checkpointed",
+             f"{PROG} scan --plane e-mu --grid 4001 --shard 3/16 --out scans/run1 --resume")
     _add_analysis_options(p)
-    p.add_argument("--plane", required=True, help="e-mu, e-tau or another pair X-Y")
-    p.add_argument("--shard", default="1/1", help="K/N: this job's slice of the grid")
-    p.add_argument("--out", required=True, help="checkpoint folder (shared by all shards)")
+    p.add_argument("--plane", required=True, metavar="X-Y", help="e-mu, e-tau or mu-tau")
+    p.add_argument("--shard", default="1/1", metavar="K/N",
+                   help="this job's slice of the grid's chunks (default 1/1: all)")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="checkpoint folder (shared by all shards and planes)")
     p.add_argument("--resume", action="store_true", help="skip chunks already finished")
 
-    p = sub.add_parser("merge", help="merge the shards of a scan folder into results")
-    p.add_argument("dir", help="checkpoint folder of `cevns-scan scan`")
-    p.add_argument("--out", required=True, help="results folder")
+    p = _sub(sub, "merge", "merge the shards of a scan folder into a results folder",
+             f"{PROG} merge scans/run1 --out results/run1")
+    p.add_argument("dir", metavar="SCAN_DIR", help="checkpoint folder of `cevns-scan scan`")
+    p.add_argument("--out", required=True, metavar="DIR", help="results folder")
     _add_force(p, "folder")
-    p.add_argument("--overlay", action="append", default=[], metavar="LABEL=FILE.csv")
+    p.add_argument("--cl", type=_float("--cl", 0.0, strict=True), metavar="CL",
+                   help="confidence level (default: the scan's config, 0.9)")
+    _add_overlay(p)
 
-    p = sub.add_parser("plot", help="redraw the figures of a results folder from its saved maps")
-    p.add_argument("dir")
-    p.add_argument("--overlay", action="append", default=[], metavar="LABEL=FILE.csv")
+    p = _sub(sub, "plot", "redraw the figures of a results folder from its saved maps",
+             f"{PROG} plot results/paper --cl 0.95 --overlay COHERENT@e-mu=coh.csv")
+    p.add_argument("dir", metavar="RESULTS_DIR", help="a folder written by reproduce or merge")
+    p.add_argument("--cl", type=_float("--cl", 0.0, strict=True), metavar="CL",
+                   help="draw the contours at this confidence level (default: the maps' own)")
+    _add_overlay(p)
 
-    p = sub.add_parser("dataset", help="dataset tools")
-    dsub = p.add_subparsers(dest="dataset_command", metavar="ACTION")
-    d = dsub.add_parser("from-digitized",
-                        help="WebPlotDigitizer exports (points, upper error-bar ends) -> dataset")
-    d.add_argument("--points", required=True)
-    d.add_argument("--upper", required=True)
-    d.add_argument("--bin-width", type=_float("--bin-width", 0.0, strict=True), required=True)
-    d.add_argument("--label", default="digitized")
-    d.add_argument("--out", required=True)
+    p = _sub(sub, "dataset", "dataset tools", f"{PROG} dataset from-digitized --help")
+    dsub = p.add_subparsers(dest="dataset_command", metavar="ACTION", parser_class=_Parser)
+    d = _sub(dsub, "from-digitized",
+             "WebPlotDigitizer exports (points, upper error-bar ends) -> dataset CSV",
+             f"{PROG} dataset from-digitized --points p.csv --upper u.csv --bin-width 0.1 "
+             "--first-edge 0.16 --exposure-kg-day 205.4 --out geng2023.csv")
+    d.add_argument("--points", required=True, metavar="FILE.csv",
+                   help="digitised points: x = bin centre in keV_ee, y = rate in events/(keV_ee "
+                        "kg day); may hold the upper ends too (WebPlotDigitizer 'export all')")
+    d.add_argument("--upper", metavar="FILE.csv",
+                   help="digitised upper ends of the error bars (default: the second dataset "
+                        "of --points)")
+    d.add_argument("--points-dataset", metavar="NAME",
+                   help="which dataset of a multi-dataset --points file holds the points")
+    d.add_argument("--upper-dataset", metavar="NAME",
+                   help="which dataset holds the upper ends")
+    d.add_argument("--bin-width", type=_float("--bin-width", 0.0, strict=True), required=True,
+                   metavar="KEV", help="bin width in keV_ee, e.g. 0.1")
+    d.add_argument("--first-edge", type=_float("--first-edge", 0.0, strict=True),
+                   metavar="KEV", help="low edge of the first bin in keV_ee, e.g. 0.16 "
+                                       "(default: inferred from the points)")
+    d.add_argument("--max-shift", type=_float("--max-shift", 0.0, strict=True), default=0.25,
+                   metavar="FRACTION",
+                   help="largest allowed distance of a digitised x from its bin centre, as a "
+                        "fraction of the bin width (default 0.25)")
+    d.add_argument("--exposure-kg-day", type=_float("--exposure-kg-day", 0.0, strict=True),
+                   metavar="KG_DAY", help="exposure in kg day, recorded as metadata")
+    d.add_argument("--source", metavar="TEXT", help="citation of the figure, recorded as metadata")
+    d.add_argument("--label", default="digitized", help="dataset label (default: digitized)")
+    d.add_argument("--out", required=True, metavar="FILE.csv", help="dataset CSV to write")
     _add_force(d, "file")
 
-    p = sub.add_parser("bench", help="timing benchmark (table, JSON, scaling plot)")
-    p.add_argument("--json", help="write the results as JSON here")
+    p = _sub(sub, "bench", "timing benchmark (table, JSON, scaling plot)",
+             f"{PROG} bench --json bench.json")
+    p.add_argument("--json", metavar="FILE.json", help="write the results as JSON here")
     p.add_argument("--quick", action="store_true", help="small sizes (seconds, for smoke tests)")
-    p.add_argument("--plot", help="scaling plot PNG (default: beside --json, or bench_scaling.png)")
-    p.add_argument("--max-workers", type=_positive_int("--max-workers"),
+    p.add_argument("--plot", metavar="FILE.png",
+                   help="scaling plot (default: beside --json, or bench_scaling.png)")
+    p.add_argument("--max-workers", type=_positive_int("--max-workers"), metavar="N",
                    help="largest worker count (default: all cores)")
     _add_force(p, "file")
     return parser
+
+
+def _subparsers(parser) -> dict:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _unknown_option(argv: list[str], parser) -> None:
+    """Raise for the first ``--option`` that the command does not know, naming the closest."""
+    chain, sub = [PROG], parser
+    top = [o for a in parser._actions for o in a.option_strings]
+    for tok in argv:
+        subs = _subparsers(sub)
+        if tok in subs:
+            chain.append(tok)
+            sub = subs[tok]
+    known = [o for a in sub._actions for o in a.option_strings]
+    for tok in argv:
+        name = tok.split("=", 1)[0]
+        if not tok.startswith("--") or name in known or (len(chain) == 1 and name in top):
+            continue
+        where = " ".join(chain)
+        if name in top:
+            raise InputError(f"{name} is an option of {PROG} itself: give it before the command, "
+                             f"e.g. {PROG} {name} {' '.join(chain[1:])} ...")
+        match = difflib.get_close_matches(name, [o for o in known if o.startswith("--")], n=1,
+                                          cutoff=0.5)
+        hint = f"; did you mean {match[0]}?" if match else ""
+        raise InputError(f"{where}: unrecognized option {name!r}{hint} (see {where} --help)")
+
+
+def parse_args(argv: list[str]):
+    """Parse ``argv``; an unknown option names the command's help and the closest option."""
+    parser = build_parser()
+    _unknown_option(argv, parser)
+    return parser.parse_args(argv)
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -210,25 +330,23 @@ def _progress(args):
     return lambda total, desc: Progress(total, desc)
 
 
-def _print_limits(limits: dict, file=None) -> None:
-    file = file if file is not None else sys.stdout
-    print(f"limits at {100 * limits['cl']:g} % CL, dataset {limits['dataset']} (mu_B):", file=file)
-    for plane, lims in limits["two_dof"].items():
-        print(f"  2 d.o.f., plane {plane}: "
-              + ", ".join(f"{k} < {v:.3e}" for k, v in lims.items()), file=file)
-    print("  1 d.o.f. (others zero): "
-          + ", ".join(f"{k} < {v:.3e}" for k, v in limits["one_dof"].items()), file=file)
+def _overlays(args):
+    from .plots import load_overlay
+
+    return [load_overlay(s) for s in getattr(args, "overlay", [])]
 
 
 def _finish(result, out, argv, args, extra, started):
     """Write a results folder, print warnings, limits and where it went."""
-    from .plots import load_overlay
+    from .plots import check_overlays
 
-    overlays = [load_overlay(s) for s in getattr(args, "overlay", [])]
-    limits = result.write(out, argv, force=args.force, overlays=overlays, extra=extra)
-    for msg in limits["edge_warnings"]:
-        print(msg, file=sys.stderr)
-    _print_limits(limits)
+    overlays = _overlays(args)
+    check_overlays(overlays, result.planes)
+    result.write(out, argv, force=args.force, overlays=overlays, extra=extra,
+                 caveat=not args.no_caveat)
+    for msg in result.warnings():
+        print(f"warning: {msg}", file=sys.stderr)
+    print("\n".join(result.summary_lines()))
     if result.analysis.dataset.description:
         print(f"note: {result.analysis.dataset.description}")
     print(f"wrote {out}/" + (f" in {time.perf_counter() - started:.1f} s" if started else ""))
@@ -299,15 +417,13 @@ def cmd_figure2(args, argv) -> int:
 def cmd_reproduce(args, argv) -> int:
     from .analysis import Analysis
     from .outputs import check_results_dir
-    from .plots import load_overlay
     from .scan import check_backend
 
     started = time.perf_counter()
     check_backend(args.backend, args.scheduler)
     out = check_results_dir(args.out, force=args.force)
     cfg = _config(args)
-    for spec in args.overlay:
-        load_overlay(spec)
+    _overlays(args)
     t0 = time.perf_counter()
     analysis = Analysis.from_config(cfg, args.data)
     prepare_s = time.perf_counter() - t0
@@ -335,6 +451,8 @@ def cmd_scan(args, argv) -> int:
     rep = run_shard(analysis, args.plane, root, shard=shard, resume=args.resume, jobs=args.jobs,
                     backend=args.backend, scheduler=args.scheduler, progress=_progress(args),
                     command=[PROG, *argv], resume_command=resume)
+    if rep.note:
+        print(f"note: {rep.note}", file=sys.stderr)
     if not args.quiet:
         print(f"shard {rep.shard} of plane {rep.plane_dir.name}: {rep.computed} chunk(s) "
               f"computed, {rep.already} already there, in {rep.seconds:.1f} s; when every shard "
@@ -345,7 +463,6 @@ def cmd_scan(args, argv) -> int:
 def cmd_merge(args, argv) -> int:
     from .checkpoint import merge_scan
     from .outputs import check_results_dir
-    from .plots import load_overlay
 
     root = Path(args.dir)
     out_abs, root_abs = Path(args.out or ".").resolve(), root.resolve()
@@ -353,9 +470,8 @@ def cmd_merge(args, argv) -> int:
         raise InputError(f"--out {args.out}: is the scan folder {root}, inside it or around it; "
                          "write the merged results to a separate folder")
     out = check_results_dir(args.out, force=args.force)
-    for spec in args.overlay:
-        load_overlay(spec)
-    result = merge_scan(root)
+    _overlays(args)
+    result = merge_scan(root, args.cl)
     _finish(result, out, argv, args, {"merged_from": str(root)}, None)
     return 0
 
@@ -363,21 +479,25 @@ def cmd_merge(args, argv) -> int:
 def cmd_plot(args, argv) -> int:
     from .replot import replot
 
-    replot(Path(args.dir), args.overlay)
+    replot(Path(args.dir), args.overlay, args.cl, caveat=not args.no_caveat)
     print(f"redrew figures in {args.dir}/")
     return 0
 
 
 def cmd_dataset(args, argv) -> int:
     if args.dataset_command != "from-digitized":
-        raise InputError("dataset: use `cevns-scan dataset from-digitized --points P.csv "
-                         "--upper U.csv --bin-width W --out D.csv`")
-    from .datasets import dataset_from_digitized
+        raise InputError("dataset: give an action, from-digitized; see cevns-scan dataset --help")
+    from .digitize import digitize
     from .outputs import check_output_file, write_output_file
 
     out = check_output_file(args.out, force=args.force)
-    ds = dataset_from_digitized(args.points, args.upper, args.bin_width, args.label)
+    res = digitize(args.points, args.upper, args.bin_width, args.label,
+                   first_edge=args.first_edge, max_shift=args.max_shift,
+                   exposure_kg_day=args.exposure_kg_day, source=args.source,
+                   points_dataset=args.points_dataset, upper_dataset=args.upper_dataset)
+    ds = res.dataset
     write_output_file(out, ds.to_csv().encode(), force=args.force)
+    print(res.summary())
     print(f"wrote {out}: {ds.rate.size} bins {ds.tee_lo[0]:g}-{ds.tee_hi[-1]:g} keV_ee")
     return 0
 
@@ -407,6 +527,46 @@ def _error_text(exc: InputError) -> str:
     return str(exc)
 
 
+class _CompileNotice:
+    """Say once, on stderr, when numba compiles kernels (a cold cache: the first run only).
+
+    Uses numba's event API: the ``numba:compile`` event fires only when a kernel is really
+    compiled, not when it is loaded from the cache.
+    """
+
+    def __init__(self):
+        self.shown = False
+        self.listener = None
+
+    def __enter__(self):
+        try:
+            from numba.core import event
+        except ImportError:  # pragma: no cover - numba without the event API
+            return self
+        notice = self
+
+        class Listener(event.Listener):
+            def on_start(self, ev):
+                if not notice.shown:
+                    notice.shown = True
+                    print(f"{PROG}: compiling the numba kernels (first run only; later runs "
+                          "load them from numba's cache)...", file=sys.stderr, flush=True)
+
+            def on_end(self, ev):
+                pass
+
+        self.listener = Listener()
+        event.register("numba:compile", self.listener)
+        return self
+
+    def __exit__(self, *exc):
+        if self.listener is not None:
+            from numba.core import event
+
+            event.unregister("numba:compile", self.listener)
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = False
@@ -414,12 +574,13 @@ def main(argv: list[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         old_term = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        args = build_parser().parse_args(argv)
+        args = parse_args(argv)
         debug = args.debug
         if args.command is None:
             raise InputError(f"{PROG}: give a command ({', '.join(COMMANDS)}); "
                              f"see {PROG} --help")
-        return COMMANDS[args.command](args, argv)
+        with _CompileNotice():
+            return COMMANDS[args.command](args, argv)
     except InputError as exc:
         if debug:
             raise

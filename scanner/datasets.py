@@ -7,6 +7,7 @@ events / (keV_ee kg day)) and optional ``# key: value`` metadata lines before th
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import math
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ import numpy as np
 
 from .errors import InputError
 from .experiments.quenched import BIN_EDGE_TOLERANCE
-from .tables import Table, parse_table, read_table
+from .tables import Table, read_table
 
 COLUMNS = ("Tee_lo_keV", "Tee_hi_keV", "rate", "sigma")
 RATE_UNITS = "events/(keV_ee kg day)"
@@ -139,60 +140,20 @@ def asimov_dataset(model, asimov) -> Dataset:
     return Dataset(ASIMOV_NAME, lo, hi, rate, sigma, ASIMOV_NAME, ASIMOV_NOTE, meta)
 
 
+#: Datasets built in (``--data NAME``).
+BUILT_IN = (ASIMOV_NAME,)
+
+
 def resolve_dataset(spec: str | None, model, config) -> Dataset:
-    """``None`` or ``'cdex10-asimov'`` -> the Asimov dataset; anything else is a CSV path."""
+    """``None`` or ``'cdex10-asimov'`` -> the Asimov dataset; anything else is a CSV path.
+
+    A path that does not exist but is close to a built-in name gets a did-you-mean.
+    """
     if spec in (None, ASIMOV_NAME):
         return asimov_dataset(model, config.asimov)
+    if not Path(spec).exists():
+        match = difflib.get_close_matches(spec, BUILT_IN, n=1, cutoff=0.6)
+        if match:
+            raise InputError(f"--data {spec}: no such file, and not a built-in dataset; did you "
+                             f"mean {match[0]!r}? (built in: {', '.join(BUILT_IN)})")
     return load_dataset(spec)
-
-
-def _xy(path: str, role: str) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
-    """Read a WebPlotDigitizer CSV export: x,y rows, with or without a header row."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError:
-        raise InputError(f"{path}: cannot read the {role} file; check --{role}") from None
-    lines = text.splitlines()
-    first = next((ln for ln in lines if ln.strip() and not ln.startswith("#")), None)
-    if first is None:
-        raise InputError(f"{path}: empty {role} file; export the points as x,y CSV")
-    try:
-        [float(v) for v in first.split(",")]
-        text = "x,y\n" + text  # no header row: WebPlotDigitizer's default export
-    except ValueError:
-        pass
-    table = parse_table(text, (), path)
-    if len(table.columns) != 2:
-        raise InputError(f"{path}: {role} file has {len(table.columns)} columns, expected "
-                         "two (x,y) as exported by WebPlotDigitizer")
-    x_col, y_col = table.columns
-    return table.numeric(x_col), table.numeric(y_col), table.line_numbers
-
-
-def dataset_from_digitized(points: str, upper: str, bin_width: float, label: str) -> Dataset:
-    """Turn digitised point centres and upper error-bar ends into a dataset.
-
-    Each point (x = bin centre in keV_ee, y = rate) is matched with the upper end nearest in x
-    (within half a bin width); sigma = y_upper - y; the bin is [x - w/2, x + w/2].
-    """
-    if not (math.isfinite(bin_width) and bin_width > 0):
-        raise InputError(f"--bin-width {bin_width!r} must be > 0 (keV_ee)")
-    px, py, plines = _xy(points, "points")
-    ux, uy, _ = _xy(upper, "upper")
-    order = np.argsort(px, kind="stable")
-    rows = []
-    for i in order:
-        k = int(np.argmin(np.abs(ux - px[i])))
-        if abs(ux[k] - px[i]) > 0.5 * bin_width:
-            raise InputError(f"{points} line {plines[i]}: no upper error-bar end within half a "
-                             f"bin ({0.5 * bin_width:g} keV_ee) of x = {px[i]:g}; digitise it in "
-                             f"{upper}")
-        sigma = uy[k] - py[i]
-        if sigma <= 0:
-            raise InputError(f"{points} line {plines[i]}: upper end {uy[k]:g} is not above the "
-                             f"point {py[i]:g}; check that {upper} holds the upper ends")
-        rows.append((px[i] - 0.5 * bin_width, px[i] + 0.5 * bin_width, py[i], sigma))
-    arr = np.array(rows)
-    text = Dataset(label, *arr.T, source=points).to_csv()
-    return dataset_from_table(parse_table(text, COLUMNS, points))

@@ -42,14 +42,26 @@ def line_minimum(lik, flavour: str) -> tuple[float, float]:
     return float(grid[k]), float(vals[k])
 
 
-def axis_crossing(lik, flavour: str, delta_chi2: float, chi2_min: float | None = None) -> float:
-    """The mu above the line minimum where statistic(mu) - chi2_min reaches ``delta_chi2``.
+def _finite(lik, flavour: str, m: float) -> float:
+    value = lik.statistic(flavour_mu(flavour, m))
+    if not np.isfinite(value):
+        raise InputError(f"the test statistic is {value} at mu_{flavour} = {m:.4g} mu_B; the "
+                         "templates or the data errors are not usable there (check sigma)")
+    return value
 
-    ``chi2_min`` defaults to the minimum along the same line (1-d.o.f. profile).
+
+def axis_interval(lik, flavour: str, delta_chi2: float, chi2_min: float | None = None
+                  ) -> tuple[float, float]:
+    """The interval of mu_flavour (others zero) where statistic - chi2_min <= ``delta_chi2``.
+
+    ``chi2_min`` defaults to the minimum along the same line (the 1-d.o.f. profile). The lower
+    end is 0 when mu = 0 is inside; both ends are NaN when the axis never enters the region.
     """
     mu_best, line_min = line_minimum(lik, flavour)
     ref = line_min if chi2_min is None else chi2_min
-    g = lambda m: lik.statistic(flavour_mu(flavour, m)) - ref - delta_chi2  # noqa: E731
+    g = lambda m: _finite(lik, flavour, m) - ref - delta_chi2  # noqa: E731
+    if g(mu_best) > 0:
+        return float("nan"), float("nan")
     lo = mu_best
     hi = max(mu_best, lik.mu_scale(flavour))
     for _ in range(200):
@@ -59,10 +71,31 @@ def axis_crossing(lik, flavour: str, delta_chi2: float, chi2_min: float | None =
     else:
         raise InputError(f"chi2 along mu_{flavour} never rises by {delta_chi2:g}; "
                          "the data do not constrain it")
-    return float(optimize.brentq(g, lo, hi, xtol=1e-15, rtol=1e-13, maxiter=500))
+    upper = float(optimize.brentq(g, lo, hi, xtol=1e-15, rtol=1e-13, maxiter=500))
+    lower = 0.0
+    if mu_best > 0 and g(0.0) > 0:
+        lower = float(optimize.brentq(g, 0.0, mu_best, xtol=1e-15, rtol=1e-13, maxiter=500))
+    return lower, upper
+
+
+def axis_crossing(lik, flavour: str, delta_chi2: float, chi2_min: float | None = None) -> float:
+    """The mu above the line minimum where statistic(mu) - chi2_min reaches ``delta_chi2``.
+
+    ``chi2_min`` defaults to the minimum along the same line (1-d.o.f. profile). NaN when the
+    axis never enters the region.
+    """
+    return axis_interval(lik, flavour, delta_chi2, chi2_min)[1]
+
+
+def one_dof_intervals(lik, cl: float) -> dict[str, tuple[float, float]]:
+    """1-d.o.f. intervals of each mu (others at zero), Delta chi^2 = chi2.ppf(cl, 1).
+
+    The lower end is 0 (an upper limit) unless the data exclude mu = 0.
+    """
+    thr = threshold(cl, 1)
+    return {f"mu_{fl}": axis_interval(lik, fl, thr) for fl in FLAVOURS}
 
 
 def one_dof_limits(lik, cl: float) -> dict[str, float]:
     """1-d.o.f. upper limits on each mu (others at zero), Delta chi^2 = chi2.ppf(cl, 1)."""
-    thr = threshold(cl, 1)
-    return {f"mu_{fl}": axis_crossing(lik, fl, thr) for fl in FLAVOURS}
+    return {k: hi for k, (_, hi) in one_dof_intervals(lik, cl).items()}

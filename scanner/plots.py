@@ -7,7 +7,9 @@ builders return a :class:`matplotlib.figure.Figure`; saving is a separate step
 
 from __future__ import annotations
 
+import hashlib
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +49,9 @@ def draw_rates(ax, cols: dict, title: str = "") -> list:
                            label=rf"SM + MM, $\mu_\nu = {mu / 10**exp:g}\times10^{{{exp}}}\,\mu_B$")
     top = max(np.max(v) for k, v in cols.items() if k != "T_nr_keV")
     ax.set_ylim(1e-6 * top, 3 * top)
+    nonzero = t[np.any([v > 0 for k, v in cols.items() if k != "T_nr_keV"], axis=0)]
+    if nonzero.size:  # the x range follows the target: up to its largest reachable recoil
+        ax.set_xlim(t[0], min(t[-1], 1.5 * nonzero[-1]))
     ax.set_xlabel(r"$T_{nr}$ [keV$_{nr}$]")
     ax.set_ylabel(r"$dR/dT_{nr}$ [events kg$^{-1}$ day$^{-1}$ keV$_{nr}^{-1}$]")
     if title:
@@ -122,8 +127,8 @@ def draw_allowed_region(ax, result, *, exponent: int | None = None, overlays=(),
 def figure3(results, dataset: str, note: str = "", overlays=()) -> Figure:
     """Fig. 3: the allowed region of every plane, one panel each, one axis exponent.
 
-    ``overlays`` holds (label, polygon) for every panel or (label, polygon, plane) for one
-    plane (``'e_mu'``); ``note`` (the dataset caveat) is printed above the panels if given.
+    ``overlays`` holds (label, polygon, plane): ``plane`` None for every panel or ``'e_mu'``
+    for one; ``note`` (the dataset caveat) is printed above the panels if given.
     """
     results = list(results)
     fig = Figure(figsize=(4.8 * len(results), 4.6))
@@ -133,7 +138,7 @@ def figure3(results, dataset: str, note: str = "", overlays=()) -> Figure:
     exponent = axis_exponent(results)
     many = len(results) > 1
     for ax, r, tag in zip(axes, results, "abcdef", strict=False):
-        mine = [(o[0], o[1]) for o in overlays if len(o) == 2 or o[2] == r.name]
+        mine = [(label, poly) for label, poly, plane in overlays if plane in (None, r.name)]
         draw_allowed_region(ax, r, exponent=exponent, overlays=mine)
         ax.set_title(f"{f'({tag}) ' if many else ''}allowed region, dataset {dataset}",
                      fontsize=9)
@@ -142,16 +147,60 @@ def figure3(results, dataset: str, note: str = "", overlays=()) -> Figure:
     return fig
 
 
-def load_overlay(spec: str):
-    """``LABEL=FILE.csv`` -> (label, (N, 2) polygon in mu_B), validated."""
+#: An overlay whose values exceed the axis range of its plane this many times is in wrong units.
+OVERLAY_UNITS_FACTOR = 100.0
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """A comparison region for Fig. 3: a polygon (N, 2) in mu_B, on one plane or all (None)."""
+
+    label: str
+    polygon: np.ndarray
+    plane: str | None
+    path: str
+    sha256: str
+
+    def __iter__(self):  # (label, polygon, plane), as figure3 takes it
+        return iter((self.label, self.polygon, self.plane))
+
+
+def load_overlay(spec: str) -> Overlay:
+    """``LABEL[@X-Y]=FILE.csv`` -> :class:`Overlay`, validated."""
+    from .config import parse_plane
     from .errors import InputError
     from .tables import read_table
 
     if "=" not in spec:
-        raise InputError(f"--overlay {spec!r}: use LABEL=FILE.csv (a polygon with columns x,y)")
+        raise InputError(f"--overlay {spec!r}: use LABEL=FILE.csv or LABEL@e-mu=FILE.csv "
+                         "(a polygon with columns x,y in mu_B)")
     label, path = spec.split("=", 1)
+    plane = None
+    if "@" in label:
+        label, where = label.rsplit("@", 1)
+        plane = "_".join(parse_plane(where.strip(), f"--overlay {spec!r}"))
+    if not label.strip():
+        raise InputError(f"--overlay {spec!r}: the label is empty; give the legend text, e.g. "
+                         "COHERENT=coherent.csv")
     table = read_table(path, ("x", "y"))
     poly = np.column_stack([table.numeric("x"), table.numeric("y")])
     if poly.shape[0] < 3 or np.any(poly < 0):
         raise InputError(f"{path}: an overlay polygon needs >= 3 points with x, y >= 0 (mu_B)")
-    return label.strip(), poly
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return Overlay(label.strip(), poly, plane, path, digest)
+
+
+def check_overlays(overlays, results) -> None:
+    """Refuse an overlay whose values are far outside its plane's axes (wrong units)."""
+    from .errors import InputError
+
+    for label, poly, plane in overlays:
+        for r in results:
+            if plane not in (None, r.name):
+                continue
+            span = max(r.mu_x[-1], r.mu_y[-1])
+            if poly.max() > OVERLAY_UNITS_FACTOR * span:
+                raise InputError(
+                    f"--overlay {label}: its values reach {poly.max():.3g} while plane {r.name} "
+                    f"spans up to {span:.3g} mu_B; give the polygon in units of mu_B (e.g. "
+                    "2.9e-11, not 2.9)")

@@ -10,7 +10,7 @@ import numpy as np
 from .analysis import PlaneGrid
 from .errors import InputError
 from .outputs import load_npz, previous_result_files
-from .plots import figure2, figure3, load_overlay, save_figure
+from .plots import check_overlays, figure2, figure3, load_overlay, save_figure
 from .rates import FIG2_TARGETS
 from .results import read_plane, sort_planes
 from .tables import read_table
@@ -36,7 +36,7 @@ def load_plane(path: Path, cl: float | None = None):
                       float(z["cl"]) if cl is None else cl)
 
 
-def replot(folder: Path, overlay_specs=(), cl: float | None = None) -> None:
+def replot(folder: Path, overlay_specs=(), cl: float | None = None, caveat: bool = True) -> None:
     """Redraw fig2_rates and fig3_contours in ``folder`` from rates_*.csv and chi2_*.npz."""
     if not folder.is_dir():
         raise InputError(f"{folder}: no such results folder")
@@ -49,10 +49,12 @@ def replot(folder: Path, overlay_specs=(), cl: float | None = None) -> None:
         raise InputError(f"{folder}: no chi2_*.npz maps; run `cevns-scan reproduce` or "
                          "`cevns-scan merge` into it first")
     results = sort_planes([load_plane(p, cl) for p in maps])
+    check_overlays(overlays, results)
     rec = json.loads((folder / "run.json").read_text())
     label = rec.get("dataset", {}).get("label", "")
     note = rec.get("dataset", {}).get("note", "")
-    save_figure(figure3(results, label, note, overlays), folder, "fig3_contours")
+    save_figure(figure3(results, label, note if caveat else "", overlays), folder,
+                "fig3_contours")
     tables = {}
     for name in FIG2_TARGETS:
         path = folder / f"rates_{name}.csv"

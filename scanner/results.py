@@ -8,6 +8,7 @@ docs/design.md §5 (:meth:`AnalysisResult.write`).
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import time
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from scipy import stats
 from .analysis import Analysis, PlaneGrid
 from .contours import contour_lines, extent_limits, refine_minimum
 from .datasets import ASIMOV_NAME
-from .limits import threshold
+from .limits import axis_interval, threshold
 from .outputs import atomic_write_bytes, npz_bytes, write_csv, write_json
 
 #: Panel order of the paper's Fig. 3.
@@ -52,6 +53,77 @@ class GoodnessOfFit:
         return f"chi2_min = {self.chi2_min:.4g} for {self.dof} d.o.f., p = {self.p_value:.3g}"
 
 
+#: A 2-d.o.f. limit is resolved when its region spans at least this many grid cells.
+MIN_CELLS = 10
+
+
+@dataclass(frozen=True)
+class LimitCheck:
+    """Whether the grid resolves one 2-d.o.f. limit, from the exact on-axis crossings.
+
+    ``extent`` is the limit read off the contour (mu_B); ``on_axis`` = (lower, upper) is the
+    exact interval of that moment (the other at zero) where the statistic is within
+    delta_chi2 of the global minimum (lower = 0 when the origin is allowed; NaN when the axis
+    never enters the region); ``cell`` is the grid spacing of the axis. ``problems`` lists
+    what makes the printed limit untrustworthy, each with the fix; empty when resolved.
+    """
+
+    name: str
+    extent: float
+    on_axis: tuple[float, float]
+    cell: float
+    problems: tuple[str, ...] = ()
+
+    @property
+    def resolved(self) -> bool:
+        return not self.problems
+
+    @property
+    def cells(self) -> float:
+        """How many grid cells the allowed region spans along this axis."""
+        return self.extent / self.cell if self.cell > 0 else float("inf")
+
+    def to_dict(self) -> dict:
+        return {"limit": self.extent, "on_axis_lower": self.on_axis[0],
+                "on_axis_upper": self.on_axis[1], "grid_cell": self.cell,
+                "cells_spanned": self.cells, "resolved": self.resolved,
+                "problems": list(self.problems)}
+
+
+def check_limit(name: str, extent: float, on_axis: tuple[float, float], axis: np.ndarray,
+                rank: int, touches: bool) -> LimitCheck:
+    """Compare a contour extent with the exact on-axis crossing (see :class:`LimitCheck`).
+
+    A limit is flagged when the region spans fewer than :data:`MIN_CELLS` cells, when the
+    extent falls short of the exact crossing by more than one cell (or, with one constrained
+    direction, ``rank == 1``, differs from it by more than one cell), when the region reaches
+    the grid edge, or when there is no region on the grid.
+    """
+    fl = name.removeprefix("mu_")
+    cell = float(axis[-1] - axis[0]) / max(axis.size - 1, 1)
+    upper = on_axis[1]
+    target = 1.3 * upper if np.isfinite(upper) and upper > 0 else None
+    fix = (f"set --mu-max {fl}={target:.2g} (about 1.3 x the exact crossing) and a --grid of "
+           "at least 101" if target else f"check the axis range of mu_{fl} and the grid")
+    problems = []
+    if not np.isfinite(extent):
+        problems.append(f"no allowed region on the grid; {fix}")
+    else:
+        if touches:
+            problems.append(f"the allowed region reaches the grid edge mu_{fl} = {axis[-1]:.4g} "
+                            f"mu_B, so the limit is only a lower bound; {fix}")
+        elif extent / cell < MIN_CELLS:
+            problems.append(f"the allowed region spans only {extent / cell:.2g} grid cells "
+                            f"(of {cell:.3g} mu_B) along mu_{fl}; {fix}")
+        if np.isfinite(upper) and (upper - extent > cell
+                                   or (rank == 1 and abs(extent - upper) > cell)):
+            problems.append(f"the contour extent {extent:.4g} and the exact on-axis crossing "
+                            f"{upper:.4g} mu_B differ by {abs(extent - upper) / cell:.2g} grid "
+                            f"cells; {fix}")
+    return LimitCheck(name, float(extent), (float(on_axis[0]), float(upper)), cell,
+                      tuple(problems))
+
+
 def goodness_of_fit(chi2_min: float, dof: int) -> GoodnessOfFit:
     """The asymptotic p-value of ``chi2_min`` for ``dof`` degrees of freedom (nan if dof < 1)."""
     p = float(stats.chi2.sf(max(chi2_min, 0.0), dof)) if dof >= 1 else float("nan")
@@ -82,6 +154,11 @@ class PlaneResult:
         Axes ('x', 'y') whose upper grid edge the allowed region reaches.
     gof : GoodnessOfFit or None
         Goodness of fit at the best fit (None when read back without the model).
+    checks : dict or None
+        ``mu_<flavour>`` -> :class:`LimitCheck` (None when read back without the model).
+    origin_excluded : bool
+        True when mu = 0 lies outside the allowed region: the region is then an interval per
+        axis (``checks[...].on_axis``), not an upper limit.
     """
 
     grid: PlaneGrid
@@ -94,6 +171,8 @@ class PlaneResult:
     limits: dict
     touches: tuple[str, ...] = ()
     gof: GoodnessOfFit | None = None
+    checks: dict | None = None
+    origin_excluded: bool = False
 
     @property
     def name(self) -> str:
@@ -115,6 +194,11 @@ class PlaneResult:
     def with_cl(self, cl: float) -> PlaneResult:
         """The same map read off at another confidence level (no rescan)."""
         return read_plane(self.grid, self.chi2, self.chi2_min, self.best, cl, self.gof)
+
+    @property
+    def resolved(self) -> bool:
+        """True unless a limit check found a problem (or none was made)."""
+        return all(c.resolved for c in (self.checks or {}).values())
 
     def plot(self, ax=None, **kwargs):
         """Draw the allowed region on ``ax`` (a new figure if None); returns the artists.
@@ -143,10 +227,18 @@ def plane_result(analysis: Analysis, pg: PlaneGrid, chi2: np.ndarray,
     """Global minimum (polished with the model), contour and 2-d.o.f. limits of one map."""
     chi2_min, bx, by = refine_minimum(
         lambda a, b: analysis.statistic(pg.mu_vector(a, b)), pg.mu_x, pg.mu_y, chi2)
-    dof = (analysis.n_data - analysis.n_unconstrained
-           - analysis.moment_rank(pg.flavour_x, pg.flavour_y))
-    return read_plane(pg, chi2, chi2_min, (bx, by), analysis.cl if cl is None else cl,
-                      goodness_of_fit(chi2_min, dof))
+    rank = analysis.moment_rank(pg.flavour_x, pg.flavour_y)
+    dof = analysis.n_data - analysis.n_unconstrained - rank
+    res = read_plane(pg, chi2, chi2_min, (bx, by), analysis.cl if cl is None else cl,
+                     goodness_of_fit(chi2_min, dof))
+    checks = {}
+    for fl, axis, edge in ((pg.flavour_x, pg.mu_x, "x"), (pg.flavour_y, pg.mu_y, "y")):
+        name = f"mu_{fl}"
+        on_axis = axis_interval(analysis, fl, res.delta_chi2, res.chi2_min)
+        checks[name] = check_limit(name, res.limits[name], on_axis, axis, rank,
+                                   edge in res.touches)
+    excluded = bool(analysis.statistic(np.zeros(3)) - res.chi2_min > res.delta_chi2)
+    return dataclasses.replace(res, checks=checks, origin_excluded=excluded)
 
 
 def sort_planes(results) -> list:
@@ -167,6 +259,15 @@ def edge_messages(results) -> list[str]:
     return out
 
 
+def _csv_cell(value) -> str:
+    """A CSV field: text as is, integers plainly, floats with the shortest exact repr."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    return repr(float(value))
+
+
 def package_versions() -> dict:
     import contourpy
     import joblib
@@ -184,11 +285,15 @@ def package_versions() -> dict:
 
 @dataclass(frozen=True)
 class AnalysisResult:
-    """Every plane of an analysis, the 1-d.o.f. limits, and how long it took."""
+    """Every plane of an analysis, the 1-d.o.f. intervals, and how long it took.
+
+    ``one_dof_intervals``: ``mu_<flavour>`` -> (lower, upper) in mu_B with the other two
+    moments at zero; lower = 0 unless the data exclude mu = 0.
+    """
 
     analysis: Analysis
     planes: tuple[PlaneResult, ...]
-    one_dof: dict
+    one_dof_intervals: dict
     timings: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -197,6 +302,56 @@ class AnalysisResult:
     @property
     def cl(self) -> float:
         return self.planes[0].cl if self.planes else self.analysis.cl
+
+    @property
+    def one_dof(self) -> dict[str, float]:
+        """1-d.o.f. upper ends, ``mu_<flavour>`` -> mu_B (others at zero)."""
+        return {k: hi for k, (_, hi) in self.one_dof_intervals.items()}
+
+    def warnings(self) -> list[str]:
+        """Everything that makes a printed number less than plain: one line each, with the fix."""
+        out = []
+        for r in self.planes:
+            for name, chk in (r.checks or {}).items():
+                out += [f"plane {r.name}, {name} limit {chk.extent:.4g} mu_B is not resolved: {p}"
+                        for p in chk.problems]
+            if r.gof is not None and r.gof.bad:
+                out.append(f"plane {r.name}: bad fit, {r.gof}; the model does not describe the "
+                           "data, so its limits mean little (check the background treatment "
+                           "[fit] and the dataset's errors)")
+            if r.origin_excluded:
+                out.append(f"plane {r.name}: mu = 0 lies outside the {100 * r.cl:g} % CL region; "
+                           "the region is reported as intervals, not upper limits")
+        for name, (lo, _) in self.one_dof_intervals.items():
+            if lo > 0:
+                out.append(f"1 d.o.f.: mu = 0 is excluded for {name}; reported as an interval")
+        return out
+
+    def summary_lines(self) -> list[str]:
+        """The printed summary: limits (flagged where unresolved), intervals, fit quality."""
+        ana = self.analysis
+        lines = [f"limits at {100 * self.cl:g} % CL, dataset {ana.label}, target "
+                 f"{ana.model.target.name} (mu_B):"]
+        for r in self.planes:
+            parts = []
+            for name, value in r.limits.items():
+                chk = (r.checks or {}).get(name)
+                if r.origin_excluded and chk is not None:
+                    text = f"{name} in [{chk.on_axis[0]:.3e}, {chk.on_axis[1]:.3e}] on its axis"
+                else:
+                    text = f"{name} < {value:.3e}"
+                if chk is not None and not chk.resolved:
+                    text += " [NOT RESOLVED by the grid, see warning]"
+                parts.append(text)
+            lines.append(f"  2 d.o.f., plane {r.name}: " + ", ".join(parts))
+        one = [f"{k} in [{lo:.3e}, {hi:.3e}]" if lo > 0 else f"{k} < {hi:.3e}"
+               for k, (lo, hi) in self.one_dof_intervals.items()]
+        lines.append("  1 d.o.f. (each moment alone, the others zero): " + ", ".join(one))
+        for r in self.planes:
+            if r.gof is not None:
+                flag = "  [BAD FIT]" if r.gof.bad else ""
+                lines.append(f"  fit, plane {r.name}: {r.gof}{flag}")
+        return lines
 
     def plane(self, name: str) -> PlaneResult:
         """The result of plane ``'e_mu'`` (or ``'e-mu'``)."""
@@ -214,8 +369,20 @@ class AnalysisResult:
             "one_dof": self.one_dof,
             "cl": self.cl,
             "dataset": self.analysis.label,
+            "target": self.analysis.model.target.name,
             "units": "mu_B",
             "note": ds.description or f"fit to dataset {ds.label}",
+            "two_dof_meaning": "extent of the 2-d.o.f. allowed region along each axis of the "
+                               "plane (third moment zero), Wilks threshold chi2.ppf(cl, 2)",
+            "one_dof_meaning": "each moment alone with the other two held at zero, Wilks "
+                               "threshold chi2.ppf(cl, 1)",
+            "one_dof_intervals": {k: list(v) for k, v in self.one_dof_intervals.items()},
+            "two_dof_checks": {r.name: {k: c.to_dict() for k, c in (r.checks or {}).items()}
+                               for r in self.planes},
+            "origin_excluded": {r.name: r.origin_excluded for r in self.planes},
+            "goodness_of_fit": {r.name: dict(r.gof.to_dict(), bad_fit=r.gof.bad)
+                                for r in self.planes if r.gof is not None},
+            "warnings": self.warnings(),
             "edge_warnings": edge_messages(self.planes),
         }
 
@@ -223,12 +390,39 @@ class AnalysisResult:
         """contours.json content: per plane the CL polylines in mu_B."""
         return {
             "cl": self.cl, "dof": 2, "delta_chi2": threshold(self.cl, 2), "units": "mu_B",
+            "level_meaning": "each plane's 'level' is the absolute value of the statistic on its "
+                             "contour: chi2_min + delta_chi2 (not a difference)",
             "dataset": self.analysis.label,
             "planes": {r.name: {
                 "x": f"mu_{r.grid.flavour_x}", "y": f"mu_{r.grid.flavour_y}",
                 "chi2_min": r.chi2_min, "best_fit": list(r.best), "level": r.level,
                 "lines": [line.tolist() for line in r.lines]} for r in self.planes},
         }
+
+    def _write_component_templates(self, out: Path) -> None:
+        """templates_components.csv: everything eq. 18 needs, per flux component and bin."""
+        ana = self.analysis
+        tp, lik = ana.templates, ana.experiments[0].likelihood
+        n = tp.tee_lo.size
+        rows = {"component": [], "frac_sigma": [], "pull": [], "Tee_lo_keV": [],
+                "Tee_hi_keV": [], "SM": [], "MM_e": [], "MM_mu": [], "MM_tau": []}
+        for j, name in enumerate(tp.components):
+            rows["component"] += [name] * n
+            rows["frac_sigma"] += [float(tp.frac_sigma[j])] * n
+            rows["pull"] += [int(name in lik.components)] * n
+            rows["Tee_lo_keV"] += list(tp.tee_lo)
+            rows["Tee_hi_keV"] += list(tp.tee_hi)
+            rows["SM"] += list(tp.sm[j])
+            for k, fl in enumerate(("e", "mu", "tau")):
+                rows[f"MM_{fl}"] += list(tp.mm[j, :, k])
+        lines = ["# per flux component j and analysis bin i: S_ij (SM) and M_ijl per mu_B^2 "
+                 "(flavour-weighted), events/(keV_ee kg day); frac_sigma = sigma_j of eq. 18; "
+                 "pull = 1 if the component takes a pull (0: its templates vanish in every bin)",
+                 f"# background: {lik.describe()['background']}; observed and sigma per bin are "
+                 "in templates.csv", ",".join(rows)]
+        for i in range(len(rows["component"])):
+            lines.append(",".join(_csv_cell(v[i]) for v in rows.values()))
+        atomic_write_bytes(out / "templates_components.csv", ("\n".join(lines) + "\n").encode())
 
     def run_record(self, argv: list[str], timings: dict, extra: dict | None = None) -> dict:
         """run.json content: enough to reproduce the result."""
@@ -238,6 +432,7 @@ class AnalysisResult:
         sigmas = "; ".join(f"{c}: {s:g}" for c, s in zip(lik.components, lik.sigma, strict=True))
         rec = {
             "command": ["cevns-scan", *argv],
+            "working_directory": str(Path.cwd()),
             "versions": package_versions(),
             "config_source": ana.config.source,
             "config": ana.config.to_dict(),
@@ -247,6 +442,8 @@ class AnalysisResult:
                         "metadata": {k: str(v) for k, v in ds.metadata.items()},
                         "asimov": ds.label == ASIMOV_NAME},
             "input_sha256": ana.digest(),
+            "target": {"name": ana.model.target.name, "z": ana.model.target.z},
+            "likelihood": lik.describe(),
             "flux_model": ana.model.flux_model,
             "flux_uncertainties": (
                 f"fractional 1-sigma flux errors from {ana.model.sigma_model} ({sigmas}); "
@@ -262,7 +459,7 @@ class AnalysisResult:
         return rec
 
     def write(self, folder, argv: list[str] = (), *, force: bool = False, overlays=(),
-              extra: dict | None = None) -> dict:
+              extra: dict | None = None, caveat: bool = True) -> dict:
         """Write the results folder of docs/design.md §5 under the output policy.
 
         Returns the limits summary. ``folder`` may be new, empty or an earlier cevns-scan
@@ -271,10 +468,10 @@ class AnalysisResult:
         from .outputs import results_dir
 
         with results_dir(folder, force=force) as tmp:
-            return self.write_files(tmp, list(argv), overlays, extra)
+            return self.write_files(tmp, list(argv), overlays, extra, caveat)
 
-    def write_files(self, out: Path, argv: list[str], overlays=(), extra: dict | None = None
-                    ) -> dict:
+    def write_files(self, out: Path, argv: list[str], overlays=(), extra: dict | None = None,
+                    caveat: bool = True) -> dict:
         """Write every result file into the existing folder ``out`` (no policy checks)."""
         from .plots import figure2, figure3, save_figure
         from .rates import figure2_grid, figure2_tables
@@ -294,12 +491,14 @@ class AnalysisResult:
                   [ds.tee_lo, ds.tee_hi, ds.rate, ds.sigma, tp.sm.sum(0), *tp.mm.sum(0).T],
                   [f"dataset {ds.label}: {ds.description or ds.source}",
                    "rates in events/(keV_ee kg day); MM_l per mu_B^2 for flavour l, weighted by "
-                   "P_el, summed over flux components"])
+                   "P_el, summed over flux components; per component in "
+                   "templates_components.csv"])
+        self._write_component_templates(out)
         for r in self.planes:
             pg = r.grid
             atomic_write_bytes(out / f"chi2_{pg.name}.npz", npz_bytes(
                 mu_x=pg.mu_x, mu_y=pg.mu_y, chi2=r.chi2, chi2_min=np.float64(r.chi2_min),
-                delta_chi2_90=np.float64(threshold(0.9, 2)), cl=np.float64(r.cl),
+                cl=np.float64(r.cl),
                 delta_chi2=np.float64(r.delta_chi2), best_fit=np.array(r.best),
                 flavours=np.array([pg.flavour_x, pg.flavour_y]),
                 dataset=np.array(ds.label)))
@@ -309,8 +508,11 @@ class AnalysisResult:
         timings = dict(self.timings, tables_s=time.perf_counter() - t0)
         t1 = time.perf_counter()
         save_figure(figure2(tables), out, "fig2_rates")
-        save_figure(figure3(self.planes, ds.label, ds.description, overlays), out,
-                    "fig3_contours")
+        save_figure(figure3(self.planes, f"{ds.label}, {ana.model.target.name}",
+                            ds.description if caveat else "", overlays), out, "fig3_contours")
         timings["figures_s"] = time.perf_counter() - t1
-        write_json(out / "run.json", self.run_record(argv, timings, extra))
+        rec = self.run_record(argv, timings, extra)
+        rec["overlays"] = [{"label": o.label, "plane": o.plane, "file": o.path,
+                            "sha256": o.sha256} for o in overlays]
+        write_json(out / "run.json", rec)
         return limits

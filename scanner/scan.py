@@ -11,8 +11,11 @@ load the cached machine code.
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 import signal
 import threading
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,6 +96,15 @@ class _Interrupt:
         return False
 
 
+def resolve_jobs(jobs: int | None) -> int:
+    """Workers: ``None`` or -1 -> every core of this machine; otherwise >= 1."""
+    if jobs is None or jobs == -1:
+        return os.cpu_count() or 1
+    if jobs < 1:
+        raise ParameterError("jobs", jobs, "must be >= 1, or -1 for all cores")
+    return int(jobs)
+
+
 def check_backend(backend: str, scheduler: str | None) -> None:
     """A known joblib backend, and a scheduler address only with dask."""
     if backend not in BACKENDS:
@@ -101,14 +113,40 @@ def check_backend(backend: str, scheduler: str | None) -> None:
         raise ParameterError("scheduler", scheduler, "only applies to the dask backend")
 
 
+def ignore_sigint() -> None:
+    """Worker-process initializer: Ctrl-C (SIGINT to the process group) is the parent's to handle.
+
+    The parent stops after the chunk in hand and says how to resume; workers that raised
+    KeyboardInterrupt themselves would only add tracebacks.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    """Ignore SIGINT while child processes start, so that they inherit the ignoring."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
 @contextlib.contextmanager
 def _backend(backend: str, jobs: int, scheduler: str | None):
     """joblib.parallel_config for the backend; for dask, connect (or start a local cluster)."""
     import joblib
 
     check_backend(backend, scheduler)
-    if backend != "dask":
+    if backend == "threading":
         with joblib.parallel_config(backend=backend, n_jobs=jobs):
+            yield
+        return
+    if backend == "loky":
+        with joblib.parallel_config(backend=backend, n_jobs=jobs, initializer=ignore_sigint):
             yield
         return
     try:
@@ -121,8 +159,10 @@ def _backend(backend: str, jobs: int, scheduler: str | None):
         if scheduler:
             client = Client(scheduler, timeout="20s")
         else:
-            cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address=None)
+            with _sigint_ignored():  # the workers inherit it: Ctrl-C stays with the parent
+                cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                                       host="127.0.0.1", dashboard_address=None,
+                                       silence_logs=logging.ERROR)
             client = Client(cluster)
     except OSError as exc:
         raise ParameterError("scheduler", scheduler, f"cannot be reached ({exc}); check the "
@@ -151,7 +191,8 @@ def scan_map(statistic, mu_x: np.ndarray, mu_y: np.ndarray, chunks: list[Chunk],
     chunks : list of Chunk
         The chunks to compute (others are taken from ``out``).
     jobs, backend, scheduler
-        joblib workers and backend ('threading', 'loky' or 'dask' with a scheduler address).
+        joblib workers (None or -1: all cores) and backend ('threading', 'loky' or 'dask' with
+        a scheduler address).
     progress : Progress, optional
     on_chunk : callable, optional
         Called as ``on_chunk(chunk, block)`` in the parent for every finished chunk (the
@@ -168,8 +209,7 @@ def scan_map(statistic, mu_x: np.ndarray, mu_y: np.ndarray, chunks: list[Chunk],
     """
     from joblib import Parallel, delayed
 
-    if jobs < 1:
-        raise ParameterError("jobs", jobs, "must be >= 1")
+    jobs = resolve_jobs(jobs)
     if out is None:
         out = np.full((mu_x.size, mu_y.size), np.nan)
     by_index = {c.index: c for c in chunks}
@@ -198,7 +238,9 @@ def scan_map(statistic, mu_x: np.ndarray, mu_y: np.ndarray, chunks: list[Chunk],
             if progress is not None:
                 progress.close()
             if hasattr(results, "close"):
-                results.close()
+                with warnings.catch_warnings():  # unused or cancelled tasks: we stopped on purpose
+                    warnings.simplefilter("ignore", UserWarning)
+                    results.close()
         if stop.signum:
             name = signal.Signals(stop.signum).name
             raise ScanInterrupted(f"scan interrupted by {name}"

@@ -63,6 +63,15 @@ class Table:
         return out
 
 
+#: The UTF-8 byte-order mark that Excel's "CSV UTF-8" puts in front of a file.
+BOM = "\ufeff"
+
+
+def strip_bom(text: str) -> str:
+    """Remove a leading UTF-8 byte-order mark, if any."""
+    return text[1:] if text.startswith(BOM) else text
+
+
 def read_table(path: str | Path, required: tuple[str, ...], *, label: str | None = None) -> Table:
     """Parse a CSV table with ``#`` comments and check its header and row lengths.
 
@@ -78,7 +87,7 @@ def read_table(path: str | Path, required: tuple[str, ...], *, label: str | None
     path = Path(path)
     label = label or str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = strip_bom(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(f"{label}: no such file; check the path") from None
     except IsADirectoryError:

@@ -9,11 +9,13 @@ import time
 from cevns_scan import scan
 
 _compute_chunk = scan.compute_chunk
+DELAY = float(sys.argv[1]) if __name__ == "__main__" else 0.0
 
 
 def _slow_compute_chunk(*args, **kwargs):
+    # pickled by value into process workers, with DELAY and the original function
     result = _compute_chunk(*args, **kwargs)
-    time.sleep(float(sys.argv[1]))
+    time.sleep(DELAY)
     return result
 
 

@@ -130,7 +130,7 @@ def test_tiny_sigma_is_finite_and_underflowing_sigma_is_an_error():
     mm = np.repeat(np.array([1e15, 5e14, 2e14, 1e14])[None, :, None], 3, axis=2)
     tp = Templates(("8B",), lo, lo + 0.1, sm, mm, np.array([0.12]))
     fit = FitSection(background="free", cl=0.9)
-    ds = Dataset("t", lo, lo + 0.1, sm[0] + 2.0, np.full(n, 1e-9), "test")
+    ds = Dataset("t", lo, lo + 0.1, sm[0] + 2.0, np.full(n, 1e-4), "test")
     p = make_problem(tp, ds, fit)
     assert p.statistic([0, 0, 0]) < 1e-6 and np.isfinite(p.statistic([1e-9, 0, 0]))
     # with tiny errors the only way to absorb the signal is a large 8B pull: chi2 ~ xi^2 >> 1
@@ -138,3 +138,8 @@ def test_tiny_sigma_is_finite_and_underflowing_sigma_is_an_error():
     bad = Dataset("t", lo, lo + 0.1, sm[0] + 2.0, np.array([0.1, 1e-200, 0.1, 0.1]), "test")
     with pytest.raises(InputError, match=r"bin 1 .*too small"):
         make_problem(tp, bad, fit)
+    # errors 1e9 times below the rate: chi^2 would be rounding noise, so it is refused
+    for tiny in (1e-9, 1e-12, 1e-20, 1e-30):
+        noisy = Dataset("t", lo, lo + 0.1, sm[0] + 2.0, np.array([0.1, 0.1, tiny, 0.1]), "t")
+        with pytest.raises(InputError, match=r"bin 2 .*cannot be computed to the accuracy"):
+            make_problem(tp, noisy, fit)

@@ -13,7 +13,8 @@ from scipy import stats
 
 from cevns_scan.cli import main
 
-FILES = ["run.json", "rates_Ge.csv", "rates_Xe.csv", "templates.csv", "chi2_e_mu.npz",
+FILES = ["run.json", "rates_Ge.csv", "rates_Xe.csv", "templates.csv",
+         "templates_components.csv", "chi2_e_mu.npz",
          "chi2_e_tau.npz", "contours.json", "limits.json", "fig2_rates.png", "fig2_rates.pdf",
          "fig3_contours.png", "fig3_contours.pdf"]
 
@@ -78,7 +79,7 @@ def test_reproduce_writes_every_file_with_its_schema(reproduced):
         with np.load(out / f"chi2_{plane}.npz") as z:
             assert z["chi2"].shape == (41, 41) == (z["mu_x"].size, z["mu_y"].size)
             assert z["mu_x"][0] == 0 and z["mu_y"][0] == 0
-            assert np.isclose(z["delta_chi2_90"], stats.chi2.ppf(0.9, 2))
+            assert np.isclose(z["delta_chi2"], stats.chi2.ppf(0.9, 2)) and z["cl"] == 0.9
             assert np.isclose(z["chi2_min"], z["chi2"].min(), atol=1e-9)
 
     cont = json.loads((out / "contours.json").read_text())

@@ -105,6 +105,28 @@ class PullChi2:
         }
 
 
+#: chi^2 must be computable to this absolute accuracy (a small fraction of any threshold).
+CHI2_ACCURACY = 1e-3
+
+
+def _check_precision(dataset, expected: np.ndarray) -> None:
+    """Refuse errors so small that chi^2 drowns in rounding.
+
+    eq. 18 is evaluated as a difference of terms of size sum_i (O_i / Delta_i)^2, which
+    carries an absolute rounding error of about 1e3 machine epsilons times that size; if
+    that exceeds :data:`CHI2_ACCURACY`, contours and limits would be noise.
+    """
+    scale = (np.abs(dataset.rate) + np.abs(expected)) / dataset.sigma
+    size = float(np.sum(scale**2))
+    if not size * 1e3 * np.finfo(float).eps <= CHI2_ACCURACY:
+        i = int(np.argmax(scale))
+        raise InputError(
+            f"dataset {dataset.label} bin {i} ({dataset.tee_lo[i]:g}-{dataset.tee_hi[i]:g} "
+            f"keV_ee): sigma = {dataset.sigma[i]:g} is {dataset.rate[i] / dataset.sigma[i]:.3g} "
+            "times smaller than the rate, so chi^2 cannot be computed to the accuracy a contour "
+            "needs; check the sigma column (a 1-sigma error in events/(keV_ee kg day))")
+
+
 def make_pull_chi2(templates, dataset, fit) -> PullChi2:
     """Combine templates (for the dataset's bins) with the data and the background choice.
 
@@ -125,8 +147,14 @@ def make_pull_chi2(templates, dataset, fit) -> PullChi2:
         raise InputError(f"dataset {dataset.label} bin {i} ({dataset.tee_lo[i]:g}-"
                          f"{dataset.tee_hi[i]:g} keV_ee): sigma = {dataset.sigma[i]:g} is too "
                          "small (1/sigma^2 overflows); give sigma in events/(keV_ee kg day)")
-    names = tuple(n for n, a in zip(templates.components, active, strict=True) if a)
+    _check_precision(dataset, templates.sm.sum(axis=0))
     bg_free = fit.background == "free"
+    if dataset.rate.size <= (1 if bg_free else 0):
+        raise InputError(f"dataset {dataset.label}: {dataset.rate.size} bin(s) and a free flat "
+                         "background: the background absorbs any signal, so no moment is "
+                         "constrained; use more bins or [fit] background = 'fixed' with "
+                         "background_value")
+    names = tuple(n for n, a in zip(templates.components, active, strict=True) if a)
     return PullChi2(names, np.ascontiguousarray(templates.sm[active]),
                     np.ascontiguousarray(templates.mm[active]),
                     np.ascontiguousarray(templates.frac_sigma[active]),
