@@ -187,6 +187,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE.csv", help="CSV file (default: print to stdout)")
     _add_force(p, "file")
 
+    p = _sub(sub, "probabilities", "flavour probabilities P_ee, P_emu, P_etau at Earth (CSV)",
+             f"{PROG} probabilities --component 8B --energies 1,5,10,15 --model msw")
+    p.add_argument("--config", metavar="FILE.toml", help="TOML configuration (default: paper's)")
+    p.add_argument("--component", default="8B", metavar="NAME",
+                   help="flux component: pp, pep, hep, 7Be, 8B, 13N, 15O, 17F (default 8B)")
+    p.add_argument("--energies", metavar="E1,E2,...",
+                   help="neutrino energies in MeV, comma separated (default: 50 points over the "
+                        "component's spectrum)")
+    p.add_argument("--model", choices=("msw", "constant"),
+                   help="msw (day-time adiabatic MSW) or constant (eqs. 8-11); default: the "
+                        "config's [oscillation] model or preset")
+    p.add_argument("--out", metavar="FILE.csv", help="CSV file (default: print to stdout)")
+    p.add_argument("--plot", metavar="FILE.png",
+                   help="also draw the MSW P(E) of pp, 7Be and 8B (and --component) against "
+                        "the paper's constant P_ee, as PNG")
+    _add_force(p, "file")
+
     p = _sub(sub, "figure2", "draw Fig. 2 (Ge and Xe rates) as PNG and PDF",
              f"{PROG} figure2 --out figs")
     p.add_argument("--config", metavar="FILE.toml", help="TOML configuration (default: paper's)")
@@ -357,7 +374,7 @@ def _finish(result, out, argv, args, extra, started):
 def cmd_rates(args, argv) -> int:
     import numpy as np
 
-    from .model import KNOWN_TARGETS, build_model, make_target
+    from .model import build_model
     from .outputs import check_output_file, csv_bytes, write_output_file
     from .rates import differential_rates
 
@@ -369,10 +386,10 @@ def cmd_rates(args, argv) -> int:
     cfg = _config(args)
     model = build_model(cfg)
     if args.target is not None and args.target != cfg.target.name:
-        if args.target not in KNOWN_TARGETS:
-            raise InputError(f"--target {args.target!r} is not one of {', '.join(KNOWN_TARGETS)}; "
-                             "for another element set [target] z and molar_mass in --config")
-        model = model.with_target(make_target(args.target))
+        try:
+            model = model.with_target(args.target)
+        except InputError as exc:
+            raise InputError(f"--target {args.target!r}: {exc}") from None
     if args.flux != "all":
         model = model.with_components([c.strip() for c in args.flux.split(",") if c.strip()])
     if args.out is not None:
@@ -394,6 +411,58 @@ def cmd_rates(args, argv) -> int:
         print(",".join(cols))
         for row in zip(*cols.values(), strict=True):
             print(",".join(f"{v:.10g}" for v in row))
+    return 0
+
+
+def _energies(text: str | None):
+    if text is None:
+        return None
+    values = []
+    for part in text.split(","):
+        values.append(_float("--energies", 0.0, strict=True)(part.strip()))
+    return values
+
+
+def cmd_probabilities(args, argv) -> int:
+    from .outputs import check_output_file, csv_bytes, write_output_file
+    from .probabilities import component_energies, probability_table
+
+    for option, path in (("--out", args.out), ("--plot", args.plot)):
+        if path is not None:
+            check_output_file(path, force=args.force, option=option)
+    cfg = _config(args)
+    energies = _energies(args.energies)
+    if energies is None:
+        energies = component_energies(args.component, cfg, points=50)
+    tab = probability_table(args.component, energies, cfg, model=args.model)
+    comment = [f"flavour probabilities at Earth of {args.component} neutrinos, "
+               f"{args.model or cfg.choices['oscillation']} model; E in MeV"]
+    if args.out is not None:
+        write_output_file(args.out, csv_bytes(list(tab), list(tab.values()), comment),
+                          force=args.force)
+    else:
+        print(f"# {comment[0]}")
+        print(",".join(tab))
+        for row in zip(*tab.values(), strict=True):
+            print(",".join(f"{v:.8g}" for v in row))
+    if args.plot is not None:
+        import io
+
+        from matplotlib.figure import Figure
+
+        from .probabilities import DEFAULT_COMPONENTS, draw_probabilities
+
+        fig = Figure(figsize=(6, 4.2), layout="constrained")
+        ax = fig.subplots()
+        comps = tuple(dict.fromkeys((*DEFAULT_COMPONENTS, args.component)))
+        draw_probabilities(ax, cfg, comps, model="msw", flavours=("ee", "emu", "etau"))
+        ax.axhline(probability_table("8B", [1.0], cfg, model="constant")["P_ee"][0], color="k",
+                   lw=1, ls="-.", label=r"$P_{ee}$, eqs. 8-11 (paper)")
+        ax.set_title("day-time adiabatic MSW, BS05(OP) production zones", fontsize=9)
+        ax.legend(fontsize=7, ncol=2)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=150)
+        write_output_file(args.plot, buf.getvalue(), force=args.force, option="--plot")
     return 0
 
 
@@ -509,7 +578,8 @@ def cmd_bench(args, argv) -> int:
 
 
 COMMANDS = {"reproduce": cmd_reproduce, "scan": cmd_scan, "merge": cmd_merge,
-            "rates": cmd_rates, "figure2": cmd_figure2, "plot": cmd_plot,
+            "rates": cmd_rates, "probabilities": cmd_probabilities, "figure2": cmd_figure2,
+            "plot": cmd_plot,
             "dataset": cmd_dataset, "bench": cmd_bench}
 
 

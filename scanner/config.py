@@ -29,6 +29,22 @@ from .tables import data_file
 FLUX_COMPONENTS = ("pp", "pep", "hep", "7Be", "8B", "13N", "15O", "17F")
 FLAVOURS = ("e", "mu", "tau")
 
+#: The physics choices and their allowed values (docs/design.md §2): flavour probabilities,
+#: target nuclei, weak couplings. The first value of each is the paper's.
+CHOICES = {
+    "oscillation": ("constant", "msw"),
+    "isotopes": ("effective", "natural"),
+    "couplings": ("tree", "radiative"),
+}
+#: ``[physics] preset`` -> the choice it implies for each key of :data:`CHOICES`.
+PRESETS = {
+    "paper": {"oscillation": "constant", "isotopes": "effective", "couplings": "tree"},
+    "modern": {"oscillation": "msw", "isotopes": "natural", "couplings": "radiative"},
+}
+#: Where each choice is configured: choice -> (section, key).
+CHOICE_KEYS = {"oscillation": ("oscillation", "model"), "isotopes": ("target", "isotopes"),
+               "couplings": ("physics", "couplings")}
+
 
 @dataclass(frozen=True)
 class Spec:
@@ -70,23 +86,29 @@ _MU_MAX_HINT = "'auto' or a maximum > 0 in mu_B"
 
 @dataclass(frozen=True)
 class TargetSection:
-    """[target]: the detector nucleus (docs/design.md §2)."""
+    """[target]: the detector element and how its nuclei are modelled (docs/design.md §2)."""
 
-    name: str = _key("str", lambda v: v.strip() != "", "a non-empty label such as 'Ge'")
+    name: str = _key("str", lambda v: v.strip() != "",
+                     "a chemical symbol such as 'Ge' or 'Ar', or a label with z and molar_mass")
     z: int | None = _key("int", lambda v: 1 <= v <= 120, "an integer proton number 1-120",
                          optional=True)
     molar_mass: float | None = _key("float", _positive, "a molar mass > 0 in g/mol",
                                     optional=True)
+    isotopes: str | None = _key("str", lambda v: v in CHOICES["isotopes"],
+                                "'effective' or 'natural'", optional=True)
 
 
 @dataclass(frozen=True)
 class PhysicsSection:
-    """[physics]: couplings, quenching and the binned-rate form."""
+    """[physics]: preset of physics choices, couplings, quenching and the binned-rate form."""
 
+    preset: str = _key("str", lambda v: v in PRESETS, "'paper' or 'modern'")
     sin2_theta_w: float = _key("float", _open_unit, "a number in (0, 1)")
     quenching_k: float = _key("float", _positive, "a number > 0")
     bin_rate: str = _key("str", lambda v: v in ("integrated", "centre"),
                          "'integrated' or 'centre'")
+    couplings: str | None = _key("str", lambda v: v in CHOICES["couplings"],
+                                 "'tree' or 'radiative'", optional=True)
 
 
 @dataclass(frozen=True)
@@ -111,11 +133,14 @@ class FluxesSection:
 
 @dataclass(frozen=True)
 class OscillationSection:
-    """[oscillation]: mixing angles for the flavour probabilities (eqs. 8-11)."""
+    """[oscillation]: flavour-probability model and its parameters (eqs. 8-11; MSW)."""
 
     sin2_theta12: float = _key("float", _unit_interval, "a number in [0, 1]")
     sin2_theta23: float = _key("float", _unit_interval, "a number in [0, 1]")
     sin2_theta13: float = _key("float", _unit_interval, "a number in [0, 1]")
+    dm2_21_ev2: float = _key("float", _positive, "a mass splitting > 0 in eV^2, e.g. 7.50e-5")
+    model: str | None = _key("str", lambda v: v in CHOICES["oscillation"],
+                             "'constant' or 'msw'", optional=True)
 
 
 @dataclass(frozen=True)
@@ -216,6 +241,16 @@ class Config:
     def digest(self) -> str:
         """SHA-256 of :meth:`to_json`."""
         return hashlib.sha256(self.to_json().encode()).hexdigest()
+
+    @property
+    def choices(self) -> dict[str, str]:
+        """The physics choices in force: ``preset`` and, for each key of :data:`CHOICES`, the
+        value given in its section or else the preset's (docs/design.md §2)."""
+        out = {"preset": self.physics.preset}
+        for choice, (section, key) in CHOICE_KEYS.items():
+            value = getattr(getattr(self, section), key)
+            out[choice] = value if value is not None else PRESETS[self.physics.preset][choice]
+        return out
 
     def with_overrides(self, overrides: dict[str, dict[str, Any]], source: str) -> Config:
         """A new validated config with ``overrides`` (``section -> key -> value``) applied."""
@@ -320,18 +355,22 @@ def validate(user: dict, source: str, base: dict | None = None) -> Config:
 
 
 def _check_consistency(cfg: Config) -> None:
-    """Cross-key checks: target definition, flux models, planes, background."""
-    from .model import KNOWN_TARGETS, flux_models
+    """Cross-key checks: target definition, flux models, planes, background, MSW angles."""
+    from .model import flux_models, make_target
 
     source, tgt = cfg.source, cfg.target
-    if tgt.name not in KNOWN_TARGETS and (tgt.z is None or tgt.molar_mass is None):
-        raise InputError(
-            f"{source}: key [target] name = {tgt.name!r} is not built in "
-            f"({', '.join(KNOWN_TARGETS)}); give [target] z and molar_mass for another element")
     if tgt.z is not None and tgt.molar_mass is not None and tgt.molar_mass <= tgt.z:
         raise InputError(
             f"{source}: key [target] molar_mass = {tgt.molar_mass} is not above z = {tgt.z}; "
             "give the molar mass in g/mol")
+    try:
+        make_target(tgt.name, tgt.z, tgt.molar_mass, cfg.choices["isotopes"])
+    except InputError as exc:
+        raise InputError(f"{source}: {exc}") from None
+    osc = cfg.oscillation
+    if cfg.choices["oscillation"] == "msw" and not 0.0 < osc.sin2_theta12 < 1.0:
+        raise InputError(f"{source}: key [oscillation] sin2_theta12 = {osc.sin2_theta12!r} must "
+                         "be in (0, 1) for model = 'msw'; use e.g. 0.318")
     models = flux_models()
     for key in ("model", "sigma_model"):
         value = getattr(cfg.fluxes, key)

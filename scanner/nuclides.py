@@ -339,6 +339,25 @@ def element(symbol_or_name: str) -> Element:
     )
 
 
+def element_by_z(z: int) -> Element | None:
+    """The tabulated element with proton number ``z``, or None if the tables lack it.
+
+    Parameters
+    ----------
+    z : int
+        Proton number.
+
+    Returns
+    -------
+    Element or None
+        From the packaged tables (e.g. None for Tc, Z = 43, which has no natural isotopes).
+    """
+    for el in _packaged().values():
+        if el.z == z:
+            return el
+    return None
+
+
 def isotope_mixture(symbol: str) -> IsotopeMixture:
     """Neutron numbers, masses and abundances of an element's natural isotopes.
 

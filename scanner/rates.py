@@ -9,9 +9,14 @@ from .kernels.constants import MEV_PER_KEV, SECONDS_PER_DAY
 from .kernels.rates import component_dsigma
 
 
-def rate_norm(model, component) -> float:
-    """Events per (kg day) per cm^2 of flux-averaged cross section: N_T/kg * Phi * s/day."""
-    return model.target.nuclei_per_kg * component.flux * SECONDS_PER_DAY
+def rate_norm(model, component, nuclei_per_kg: float | None = None) -> float:
+    """Events per (kg day) per cm^2 of flux-averaged cross section: N_T/kg * Phi * s/day.
+
+    ``nuclei_per_kg`` defaults to the target's N_T = 1000 N_A / A (eq. 12); for one nuclide of
+    a natural-isotope target pass its x_i N_T (:attr:`cevns_scan.model.Model.nuclei`).
+    """
+    n_t = model.target.nuclei_per_kg if nuclei_per_kg is None else nuclei_per_kg
+    return n_t * component.flux * SECONDS_PER_DAY
 
 
 def check_mu(mu) -> tuple[float, float, float]:
@@ -23,6 +28,61 @@ def check_mu(mu) -> tuple[float, float, float]:
         if not np.isfinite(m) or m < 0:
             raise InputError(f"{name} = {m!r} must be a finite number >= 0 in mu_B")
     return mu
+
+
+def check_recoils(t_nr_kev) -> np.ndarray:
+    """Recoil energies in keV_nr as a contiguous 1-D array; each finite and > 0."""
+    t = np.ascontiguousarray(np.atleast_1d(np.asarray(t_nr_kev, dtype=float)))
+    if t.ndim != 1 or not np.all(np.isfinite(t)) or np.any(t <= 0):
+        raise InputError("recoil energies T_nr must be finite and > 0 keV")
+    return t
+
+
+def nuclide_sum(model, component, evaluate, factor: float = 1.0, mm_weight: float = 1.0):
+    """Sum over the target's nuclides of the normalised SM and magnetic-moment parts.
+
+    For nuclide i with x_i N_T nuclei per kg (:attr:`~cevns_scan.model.Model.nuclei`) and the
+    kernel result ``(s_i, m_i) = evaluate(nucleus_i)`` (per nucleus and unit flux), returns
+
+        sm = sum_i n_i s_i,   mm = sum_i (n_i mm_weight) m_i,   n_i = x_i N_T Phi (s/day) factor,
+
+    i.e. rates per kg of the element: dR/dT = sum_i x_i N_T Phi <dsigma_i/dT> (eq. 12 summed
+    over isotopes). The effective target has one nuclide (x = 1), giving today's single term.
+    """
+    sm = mm = None
+    for n_kg, nucleus in model.nuclei:
+        norm = rate_norm(model, component, n_kg) * factor
+        s, m = evaluate(nucleus)
+        if sm is None:
+            sm, mm = norm * s, (norm * mm_weight) * m
+        else:
+            sm = sm + norm * s
+            mm = mm + (norm * mm_weight) * m
+    return sm, mm
+
+
+def electron_part(model, component, evaluate, mm_all, factor: float = 1.0):
+    """MSW: the magnetic-moment part of the spectrum phi P_ee (summed over nuclides).
+
+    Zero, without building the weighted spectrum, where the whole component's part ``mm_all``
+    is zero (P_ee > 0, and the kernels give exact zeros where the kinematics close).
+    """
+    if not np.any(mm_all != 0.0):
+        return np.zeros_like(mm_all)
+    spec = model.oscillation.electron_spectrum(component)
+    return nuclide_sum(model, component, lambda nuc: evaluate(spec, nuc), factor)[1]
+
+
+def flavour_split(model, mm_all, mm_ee) -> np.ndarray:
+    """(..., 3) per-flavour magnetic-moment parts from the full and the phi P_ee parts (MSW).
+
+    M_e = M[phi P_ee], M_mu = cos^2(theta23) (M[phi] - M[phi P_ee]),
+    M_tau = sin^2(theta23) (M[phi] - M[phi P_ee]): the integral is linear in the spectrum and
+    P_emu, P_etau share 1 - P_ee as in eqs. 9-10, so sum_l M_l = M[phi] holds exactly.
+    """
+    c23, s23 = model.oscillation.split
+    rest = mm_all - mm_ee
+    return np.stack([mm_ee, c23 * rest, s23 * rest], axis=-1)
 
 
 def differential_rates(model, t_nr_kev, mu=(0.0, 0.0, 0.0)):
@@ -39,23 +99,56 @@ def differential_rates(model, t_nr_kev, mu=(0.0, 0.0, 0.0)):
     Returns
     -------
     sm, mm : ndarray, shape (n_components, len(t_nr_kev))
-        dR/dT_nr in events / (kg day keV_nr): the SM part (eq. 2) and the magnetic-moment part
-        sum_l mu_l^2 P_el dR_MM/dT (eq. 6 with mu in mu_B), per component of ``model``.
+        dR/dT_nr in events / (kg day keV_nr), summed over the target's nuclides
+        (:func:`nuclide_sum`): the SM part (eq. 2) and the magnetic-moment part
+        sum_l mu_l^2 P_el dR_MM/dT (eq. 6 with mu in mu_B), per component of ``model``. With
+        the MSW model the P_el(E) weights sit inside the E_nu integral (:func:`flavour_split`).
     """
     mu = check_mu(mu)
-    t = np.ascontiguousarray(np.atleast_1d(np.asarray(t_nr_kev, dtype=float)))
-    if t.ndim != 1 or not np.all(np.isfinite(t)) or np.any(t <= 0):
-        raise InputError("recoil energies T_nr must be finite and > 0 keV")
-    weight = sum(m * m * p for m, p in zip(mu, model.probabilities, strict=True))
-    nucleus = model.nucleus
+    t = check_recoils(t_nr_kev)
     t_mev = t * MEV_PER_KEV
     sm = np.zeros((len(model.components), t.size))
     mm = np.zeros_like(sm)
+    if model.flavour_model == "constant":
+        weight = sum(m * m * p for m, p in zip(mu, model.probabilities, strict=True))
+        for j, comp in enumerate(model.components):
+            # per MeV -> per keV
+            sm[j], mm[j] = nuclide_sum(model, comp,
+                                       lambda nuc, c=comp: component_dsigma(t_mev, c.spectrum,
+                                                                            nuc),
+                                       MEV_PER_KEV, weight)
+        return sm, mm
+    sm, per_flavour = flavour_differential_rates(model, t)
+    return sm, per_flavour @ (np.asarray(mu) ** 2)
+
+
+def flavour_differential_rates(model, t_nr_kev):
+    """SM and per-flavour magnetic-moment rates (per mu_B^2) at recoils ``t_nr_kev`` (keV_nr).
+
+    Returns
+    -------
+    sm : ndarray, shape (J, n)
+        events / (kg day keV_nr).
+    mm : ndarray, shape (J, n, 3)
+        Per mu_B^2 for flavour e, mu, tau: P_el (eqs. 8-11) times the unweighted part for
+        the constant model, :func:`flavour_split` for MSW.
+    """
+    t = check_recoils(t_nr_kev)
+    t_mev = t * MEV_PER_KEV
+
+    def evaluate(spec, nuc):
+        return component_dsigma(t_mev, spec, nuc)
+
+    sm = np.zeros((len(model.components), t.size))
+    mm = np.zeros((len(model.components), t.size, 3))
     for j, comp in enumerate(model.components):
-        s, m = component_dsigma(t_mev, comp.spectrum, nucleus)
-        norm = rate_norm(model, comp) * MEV_PER_KEV  # per MeV -> per keV
-        sm[j] = norm * s
-        mm[j] = norm * weight * m
+        sm[j], m_all = nuclide_sum(model, comp, lambda nuc, c=comp: evaluate(c.spectrum, nuc),
+                                   MEV_PER_KEV)
+        if model.flavour_model == "constant":
+            mm[j] = m_all[:, None] * np.asarray(model.probabilities)[None, :]
+        else:
+            mm[j] = flavour_split(model, m_all,
+                                  electron_part(model, comp, evaluate, m_all, MEV_PER_KEV))
     return sm, mm
 
 
@@ -76,14 +169,14 @@ def figure2_tables(config=None, t_nr_kev=None, targets=FIG2_TARGETS, mu=FIG2_MU)
     ``total_mu_<mu>`` (SM + magnetic moment with mu for every flavour).
     """
     from .config import load_config
-    from .model import build_model, make_target
+    from .model import build_model
 
     config = config if config is not None else load_config()
     t_nr_kev = figure2_grid() if t_nr_kev is None else np.asarray(t_nr_kev, dtype=float)
     base = build_model(config.with_overrides({"fluxes": {"components": ["8B"]}}, "figure 2"))
     tables = {}
     for name in targets:
-        model = base.with_target(make_target(name))
+        model = base.with_target(name)
         sm, _ = differential_rates(model, t_nr_kev)
         cols = {"T_nr_keV": t_nr_kev, "SM": sm.sum(axis=0)}
         for m in mu:

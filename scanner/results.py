@@ -20,6 +20,7 @@ from scipy import stats
 from .analysis import Analysis, PlaneGrid
 from .contours import contour_lines, extent_limits, refine_minimum
 from .datasets import ASIMOV_NAME
+from .experiments.quenched import QuenchedBins
 from .limits import axis_interval, threshold
 from .outputs import atomic_write_bytes, npz_bytes, write_csv, write_json
 
@@ -259,6 +260,17 @@ def edge_messages(results) -> list[str]:
     return out
 
 
+def _probabilities_record(model) -> dict:
+    """What run.json says about the flavour probabilities of the model used."""
+    if model.flavour_model == "msw":
+        avg = model.flux_averaged_probabilities()
+        return {"model": "msw: day-time adiabatic MSW, energy dependent per flux component",
+                "flux_averaged": {c: dict(zip(("P_ee", "P_emu", "P_etau"), map(float, p),
+                                              strict=True)) for c, p in avg.items()}}
+    return {"model": "constant: eqs. 8-11",
+            **dict(zip(("P_ee", "P_emu", "P_etau"), model.probabilities, strict=True))}
+
+
 def _csv_cell(value) -> str:
     """A CSV field: text as is, integers plainly, floats with the shortest exact repr."""
     if isinstance(value, str):
@@ -266,6 +278,26 @@ def _csv_cell(value) -> str:
     if isinstance(value, int | np.integer):
         return str(int(value))
     return repr(float(value))
+
+
+#: Lindhard k of the paper, measured for germanium.
+GERMANIUM_K = 0.162
+
+
+def target_warnings(analysis) -> list[str]:
+    """Germanium-specific inputs used with another target (quenching k, the CDEX-like data)."""
+    tgt = analysis.model.target
+    if tgt.symbol == "Ge" or not any(isinstance(e.response, QuenchedBins)
+                                     for e in analysis.experiments):
+        return []
+    out = []
+    if analysis.config.physics.quenching_k == GERMANIUM_K:
+        out.append(f"target {tgt.name} uses the Lindhard k = {GERMANIUM_K} measured for "
+                   "germanium; set [physics] quenching_k for this target")
+    if any(e.dataset.label == ASIMOV_NAME for e in analysis.experiments):
+        out.append(f"dataset {ASIMOV_NAME} is a CDEX-10 (germanium) exposure; with target "
+                   f"{tgt.name} it is a hypothetical experiment")
+    return out
 
 
 def package_versions() -> dict:
@@ -325,7 +357,7 @@ class AnalysisResult:
         for name, (lo, _) in self.one_dof_intervals.items():
             if lo > 0:
                 out.append(f"1 d.o.f.: mu = 0 is excluded for {name}; reported as an interval")
-        return out
+        return out + target_warnings(self.analysis)
 
     def summary_lines(self) -> list[str]:
         """The printed summary: limits (flagged where unresolved), intervals, fit quality."""
@@ -370,6 +402,7 @@ class AnalysisResult:
             "cl": self.cl,
             "dataset": self.analysis.label,
             "target": self.analysis.model.target.name,
+            "physics_choices": self.analysis.model.choices,
             "units": "mu_B",
             "note": ds.description or f"fit to dataset {ds.label}",
             "two_dof_meaning": "extent of the 2-d.o.f. allowed region along each axis of the "
@@ -449,8 +482,8 @@ class AnalysisResult:
                 f"fractional 1-sigma flux errors from {ana.model.sigma_model} ({sigmas}); "
                 "BS05(OP) uncertainties are not available to us"),
             "pull_components": list(lik.components),
-            "flavour_probabilities": dict(zip(("P_ee", "P_emu", "P_etau"),
-                                              ana.model.probabilities, strict=True)),
+            "physics_choices": ana.model.choices,
+            "flavour_probabilities": _probabilities_record(ana.model),
             "timings_s": timings,
             "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
@@ -492,7 +525,8 @@ class AnalysisResult:
                   [f"dataset {ds.label}: {ds.description or ds.source}",
                    "rates in events/(keV_ee kg day); MM_l per mu_B^2 for flavour l, weighted by "
                    "P_el, summed over flux components; per component in "
-                   "templates_components.csv"])
+                   "templates_components.csv",
+                   "physics: " + ", ".join(f"{k} = {v}" for k, v in ana.model.choices.items())])
         self._write_component_templates(out)
         for r in self.planes:
             pg = r.grid

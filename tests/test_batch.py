@@ -91,7 +91,7 @@ def test_merge_refuses_shard_with_other_config(work, capsys):
     # writing into the first folder with another config is refused at scan time...
     capsys.readouterr()
     assert main(scan_args(a, "--shard", "2/2", config="other.toml")) == 2
-    assert "another config" in capsys.readouterr().err
+    assert "holds a scan made with other inputs" in capsys.readouterr().err
     # ...and a shard copied in from elsewhere is refused at merge time
     for f in (b / "e_mu").glob("chunk_*.npz"):
         shutil.copy(f, a / "e_mu" / f.name)

@@ -13,6 +13,7 @@ component.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from functools import cached_property
@@ -75,8 +76,13 @@ BIN_HI = tuple(lo + 0.1 for lo in BIN_LO)
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Nucleus:
+    """A (Helm radius; the molar mass for the paper's effective nucleus), mass in u (default A),
+    vector couplings (g_V^p, g_V^n) (default: tree level, eq. 3)."""
+
     z: int
     a: float
+    mass_u: float | None = None
+    couplings: tuple[float, float] | None = None
 
     @property
     def n(self) -> float:
@@ -84,7 +90,7 @@ class Nucleus:
 
     @property
     def m_n(self) -> float:  # MeV
-        return self.a * U_MEV
+        return (self.a if self.mass_u is None else self.mass_u) * U_MEV
 
     @property
     def n_t(self) -> float:  # nuclei per kg
@@ -97,8 +103,8 @@ class Nucleus:
 
     @property
     def qv(self) -> float:
-        gp = 0.5 * (1.0 - 4.0 * SIN2_THETA_W)
-        gn = -0.5
+        gp, gn = (0.5 * (1.0 - 4.0 * SIN2_THETA_W), -0.5) if self.couplings is None \
+            else self.couplings
         return gp * self.z + gn * self.n
 
     def f2(self, t: float) -> float:
@@ -588,3 +594,288 @@ def test_template_zero_components_ge(templates, template_refs):
     # 8B (E_max ~ 16.5 MeV) closes inside the window; hep reaches every bin
     assert all(template_refs["Ge", "hep", i][0] > 0 for i in range(20))
     assert template_refs["Ge", "8B", 0][0] > 0
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. Beyond the paper: MSW probabilities, natural isotopes, radiative couplings
+# ---------------------------------------------------------------------------------------------
+# The reference keeps the formulas above and changes only the inputs: P_ee(E) from msw.py
+# (itself checked against an eigh diagonalisation in tests/test_msw.py) inside the E_nu
+# integral, the isotopes typed below, the couplings from the PDG numbers typed below.
+DM2_21 = 7.50e-5  # eV^2, de Salas et al. 2021
+# PDG 2024 review 10 (Erler & Freitas) section 10.3.1: g_LL^{nu u}, g_LL^{nu d}, g_LR^{nu u},
+# g_LR^{nu d}; g_V^p = 2 g_V^u + g_V^d, g_V^n = g_V^u + 2 g_V^d with g_V^q = g_LL^q + g_LR^q.
+_G_V_U, _G_V_D = 0.3457 - 0.1553, -0.4288 + 0.0777
+RADIATIVE = (2.0 * _G_V_U + _G_V_D, _G_V_U + 2.0 * _G_V_D)
+# Natural germanium: (A, atomic mass in u [AME 2020], amount fraction [CIAAW 2021]) and the
+# standard atomic weight 72.630 g/mol [IUPAC 2021].
+GE_NATURAL = ((70, 69.9242485, 0.2052), (72, 71.92207582, 0.2745), (73, 72.92345895, 0.0776),
+              (74, 73.921177761, 0.3652), (76, 75.921402725, 0.0775))
+GE_WEIGHT = 72.630
+MSW_T_KEV = (1.0, 2.0, 4.0)
+
+
+def _p_ee(comp: str):
+    """P_ee(E) of one component (msw.py) as a scalar function of E in MeV."""
+    from cevns_scan import msw
+
+    return lambda e: float(msw.survival_probability(e, comp, SIN2_12, SIN2_13, DM2_21))
+
+
+_SPECTRA: dict[str, Spectrum] = {}
+
+
+def _spec(comp: str) -> Spectrum:
+    if comp not in _SPECTRA:
+        _SPECTRA[comp] = Spectrum(*_read_spectrum(*SPECTRA[comp]))
+    return _SPECTRA[comp]
+
+
+def direct_rate(nuc: Nucleus, n_t: float, comp: str, t_kev: float, weight=None, sm=True):
+    """(SM, MM per mu_B^2) in events/(kg day keV_nr): n_t Phi int phi_lin w dsigma/dT dE (quad).
+
+    ``weight`` w(E) multiplies the magnetic-moment integrand only (a flavour probability);
+    lines get b_l w(E_l). ``sm=False`` skips the SM integral (returns 0 for it).
+    """
+    w = weight if weight is not None else (lambda e: 1.0)
+    t = t_kev * 1e-3
+    scale = n_t * _read_fluxes()[comp] * PER_KG_DAY_KEV
+    if comp in LINES:
+        open_ = [(e, b) for e, b in LINES[comp] if t <= nuc.t_max(e)]
+        return (scale * sum(b * nuc.sm_xsec(e, t) for e, b in open_),
+                scale * sum(b * w(e) * nuc.mm_xsec(e, t) for e, b in open_))
+    spec = _spec(comp)
+    lo, hi = nuc.e_min(t), spec.e_max
+    if lo >= hi:
+        return 0.0, 0.0
+    s = nuc.sm_pref(t) * _quad_e(spec, lambda e: nuc.sm_kernel(e, t), lo, hi) if sm else 0.0
+    mm = nuc.mm_pref(t) * _quad_e(spec, lambda e: w(e) * nuc.mm_kernel(e, t), lo, hi)
+    return scale * s, scale * mm
+
+
+def msw_flavour_rates(nuc: Nucleus, n_t: float, comp: str, t_kev: float):
+    """(SM, (M_e, M_mu, M_tau)): M_e from phi P_ee, M_mu/tau from phi (1 - P_ee) cos^2/sin^2."""
+    p = _p_ee(comp)
+    sm, m_e = direct_rate(nuc, n_t, comp, t_kev, p)
+    _, m_x = direct_rate(nuc, n_t, comp, t_kev, lambda e: 1.0 - p(e), sm=False)
+    return sm, (m_e, (1.0 - SIN2_23) * m_x, SIN2_23 * m_x)
+
+
+def _config(**choices):
+    sections = {"oscillation": ("oscillation", "model"), "isotopes": ("target", "isotopes"),
+                "couplings": ("physics", "couplings")}
+    user: dict = {}
+    for choice, value in choices.items():
+        section, key = sections[choice]
+        user.setdefault(section, {})[key] = value
+    return load_config().with_overrides(user, "test")
+
+
+def _ge_natural_nuclei(couplings=None):
+    """(nuclei per kg, reference Nucleus) of natural Ge: x_i 1000 N_A / 72.630, own A and mass."""
+    n_t = 1000.0 * N_A / GE_WEIGHT
+    total = sum(x for _, _, x in GE_NATURAL)
+    return [(x / total * n_t, Nucleus(32, float(a), mass, couplings)) for a, mass, x in GE_NATURAL]
+
+
+@pytest.mark.parametrize(("target", "comps", "t_kev"), [
+    pytest.param("Ge", ("8B",), (2.0,), id="Ge-8B"),
+    pytest.param("Ge", ("8B", "hep"), MSW_T_KEV, id="Ge-all", marks=pytest.mark.slow),
+    pytest.param("Xe", ("8B", "hep"), MSW_T_KEV, id="Xe-all", marks=pytest.mark.slow),
+])
+def test_msw_differential_rates_vs_quad(target, comps, t_kev):
+    """Day-time MSW: P_el(E) inside the E_nu integral, per flavour, against quad."""
+    from cevns_scan.rates import flavour_differential_rates
+
+    model = build_model(_config(oscillation="msw")).with_target(target)
+    nuc = Nucleus(*TARGETS[target])
+    m = model.with_components(comps)
+    sm, mm = flavour_differential_rates(m, np.array(t_kev))
+    _, mm_mu = differential_rates(m, np.array(t_kev), MU_VECTORS[1])
+    cmp_ = Comparer(f"MSW dR/dT {target}")
+    for j, comp in enumerate(m.component_names):
+        for i, t in enumerate(t_kev):
+            ref_sm, ref_mm = msw_flavour_rates(nuc, nuc.n_t, comp, t)
+            cmp_.check(sm[j, i], ref_sm, f"SM {comp} T={t}")
+            for li, fl in enumerate(("e", "mu", "tau")):
+                cmp_.check(mm[j, i, li], ref_mm[li], f"MM[{fl}] {comp} T={t}")
+            ref_mu = sum(x * x * r for x, r in zip(MU_VECTORS[1], ref_mm, strict=True))
+            cmp_.check(mm_mu[j, i], ref_mu, f"MM(mu_asym) {comp} T={t}")
+    cmp_.finish()
+
+
+@pytest.mark.parametrize("comps", [
+    pytest.param(("pp", "pep", "7Be"), id="pp-lines"),
+    pytest.param(("13N", "15O", "17F"), id="CNO", marks=pytest.mark.slow),
+])
+def test_msw_lines_and_low_energy_components_vs_quad(comps):
+    """T_nr = 5 eV on Ge: the 7Be/pep lines get b_l P_el(E_l), pp/CNO their P_el(E)."""
+    from cevns_scan.rates import flavour_differential_rates
+
+    model = build_model(_config(oscillation="msw")).with_components(comps)
+    nuc = Nucleus(*TARGETS["Ge"])
+    sm, mm = flavour_differential_rates(model, np.array([T_TINY_KEV]))
+    cmp_ = Comparer("MSW tiny recoil Ge")
+    for j, comp in enumerate(model.component_names):
+        ref_sm, ref_mm = msw_flavour_rates(nuc, nuc.n_t, comp, T_TINY_KEV)
+        cmp_.check(sm[j, 0], ref_sm, f"SM {comp}")
+        for li in range(3):
+            cmp_.check(mm[j, 0, li], ref_mm[li], f"MM[{li}] {comp}")
+    cmp_.finish()
+    assert cmp_.n_cmp == 12
+
+
+@pytest.mark.parametrize(("comps", "t_kev"), [
+    pytest.param(("8B",), (1.0, 4.0), id="8B"),
+    pytest.param(("8B", "hep"), MSW_T_KEV, id="all", marks=pytest.mark.slow),
+])
+def test_natural_germanium_is_the_isotope_sum(comps, t_kev):
+    """dR/dT per kg = sum_i x_i N_T <dsigma_i/dT>, N_T = 1000 N_A / 72.630, each isotope with
+    its own N, m_N and Helm radius (tree couplings, constant probabilities)."""
+    model = build_model(_config(isotopes="natural")).with_components(comps)
+    sm, mm = differential_rates(model, np.array(t_kev), (1.0, 0.0, 0.0))
+    probs = flavour_probabilities()
+    cmp_ = Comparer("natural Ge")
+    for j, comp in enumerate(model.component_names):
+        for i, t in enumerate(t_kev):
+            parts = [direct_rate(nuc, n_t, comp, t) for n_t, nuc in _ge_natural_nuclei()]
+            cmp_.check(sm[j, i], sum(p[0] for p in parts), f"SM {comp} T={t}")
+            cmp_.check(mm[j, i], probs[0] * sum(p[1] for p in parts), f"MM {comp} T={t}")
+    cmp_.finish()
+
+
+@pytest.mark.parametrize("target", ["Ge", "Xe"])
+def test_radiative_couplings_rates_vs_quad(target):
+    """Weak charge g_V^p Z + g_V^n N with the PDG 2024 couplings; the MM part is unchanged."""
+    model = build_model(_config(couplings="radiative")).with_target(target)
+    m = model.with_components(("8B",))
+    nuc = Nucleus(*TARGETS[target], couplings=RADIATIVE)
+    sm, mm = differential_rates(m, np.array(MSW_T_KEV), (1.0, 0.0, 0.0))
+    cmp_ = Comparer(f"radiative {target}")
+    for i, t in enumerate(MSW_T_KEV):
+        ref_sm, ref_mm = direct_rate(nuc, nuc.n_t, "8B", t)
+        cmp_.check(sm[0, i], ref_sm, f"SM T={t}")
+        cmp_.check(mm[0, i], flavour_probabilities()[0] * ref_mm, f"MM T={t}")
+    cmp_.finish()
+
+
+@pytest.mark.slow
+def test_modern_preset_rates_vs_quad():
+    """All three changes at once (MSW, natural Ge, radiative couplings) against the reference."""
+    model = build_model(load_config().with_overrides({"physics": {"preset": "modern"}}, "test"))
+    assert model.choices == {"preset": "modern", "oscillation": "msw", "isotopes": "natural",
+                             "couplings": "radiative"}
+    from cevns_scan.rates import flavour_differential_rates
+
+    t = (2.0,)
+    sm, mm = flavour_differential_rates(model.with_components(("8B",)), np.array(t))
+    ref_sm, ref_mm = 0.0, np.zeros(3)
+    for n_t, nuc in _ge_natural_nuclei(RADIATIVE):
+        s, m = msw_flavour_rates(nuc, n_t, "8B", t[0])
+        ref_sm += s
+        ref_mm += np.asarray(m)
+    cmp_ = Comparer("modern Ge")
+    cmp_.check(sm[0, 0], ref_sm, "SM")
+    for li in range(3):
+        cmp_.check(mm[0, 0, li], ref_mm[li], f"MM[{li}]")
+    cmp_.finish()
+
+
+# MSW templates: the T_nr integral by quad over each bin (breakpoints where E_min(T) crosses a
+# node), the E_nu integral of phi_lin P E^-p by 16-point Gauss-Legendre on every panel of the
+# table (P smooth, phi linear: exact to rounding), itself checked against quad below.
+GL16 = np.polynomial.legendre.leggauss(16)
+
+
+class WeightedMoments:
+    """A_p(x) = int_x^{E_max} phi_lin(E) w(E) E^-p dE, p = 0, 1, 2, by per-panel Gauss-Legendre."""
+
+    def __init__(self, spec: Spectrum, w_vec):
+        self.x, self.y, self.w = spec.x, spec.y, w_vec
+        a, b = self.x[:-1], self.x[1:]
+        nodes = 0.5 * (b - a)[:, None] * (GL16[0][None, :] + 1.0) + a[:, None]
+        weights = 0.5 * (b - a)[:, None] * GL16[1][None, :]
+        vals = self._phi(nodes) * self.w(nodes.ravel()).reshape(nodes.shape) * weights
+        with np.errstate(divide="ignore"):
+            panel = np.stack([np.sum(vals / nodes**p, axis=1) for p in range(3)])
+        panel[1:, a <= 0.0] = np.nan  # never used: E_min > 0
+        self.tails = np.concatenate([np.cumsum(panel[:, ::-1], axis=1)[:, ::-1],
+                                     np.zeros((3, 1))], axis=1)
+
+    def _phi(self, e):
+        return np.interp(e, self.x, self.y)
+
+    def __call__(self, x: float) -> np.ndarray:
+        if x >= self.x[-1]:
+            return np.zeros(3)
+        k = int(np.searchsorted(self.x, x, side="right")) - 1
+        b = self.x[k + 1]
+        nodes = 0.5 * (b - x) * (GL16[0] + 1.0) + x
+        vals = self._phi(nodes) * self.w(nodes) * 0.5 * (b - x) * GL16[1]
+        return np.array([np.sum(vals / nodes**p) for p in range(3)]) + self.tails[:, k + 1]
+
+
+def _vec_p_ee(comp: str, complement: bool = False):
+    from cevns_scan import msw
+
+    def w(e):
+        p = msw.survival_probability(np.asarray(e, dtype=float), comp, SIN2_12, SIN2_13, DM2_21)
+        return 1.0 - p if complement else p
+    return w
+
+
+def test_weighted_moment_reference_vs_quad():
+    """The Gauss-Legendre moments of the template reference agree with quad to 1e-10."""
+    spec = _spec("8B")
+    moments = WeightedMoments(spec, _vec_p_ee("8B"))
+    p = _p_ee("8B")
+    for x in (4.0, 14.2):
+        got = moments(x)
+        for k in range(3):
+            ref = _quad_e(spec, lambda e, k=k: p(e) * e**-k, x, spec.e_max)
+            assert got[k] == pytest.approx(ref, rel=1e-10), (x, k)
+
+
+def msw_template_reference(nuc: Nucleus, comp: str, tee_lo: float, tee_hi: float):
+    """Bin averages (MM_e, MM_mu, MM_tau per mu_B^2) over [tee_lo, tee_hi] keV_ee, MSW."""
+    spec = _spec(comp)
+    scale = nuc.n_t * _read_fluxes()[comp] * PER_KG_DAY_KEV
+    t1, t2 = nuc.t_nr_of_ee(tee_lo), nuc.t_nr_of_ee(tee_hi)
+    hi = min(t2, nuc.t_max(spec.e_max) * 1e3)
+    if hi <= t1:
+        return 0.0, 0.0, 0.0
+    pts = [p for p in (nuc.t_max(xk) * 1e3 for xk in spec.xl) if t1 < p < hi]
+    out = []
+    for complement in (False, True):
+        mom = WeightedMoments(spec, _vec_p_ee(comp, complement))
+
+        def rate(tk, mom=mom):
+            t = tk * 1e-3
+            a0, a1, _ = mom(nuc.e_min(t))
+            return scale * nuc.mm_pref(t) * (a0 / t - a1)
+        val, _ = integrate.quad(rate, t1, hi, points=pts or None, limit=10 * (len(pts) + 2) + 200,
+                                epsabs=0.0, epsrel=QUAD_EPSREL)
+        out.append(val / (tee_hi - tee_lo))
+    m_e, m_x = out
+    return m_e, (1.0 - SIN2_23) * m_x, SIN2_23 * m_x
+
+
+@pytest.mark.parametrize(("comps", "bins"), [
+    pytest.param(("8B",), (0, 9), id="8B-2bins"),
+    pytest.param(("8B", "hep"), tuple(range(20)), id="all-20bins", marks=pytest.mark.slow),
+])
+def test_msw_templates_vs_quad(comps, bins):
+    model = build_model(_config(oscillation="msw")).with_components(comps)
+    tpl = binned_templates(model, np.array(BIN_LO), np.array(BIN_HI))
+    const = binned_templates(dataclasses.replace(model, oscillation=None), np.array(BIN_LO),
+                             np.array(BIN_HI))
+    nuc = Nucleus(*TARGETS["Ge"])
+    cmp_ = Comparer("MSW templates Ge")
+    for j, comp in enumerate(model.component_names):
+        for i in bins:
+            ref = msw_template_reference(nuc, comp, BIN_LO[i], BIN_HI[i])
+            for li in range(3):
+                cmp_.check(tpl.mm[j, i, li], ref[li], f"MM[{li}] {comp} bin {i}")
+            # the SM part does not depend on the flavour model, bit for bit
+            assert tpl.sm[j, i] == const.sm[j, i]
+    cmp_.finish()

@@ -17,7 +17,13 @@ from ..errors import InputError
 from ..kernels.constants import MEV_PER_KEV
 from ..kernels.quenching import lindhard_dq_dt, lindhard_q, t_nr_kev_from_t_ee_array
 from ..kernels.rates import Quadrature, component_bin_integrals
-from ..rates import differential_rates, rate_norm
+from ..rates import (
+    differential_rates,
+    electron_part,
+    flavour_differential_rates,
+    flavour_split,
+    nuclide_sum,
+)
 
 
 @functools.cache
@@ -82,32 +88,59 @@ def check_bins(tee_lo, tee_hi) -> tuple[np.ndarray, np.ndarray]:
 
 
 def binned_templates(model, tee_lo, tee_hi) -> Templates:
-    """S_ij and M_ijl for the keV_ee bins [tee_lo[i], tee_hi[i]] (see module docstring)."""
+    """S_ij and M_ijl for the keV_ee bins [tee_lo[i], tee_hi[i]] (see module docstring).
+
+    Rates are summed over the target's nuclides (:func:`cevns_scan.rates.nuclide_sum`). With
+    the constant flavour model M_ijl = P_el M_ij (eqs. 8-11); with MSW the P_el(E) weights sit
+    inside the E_nu integral: M_ije from the spectrum phi P_ee, M_ij(mu, tau) from
+    phi (1 - P_ee) cos^2/sin^2 theta23 (:func:`cevns_scan.rates.flavour_split`).
+    """
     lo, hi = check_bins(tee_lo, tee_hi)
+    if model.bin_rate == "centre":
+        return _centre_templates(model, lo, hi)
     tgt = model.target
     z, k = float(tgt.z), model.quenching_k
     n_comp = len(model.components)
     sm = np.zeros((n_comp, lo.size))
     mm_unit = np.zeros_like(sm)
-    if model.bin_rate == "centre":
-        centre = 0.5 * (lo + hi)
-        t_c = t_nr_kev_from_t_ee_array(centre, z, k)
-        jac = np.array([lindhard_q(t, z, k) + t * lindhard_dq_dt(t, z, k) for t in t_c])
+    t_lo = t_nr_kev_from_t_ee_array(lo, z, k) * MEV_PER_KEV
+    t_hi = t_nr_kev_from_t_ee_array(hi, z, k) * MEV_PER_KEV
+    quad = Quadrature(*gauss_legendre(model.gl_order), model.max_ratio)
+    width = hi - lo
+
+    def evaluate(spec, nuc):
+        return component_bin_integrals(t_lo, t_hi, spec, nuc, quad)
+
+    msw = model.flavour_model == "msw"
+    mm = np.zeros((n_comp, lo.size, 3))
+    for j, comp in enumerate(model.components):
+        s, m = nuclide_sum(model, comp, lambda nuc, c=comp: evaluate(c.spectrum, nuc))
+        sm[j] = s / width
+        mm_unit[j] = m / width
+        if msw:
+            m_ee = electron_part(model, comp, evaluate, m)
+            mm[j] = flavour_split(model, m, m_ee) / width[:, None]
+    if not msw:
+        mm = mm_unit[:, :, None] * np.asarray(model.probabilities)[None, None, :]
+    sigma = np.array([c.frac_sigma for c in model.components])
+    return Templates(model.component_names, lo, hi, sm, mm, sigma)
+
+
+def _centre_templates(model, lo, hi) -> Templates:
+    """``bin_rate = "centre"``: the paper's eq. 17, dR/dT_nr / (dT_ee/dT_nr) at the bin centre."""
+    tgt = model.target
+    z, k = float(tgt.z), model.quenching_k
+    centre = 0.5 * (lo + hi)
+    t_c = t_nr_kev_from_t_ee_array(centre, z, k)
+    jac = np.array([lindhard_q(t, z, k) + t * lindhard_dq_dt(t, z, k) for t in t_c])
+    if model.flavour_model == "constant":
         s, m = differential_rates(model, t_c, (1.0, 0.0, 0.0))
-        sm[:] = s / jac
-        mm_unit[:] = m / model.probabilities[0] / jac
+        sm = s / jac
+        mm_unit = m / model.probabilities[0] / jac
+        mm = mm_unit[:, :, None] * np.asarray(model.probabilities)[None, None, :]
     else:
-        t_lo = t_nr_kev_from_t_ee_array(lo, z, k) * MEV_PER_KEV
-        t_hi = t_nr_kev_from_t_ee_array(hi, z, k) * MEV_PER_KEV
-        quad = Quadrature(*gauss_legendre(model.gl_order), model.max_ratio)
-        nucleus = model.nucleus
-        width = hi - lo
-        for j, comp in enumerate(model.components):
-            s, m = component_bin_integrals(t_lo, t_hi, comp.spectrum, nucleus, quad)
-            norm = rate_norm(model, comp)
-            sm[j] = norm * s / width
-            mm_unit[j] = norm * m / width
-    mm = mm_unit[:, :, None] * np.asarray(model.probabilities)[None, None, :]
+        s, m = flavour_differential_rates(model, t_c)
+        sm, mm = s / jac, m / jac[None, :, None]
     sigma = np.array([c.frac_sigma for c in model.components])
     return Templates(model.component_names, lo, hi, sm, mm, sigma)
 
