@@ -597,6 +597,17 @@ def toy_statistics(model, u0, v0, z_bins, z_aux, out_t):
     B_hat) is the conditional fit to the observed data at (u0, v0). Toy k depends on row k
     only, so any split of the rows gives bit-identical results.
     """
+    return toy_statistics_from(model, np.zeros(model.sm.shape[0]), u0, v0, z_bins, z_aux,
+                               out_t)
+
+
+@kernel
+def toy_statistics_from(model, aux_obs, u0, v0, z_bins, z_aux, out_t):
+    """:func:`toy_statistics` for data ``model.obs`` whose pull centres are ``aux_obs`` (J,).
+
+    The observed data have centres 0; a pseudo-experiment used as data (nested toys for a
+    coverage study) has its own fluctuated centres.
+    """
     _check_point(u0, v0)
     sm, mx, my, sigma = model.sm, model.mx, model.my, model.sigma
     n_comp, n_bins = sm.shape
@@ -610,7 +621,7 @@ def toy_statistics(model, u0, v0, z_bins, z_aux, out_t):
     x0 = u0 / su
     y0 = v0 / sv
     _residual_from_obs(model, work, model.obs)
-    _set_data(work, np.zeros(n_comp))
+    _set_data(work, aux_obs)
     _evaluate(work, x0, y0, 1)
     xi = work.tvec[:n_comp].copy()
     bg = work.tvec[n_comp] if model.bg_free else model.bg_value

@@ -172,9 +172,27 @@ class Analysis:
         return PlaneGrid(fx, fy, np.linspace(0.0, self.axis_maximum(fx), n),
                          np.linspace(0.0, self.axis_maximum(fy), n))
 
-    def plane_digest(self, pg: PlaneGrid) -> str:
-        """Hash of the analysis and a plane's axes (what a checkpoint chunk belongs to)."""
+    def neyman_plane(self, flavour_x: str, flavour_y: str, toys: int, seed: int):
+        """The statistic of a Neyman scan: the observed map plus toy critical values."""
+        from .neyman import NeymanPlane
+
+        if toys < 10:
+            raise ParameterError("toys", toys, "must be >= 10 pseudo-experiments per point")
+        if len(self.experiments) != 1:
+            raise ParameterError("data", self.label, "holds several experiments; the Neyman "
+                                 "construction takes one experiment at a time")
+        lik = self.experiments[0].likelihood
+        return NeymanPlane(self.plane(flavour_x, flavour_y), lik.toys(flavour_x, flavour_y),
+                           int(toys), int(seed), self.cl)
+
+    def plane_digest(self, pg: PlaneGrid, toys: int = 0, seed: int = 0) -> str:
+        """Hash of the analysis and a plane's axes (what a checkpoint chunk belongs to).
+
+        A Neyman scan (``toys`` > 0) also hashes the toys per point and the seed.
+        """
         h = hashlib.sha256(self.digest().encode())
+        if toys:
+            h.update(f"neyman toys={int(toys)} seed={int(seed)}".encode())
         h.update(pg.name.encode())
         h.update(np.ascontiguousarray(pg.mu_x, dtype="<f8").tobytes())
         h.update(np.ascontiguousarray(pg.mu_y, dtype="<f8").tobytes())
@@ -204,6 +222,30 @@ class Analysis:
                         resume_hint="nothing was written; rerun the same command")
         return plane_result(self, pg, chi2)
 
+    def neyman(self, plane: str | PlaneGrid, grid: int | None = None, *, toys: int = 1000,
+               seed: int = 0, jobs: int = 1, backend: str = "threading",
+               scheduler: str | None = None, progress=None):
+        """Scan one plane with the toy-MC Neyman construction (:mod:`cevns_scan.neyman`).
+
+        ``toys`` pseudo-experiments per grid point, seeded from (``seed``, point index).
+        Returns a :class:`~cevns_scan.neyman.NeymanResult`; its ``wilks`` is the same map read
+        with Wilks' threshold.
+        """
+        from .neyman import read_neyman
+        from .results import plane_result
+        from .scan import make_chunks, scan_map
+
+        pg = plane if isinstance(plane, PlaneGrid) else self.plane_grid(plane, grid)
+        stat = self.neyman_plane(pg.flavour_x, pg.flavour_y, toys, seed)
+        chunks = make_chunks(pg.mu_x.size, pg.mu_y.size, self.config.scan.neyman_chunk_points)
+        bar = progress(len(chunks), f"neyman {pg.name} ({pg.mu_x.size}x{pg.mu_y.size}, {toys} "
+                       "toys/point)") if progress is not None else None
+        maps = scan_map(stat, pg.mu_x, pg.mu_y, chunks, jobs=jobs, backend=backend,
+                        scheduler=scheduler, progress=bar,
+                        resume_hint="nothing was written; rerun the same command")
+        wilks = plane_result(self, pg, np.ascontiguousarray(maps[..., 0]))
+        return read_neyman(wilks, maps[..., 1:], toys, seed, self.cl)
+
     def one_dof_intervals(self, cl: float | None = None) -> dict[str, tuple[float, float]]:
         """1-d.o.f. intervals (Wilks) of each moment with the other two at zero (mu_B).
 
@@ -212,19 +254,29 @@ class Analysis:
         return one_dof_intervals(self, self.cl if cl is None else cl)
 
     def run(self, planes=None, grid: int | None = None, *, jobs: int = 1,
-            backend: str = "threading", scheduler: str | None = None, progress=None):
+            backend: str = "threading", scheduler: str | None = None, progress=None,
+            toys: int = 0, seed: int = 0):
         """Scan every plane (default: the config's) and add the 1-d.o.f. limits.
 
-        ``progress`` is None or a factory ``progress(total_chunks, description)``. Returns an
-        :class:`~cevns_scan.results.AnalysisResult`.
+        ``progress`` is None or a factory ``progress(total_chunks, description)``. With
+        ``toys`` > 0 every plane also gets the Neyman construction (:meth:`neyman`). Returns
+        an :class:`~cevns_scan.results.AnalysisResult`.
         """
         from .results import AnalysisResult
 
-        results, timings = [], {}
+        results, neyman, timings = [], [], {}
         for plane in planes or self.config.scan.planes:
             t0 = time.perf_counter()
-            res = self.scan(plane, grid, jobs=jobs, backend=backend, scheduler=scheduler,
-                            progress=progress)
-            timings[f"scan_{res.grid.name}_s"] = time.perf_counter() - t0
+            if toys:
+                ney = self.neyman(plane, grid, toys=toys, seed=seed, jobs=jobs, backend=backend,
+                                  scheduler=scheduler, progress=progress)
+                res = ney.wilks
+                neyman.append(ney)
+                timings[f"neyman_{res.grid.name}_s"] = time.perf_counter() - t0
+            else:
+                res = self.scan(plane, grid, jobs=jobs, backend=backend, scheduler=scheduler,
+                                progress=progress)
+                timings[f"scan_{res.grid.name}_s"] = time.perf_counter() - t0
             results.append(res)
-        return AnalysisResult(self, tuple(results), self.one_dof_intervals(), timings)
+        return AnalysisResult(self, tuple(results), self.one_dof_intervals(), timings,
+                              tuple(neyman))

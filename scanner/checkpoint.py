@@ -141,11 +141,12 @@ def assemble(plane_dir: Path, manifest: dict) -> np.ndarray:
             f"from shard(s) {', '.join(f'{k}/{n_shards}' for k in shards)}; run them "
             "(cevns-scan scan ... --shard K/N --resume) before merging")
     nx, ny = len(manifest["mu_x"]), len(manifest["mu_y"])
-    out = np.full((nx, ny), np.nan)
+    extra = (len(manifest["neyman"]["channels"]),) if manifest.get("neyman") else ()
+    out = np.full((nx, ny, *extra), np.nan)
     for index in range(n_chunks):
         z = read_chunk(chunk_path(plane_dir, index))
         i0, i1 = int(z["i0"]), int(z["i1"])
-        if z["chi2"].shape != (i1 - i0, ny):
+        if z["chi2"].shape != (i1 - i0, ny, *extra):
             raise InputError(f"{chunk_path(plane_dir, index)}: block shape {z['chi2'].shape} "
                              f"does not fit rows {i0}:{i1} of a {nx}x{ny} grid")
         out[i0:i1] = z["chi2"]
@@ -166,12 +167,16 @@ class ShardReport:
     note: str = ""
 
 
-def _manifest(analysis, pg, digest: str, n_chunks: int, n_shards: int, command) -> dict:
+def _manifest(analysis, pg, digest: str, n_chunks: int, n_shards: int, command,
+              toys: int = 0, seed: int = 0) -> dict:
     """What a plane folder records about the scan it holds."""
     from . import __version__
+    from .neyman import CHANNELS
 
     ds = analysis.dataset
+    neyman = {"toys": int(toys), "seed": int(seed), "channels": list(CHANNELS)} if toys else None
     return {
+        "neyman": neyman,
         "hash": digest, "plane": pg.name, "flavours": [pg.flavour_x, pg.flavour_y],
         "n_chunks": n_chunks, "n_shards": n_shards,
         "chunk_points": analysis.config.scan.chunk_points,
@@ -185,14 +190,17 @@ def _manifest(analysis, pg, digest: str, n_chunks: int, n_shards: int, command) 
 def run_shard(analysis, plane: str, out, *, shard: tuple[int, int] = (1, 1),
               resume: bool = False, grid: int | None = None, jobs: int = 1,
               backend: str = "threading", scheduler: str | None = None, progress=None,
-              command: list[str] = (), resume_command: str = "") -> ShardReport:
+              command: list[str] = (), resume_command: str = "", toys: int = 0,
+              seed: int = 0) -> ShardReport:
     """Compute shard ``shard = (K, N)`` of a plane's chunks into the scan folder ``out``.
 
     Every finished chunk is written atomically to ``out/<plane>/chunk_*.npz`` with the hash
     of the inputs; a folder made from other inputs is refused. With ``resume``, chunks
     already there are skipped; without it, finding any is an error. ``progress`` is None or a
     factory ``progress(total, description)``; ``command`` is recorded in the manifest and
-    ``resume_command`` is quoted if the scan is interrupted.
+    ``resume_command`` is quoted if the scan is interrupted. With ``toys`` > 0 every point
+    also gets the toy-MC Neyman critical values (:mod:`cevns_scan.neyman`), seeded from
+    (``seed``, point index).
     """
     from .outputs import check_scan_dir
     from .scan import make_chunks, scan_map
@@ -202,13 +210,17 @@ def run_shard(analysis, plane: str, out, *, shard: tuple[int, int] = (1, 1),
         raise ParameterError("shard", f"{k}/{n_shards}", "needs 1 <= K <= N")
     root = check_scan_dir(out)
     pg = analysis.plane_grid(plane, grid)
-    digest = analysis.plane_digest(pg)
-    chunks = make_chunks(pg.mu_x.size, pg.mu_y.size, analysis.config.scan.chunk_points)
+    digest = analysis.plane_digest(pg, toys, seed)
+    statistic = (analysis.neyman_plane(pg.flavour_x, pg.flavour_y, toys, seed) if toys
+                 else analysis.plane(pg.flavour_x, pg.flavour_y))
+    scan = analysis.config.scan
+    chunks = make_chunks(pg.mu_x.size, pg.mu_y.size,
+                         scan.neyman_chunk_points if toys else scan.chunk_points)
     mine = [chunks[i] for i in shard_slice(len(chunks), k, n_shards)]
     plane_dir = root / pg.name
     if (plane_dir / "manifest.json").is_file():  # another shard's folder: same inputs?
         open_plane_dir(plane_dir, _manifest(analysis, pg, digest, len(chunks), n_shards,
-                                            command))
+                                            command, toys, seed))
     done = finished_chunks(plane_dir, digest) if plane_dir.exists() else set()
     already = [c.index for c in mine if c.index in done]
     spec = f"{k}/{n_shards}"
@@ -222,12 +234,13 @@ def run_shard(analysis, plane: str, out, *, shard: tuple[int, int] = (1, 1),
                 f"{len(chunks)} have nothing to do")
     else:
         note = ""
-    open_plane_dir(plane_dir, _manifest(analysis, pg, digest, len(chunks), n_shards, command))
+    open_plane_dir(plane_dir, _manifest(analysis, pg, digest, len(chunks), n_shards, command,
+                                        toys, seed))
     t0 = time.perf_counter()
     bar = progress(len(todo), f"shard {spec} scan {pg.name} ({pg.mu_x.size}x{pg.mu_y.size})"
                    ) if progress is not None else None
     hint = f"finished chunks are kept in {plane_dir}"
-    scan_map(analysis.plane(pg.flavour_x, pg.flavour_y), pg.mu_x, pg.mu_y, todo, jobs=jobs,
+    scan_map(statistic, pg.mu_x, pg.mu_y, todo, jobs=jobs,
              backend=backend, scheduler=scheduler, progress=bar,
              on_chunk=lambda c, block: write_chunk(plane_dir, digest, c.index, c.i0, c.i1,
                                                    block, spec),
@@ -245,6 +258,7 @@ def merge_scan(scan_dir, cl: float | None = None):
     from .analysis import Analysis, PlaneGrid
     from .config import config_from_json
     from .datasets import COLUMNS, dataset_from_table
+    from .neyman import read_neyman
     from .results import AnalysisResult, plane_result
     from .tables import parse_table
 
@@ -255,7 +269,7 @@ def merge_scan(scan_dir, cl: float | None = None):
     if not plane_dirs:
         raise InputError(f"{root}: holds no scan (no <plane>/manifest.json); "
                          "run `cevns-scan scan --out` into it first")
-    analysis, results = None, []
+    analysis, results, neyman = None, [], []
     for plane_dir in plane_dirs:
         man = read_manifest(plane_dir)
         where = f"{plane_dir}/manifest.json"
@@ -270,8 +284,17 @@ def merge_scan(scan_dir, cl: float | None = None):
             raise InputError(f"{plane_dir}: made with another config or dataset than "
                              f"{plane_dirs[0]}; merge planes of one analysis only")
         pg = PlaneGrid(*man["flavours"], np.array(man["mu_x"]), np.array(man["mu_y"]))
-        if a.plane_digest(pg) != man["hash"]:
+        ney = man.get("neyman") or {}
+        toys, seed = int(ney.get("toys", 0)), int(ney.get("seed", 0))
+        if a.plane_digest(pg, toys, seed) != man["hash"]:
             raise InputError(f"{where}: its hash does not match its config and dataset "
                              "(made by another cevns-scan version?); rerun the scan")
-        results.append(plane_result(a, pg, assemble(plane_dir, man), cl))
-    return AnalysisResult(analysis, tuple(results), analysis.one_dof_intervals(cl))
+        maps = assemble(plane_dir, man)
+        if toys:
+            wilks = plane_result(a, pg, np.ascontiguousarray(maps[..., 0]), cl)
+            neyman.append(read_neyman(wilks, maps[..., 1:], toys, seed, a.cl))
+            results.append(wilks)
+        else:
+            results.append(plane_result(a, pg, maps, cl))
+    return AnalysisResult(analysis, tuple(results), analysis.one_dof_intervals(cl), {},
+                          tuple(neyman))

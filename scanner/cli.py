@@ -143,6 +143,19 @@ def _add_analysis_options(p, default_out=None, grid=True):
         _add_force(p, "folder")
 
 
+def _add_toy_options(p, default: int):
+    if default:
+        help_toys = f"pseudo-experiments per grid point (default {default})"
+    else:
+        help_toys = ("also run the toy-MC Neyman construction with N pseudo-experiments per "
+                     "grid point (default: Wilks only)")
+    p.add_argument("--toys", type=_positive_int("--toys"), default=default or None, metavar="N",
+                   help=help_toys)
+    p.add_argument("--seed", type=int, default=0,
+                   help="random seed; each grid point's toys come from (seed, point index) "
+                        "(default 0)")
+
+
 def _sub(sub, name, help_text, example):
     return sub.add_parser(name, help=help_text, description=help_text,
                           epilog=f"example: {example}",
@@ -165,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_overlay(p)
     p.add_argument("--plane", action="append", default=[], metavar="X-Y",
                    help="plane to scan, repeatable (default from config: e-mu and e-tau)")
+    _add_toy_options(p, default=0)
 
     p = _sub(sub, "rates", "differential rates dR/dT_nr in events/(kg day keV_nr) (Fig. 2)",
              f"{PROG} rates --target Xe --flux 8B,hep --mu 1e-9 --points 50 --out xe.csv")
@@ -219,6 +233,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR",
                    help="checkpoint folder (shared by all shards and planes)")
     p.add_argument("--resume", action="store_true", help="skip chunks already finished")
+
+    p = _sub(sub, "neyman", "one shard of a toy-MC Neyman scan of one plane, checkpointed",
+             f"{PROG} neyman --plane e-mu --grid 51 --toys 1000 --seed 1 --shard 2/8 "
+             "--out scans/neyman --resume")
+    _add_analysis_options(p)
+    p.add_argument("--plane", required=True, metavar="X-Y", help="e-mu, e-tau or mu-tau")
+    p.add_argument("--shard", default="1/1", metavar="K/N",
+                   help="this job's slice of the grid's chunks (default 1/1: all)")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="checkpoint folder (shared by all shards; `merge` makes the results)")
+    p.add_argument("--resume", action="store_true", help="skip chunks already finished")
+    _add_toy_options(p, default=1000)
+
+    p = _sub(sub, "coverage", "how often Wilks' and the Neyman regions cover true points "
+             "(toy MC)", f"{PROG} coverage --plane e-mu --at e=1e-8,mu=0 --toys 400")
+    p.add_argument("--config", metavar="FILE.toml",
+                   help="TOML file overriding the packaged default configuration (the paper's)")
+    p.add_argument("--data", default=None, metavar="FILE.csv|NAME",
+                   help="dataset CSV or a built-in name (default: cdex10-asimov)")
+    p.add_argument("--cl", type=_float("--cl", 0.0, strict=True), metavar="CL",
+                   help="confidence level in (0, 1) (default from config: 0.9)")
+    p.add_argument("--plane", default="e-mu", metavar="X-Y", help="e-mu (default), e-tau, mu-tau")
+    p.add_argument("--at", action="append", default=[], metavar="X=VALUE,Y=VALUE",
+                   help="a true point in mu_B, e.g. e=1e-8,mu=0; repeatable (default: the "
+                        "origin and 0.5, 1 x the exact 2-d.o.f. on-axis crossing)")
+    p.add_argument("--toys", type=_positive_int("--toys"), default=400, metavar="N",
+                   help="pseudo-experiments per true point (default 400)")
+    p.add_argument("--inner-toys", type=_positive_int("--inner-toys"), default=1000,
+                   metavar="N", help="toys of each pseudo-experiment's own Neyman critical "
+                                     "value (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--jobs", type=_jobs, default=None, metavar="N",
+                   help="threads; -1 or unset: all cores")
+    p.add_argument("--json", metavar="FILE.json", help="also write the table as JSON")
+    _add_force(p, "file")
 
     p = _sub(sub, "merge", "merge the shards of a scan folder into a results folder",
              f"{PROG} merge scans/run1 --out results/run1")
@@ -497,7 +546,7 @@ def cmd_reproduce(args, argv) -> int:
     analysis = Analysis.from_config(cfg, args.data)
     prepare_s = time.perf_counter() - t0
     result = analysis.run(jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,
-                          progress=_progress(args))
+                          progress=_progress(args), toys=args.toys or 0, seed=args.seed)
     result.timings["prepare_s"] = prepare_s
     _finish(result, out, argv, args, {"jobs": args.jobs, "backend": args.backend}, started)
     return 0
@@ -519,7 +568,8 @@ def cmd_scan(args, argv) -> int:
     resume = shlex.join([PROG, *argv] + ([] if args.resume else ["--resume"]))
     rep = run_shard(analysis, args.plane, root, shard=shard, resume=args.resume, jobs=args.jobs,
                     backend=args.backend, scheduler=args.scheduler, progress=_progress(args),
-                    command=[PROG, *argv], resume_command=resume)
+                    command=[PROG, *argv], resume_command=resume,
+                    toys=getattr(args, "toys", 0) or 0, seed=getattr(args, "seed", 0))
     if rep.note:
         print(f"note: {rep.note}", file=sys.stderr)
     if not args.quiet:
@@ -577,7 +627,55 @@ def cmd_bench(args, argv) -> int:
     return run_bench(args)
 
 
-COMMANDS = {"reproduce": cmd_reproduce, "scan": cmd_scan, "merge": cmd_merge,
+def _true_point(text: str, fx: str, fy: str) -> tuple[float, float]:
+    values = {}
+    for part in text.split(","):
+        if "=" not in part:
+            raise InputError(f"--at {text!r}: use {fx}=VALUE,{fy}=VALUE in mu_B")
+        fl, value = part.split("=", 1)
+        if fl.strip() not in (fx, fy):
+            raise InputError(f"--at {text!r}: flavour {fl.strip()!r} is not {fx} or {fy} of "
+                             "the plane")
+        values[fl.strip()] = _float("--at", 0.0)(value)
+    return values.get(fx, 0.0), values.get(fy, 0.0)
+
+
+def cmd_coverage(args, argv) -> int:
+    from .analysis import Analysis
+    from .config import parse_plane
+    from .limits import axis_crossing, threshold
+    from .neyman import coverage
+    from .outputs import check_output_file, json_bytes, write_output_file
+
+    if args.json is not None:
+        check_output_file(args.json, force=args.force, option="--json")
+    fx, fy = parse_plane(args.plane, "--plane")
+    points = [_true_point(text, fx, fy) for text in args.at]
+    analysis = Analysis.from_config(_config(args), args.data)
+    if not points:
+        thr = threshold(analysis.cl, 2)
+        cx, cy = axis_crossing(analysis, fx, thr), axis_crossing(analysis, fy, thr)
+        points = [(0.0, 0.0), (0.5 * cx, 0.0), (cx, 0.0), (0.0, cy)]
+    rows = coverage(analysis, args.plane, points, toys=args.toys, inner=args.inner_toys,
+                    seed=args.seed, jobs=args.jobs)
+    cl = 100 * analysis.cl
+    print(f"coverage of the {cl:g} % CL regions, plane {fx}-{fy}, dataset {analysis.label} "
+          f"({args.toys} toys per point, {args.inner_toys} inner toys):")
+    print(f"  {'mu_' + fx:>12}  {'mu_' + fy:>12}  {'Wilks':>16}  {'Neyman':>16}")
+    for r in rows:
+        e_w, e_n = r.error(r.wilks, r.n), r.error(r.neyman, r.n)
+        print(f"  {r.mu_x:12.4g}  {r.mu_y:12.4g}  {100 * r.wilks:7.1f} +- {100 * e_w:4.1f} %"
+              f"  {100 * r.neyman:7.1f} +- {100 * e_n:4.1f} %")
+    if args.json is not None:
+        rec = {"command": [PROG, *argv], "cl": analysis.cl, "plane": args.plane,
+               "dataset": analysis.label, "seed": args.seed,
+               "points": [r.to_dict() for r in rows]}
+        write_output_file(args.json, json_bytes(rec), force=args.force, option="--json")
+    return 0
+
+
+COMMANDS = {"reproduce": cmd_reproduce, "scan": cmd_scan, "neyman": cmd_scan,
+            "coverage": cmd_coverage, "merge": cmd_merge,
             "rates": cmd_rates, "probabilities": cmd_probabilities, "figure2": cmd_figure2,
             "plot": cmd_plot,
             "dataset": cmd_dataset, "bench": cmd_bench}

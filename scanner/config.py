@@ -175,6 +175,7 @@ class ScanSection:
     mu_max_tau: float | str = _key("float_or_auto", _positive, _MU_MAX_HINT)
     auto_margin: float = _key("float", lambda v: v >= 1.0, "a factor >= 1")
     chunk_points: int = _key("int", lambda v: v >= 1, "an integer >= 1")
+    neyman_chunk_points: int = _key("int", lambda v: v >= 1, "an integer >= 1")
 
     def mu_max(self, flavour: str) -> float | str:
         """The configured axis maximum of ``flavour`` (mu_B) or ``'auto'``."""

@@ -124,11 +124,29 @@ def draw_allowed_region(ax, result, *, exponent: int | None = None, overlays=(),
     return {"region": region, "lines": lines, "best": best, "overlays": patches}
 
 
-def figure3(results, dataset: str, note: str = "", overlays=()) -> Figure:
+NEYMAN_COLOUR = "#cb181d"
+
+
+def draw_neyman_contour(ax, neyman, *, exponent: int | None = None) -> list:
+    """Draw the Neyman region's boundary (dashed) on ``ax``; returns the Line2D list."""
+    exponent = axis_exponent([neyman.wilks]) if exponent is None else exponent
+    s = 10.0**exponent
+    lines = []
+    for line in neyman.lines:
+        lines += ax.plot(line[:, 0] / s, line[:, 1] / s, "--", color=NEYMAN_COLOUR, lw=1.8)
+    lines += ax.plot([], [], "--", color=NEYMAN_COLOUR,
+                     label=f"{100 * neyman.cl:g} % CL Neyman ({neyman.n_toys} toys/point)")
+    ax.legend(fontsize=8, loc="upper right")
+    return lines
+
+
+def figure3(results, dataset: str, note: str = "", overlays=(), neyman=()) -> Figure:
     """Fig. 3: the allowed region of every plane, one panel each, one axis exponent.
 
     ``overlays`` holds (label, polygon, plane): ``plane`` None for every panel or ``'e_mu'``
-    for one; ``note`` (the dataset caveat) is printed above the panels if given.
+    for one; ``note`` (the dataset caveat) is printed above the panels if given; ``neyman``
+    holds :class:`~cevns_scan.neyman.NeymanResult` whose boundaries are drawn dashed over
+    the Wilks regions of their planes.
     """
     results = list(results)
     fig = Figure(figsize=(4.8 * len(results), 4.6))
@@ -140,6 +158,9 @@ def figure3(results, dataset: str, note: str = "", overlays=()) -> Figure:
     for ax, r, tag in zip(axes, results, "abcdef", strict=False):
         mine = [(label, poly) for label, poly, plane in overlays if plane in (None, r.name)]
         draw_allowed_region(ax, r, exponent=exponent, overlays=mine)
+        for ney in neyman:
+            if ney.name == r.name:
+                draw_neyman_contour(ax, ney, exponent=exponent)
         ax.set_title(f"{f'({tag}) ' if many else ''}allowed region, dataset {dataset}",
                      fontsize=9)
     if note:

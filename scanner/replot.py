@@ -9,6 +9,7 @@ import numpy as np
 
 from .analysis import PlaneGrid
 from .errors import InputError
+from .neyman import read_neyman
 from .outputs import load_npz, previous_result_files
 from .plots import check_overlays, figure2, figure3, load_overlay, save_figure
 from .rates import FIG2_TARGETS
@@ -36,6 +37,17 @@ def load_plane(path: Path, cl: float | None = None):
                       float(z["cl"]) if cl is None else cl)
 
 
+def load_neyman(path: Path, wilks):
+    """A :class:`~cevns_scan.neyman.NeymanResult` from ``tcrit_<plane>.npz`` at ``wilks.cl``."""
+    z = load_npz(path, "not a readable Neyman map; rerun reproduce --toys or merge")
+    missing = {"tcrit", "tcrit_err", "quantiles", "toys_per_point", "seed", "cl"} - set(z)
+    if missing:
+        raise InputError(f"{path}: lacks {', '.join(sorted(missing))}; not a cevns-scan map")
+    maps = np.concatenate([z["tcrit"][..., None], z["tcrit_err"][..., None], z["quantiles"]],
+                          axis=-1)
+    return read_neyman(wilks, maps, int(z["toys_per_point"]), int(z["seed"]), float(z["cl"]))
+
+
 def replot(folder: Path, overlay_specs=(), cl: float | None = None, caveat: bool = True) -> None:
     """Redraw fig2_rates and fig3_contours in ``folder`` from rates_*.csv and chi2_*.npz."""
     if not folder.is_dir():
@@ -50,10 +62,12 @@ def replot(folder: Path, overlay_specs=(), cl: float | None = None, caveat: bool
                          "`cevns-scan merge` into it first")
     results = sort_planes([load_plane(p, cl) for p in maps])
     check_overlays(overlays, results)
+    neyman = [load_neyman(folder / f"tcrit_{r.name}.npz", r) for r in results
+              if (folder / f"tcrit_{r.name}.npz").is_file()]
     rec = json.loads((folder / "run.json").read_text())
     label = rec.get("dataset", {}).get("label", "")
     note = rec.get("dataset", {}).get("note", "")
-    save_figure(figure3(results, label, note if caveat else "", overlays), folder,
+    save_figure(figure3(results, label, note if caveat else "", overlays, neyman), folder,
                 "fig3_contours")
     tables = {}
     for name in FIG2_TARGETS:

@@ -22,6 +22,7 @@ from .contours import contour_lines, extent_limits, refine_minimum
 from .datasets import ASIMOV_NAME
 from .experiments.quenched import QuenchedBins
 from .limits import axis_interval, threshold
+from .neyman import QUANTILES
 from .outputs import atomic_write_bytes, npz_bytes, write_csv, write_json
 
 #: Panel order of the paper's Fig. 3.
@@ -327,9 +328,11 @@ class AnalysisResult:
     planes: tuple[PlaneResult, ...]
     one_dof_intervals: dict
     timings: dict = field(default_factory=dict)
+    neyman: tuple = ()
 
     def __post_init__(self):
         object.__setattr__(self, "planes", tuple(sort_planes(self.planes)))
+        object.__setattr__(self, "neyman", tuple(sort_planes(self.neyman)))
 
     @property
     def cl(self) -> float:
@@ -357,6 +360,8 @@ class AnalysisResult:
         for name, (lo, _) in self.one_dof_intervals.items():
             if lo > 0:
                 out.append(f"1 d.o.f.: mu = 0 is excluded for {name}; reported as an interval")
+        for ney in self.neyman:
+            out += [f"plane {ney.name}, Neyman: {p}" for p in ney.problems()]
         return out + target_warnings(self.analysis)
 
     def summary_lines(self) -> list[str]:
@@ -376,6 +381,9 @@ class AnalysisResult:
                     text += " [NOT RESOLVED by the grid, see warning]"
                 parts.append(text)
             lines.append(f"  2 d.o.f., plane {r.name}: " + ", ".join(parts))
+        for ney in self.neyman:
+            lines.append(f"  Neyman (toy MC, {ney.n_toys} toys/point), plane {ney.name}: "
+                         + ", ".join(f"{k} < {v:.3e}" for k, v in ney.limits.items()))
         one = [f"{k} in [{lo:.3e}, {hi:.3e}]" if lo > 0 else f"{k} < {hi:.3e}"
                for k, (lo, hi) in self.one_dof_intervals.items()]
         lines.append("  1 d.o.f. (each moment alone, the others zero): " + ", ".join(one))
@@ -417,6 +425,19 @@ class AnalysisResult:
                                 for r in self.planes if r.gof is not None},
             "warnings": self.warnings(),
             "edge_warnings": edge_messages(self.planes),
+            **({"neyman": self.neyman_summary()} if self.neyman else {}),
+        }
+
+    def neyman_summary(self) -> dict:
+        """limits.json's Neyman section: toy-MC 2-d.o.f. limits per plane."""
+        return {
+            "meaning": "extent of the toy-MC Neyman region {t_obs <= t_c} along each axis; "
+                       "t = -2 ln L(mu) - its minimum over mu^2 >= 0, nuisances at their "
+                       "conditional fit to the data (profile construction)",
+            "two_dof": {n.name: n.limits for n in self.neyman},
+            "toys_per_point": {n.name: n.n_toys for n in self.neyman},
+            "seed": {n.name: n.seed for n in self.neyman},
+            "problems": {n.name: n.problems() for n in self.neyman},
         }
 
     def contours_summary(self) -> dict:
@@ -536,6 +557,14 @@ class AnalysisResult:
                 delta_chi2=np.float64(r.delta_chi2), best_fit=np.array(r.best),
                 flavours=np.array([pg.flavour_x, pg.flavour_y]),
                 dataset=np.array(ds.label)))
+        for ney in self.neyman:
+            pg = ney.wilks.grid
+            atomic_write_bytes(out / f"tcrit_{pg.name}.npz", npz_bytes(
+                mu_x=pg.mu_x, mu_y=pg.mu_y, tcrit=ney.tcrit, tcrit_err=ney.tcrit_err,
+                quantiles=ney.quantiles, quantile_levels=np.array(QUANTILES),
+                toys_per_point=np.int64(ney.n_toys), seed=np.int64(ney.seed),
+                cl=np.float64(ney.cl), t_obs=ney.t_obs,
+                flavours=np.array([pg.flavour_x, pg.flavour_y])))
         limits = self.limits_summary()
         write_json(out / "contours.json", self.contours_summary())
         write_json(out / "limits.json", limits)
@@ -543,7 +572,8 @@ class AnalysisResult:
         t1 = time.perf_counter()
         save_figure(figure2(tables), out, "fig2_rates")
         save_figure(figure3(self.planes, f"{ds.label}, {ana.model.target.name}",
-                            ds.description if caveat else "", overlays), out, "fig3_contours")
+                            ds.description if caveat else "", overlays, self.neyman), out,
+                    "fig3_contours")
         timings["figures_s"] = time.perf_counter() - t1
         rec = self.run_record(argv, timings, extra)
         rec["overlays"] = [{"label": o.label, "plane": o.plane, "file": o.path,

@@ -43,16 +43,27 @@ def make_chunks(n_rows: int, n_cols: int, chunk_points: int) -> list[Chunk]:
     return [Chunk(k, i0, min(i0 + rows, n_rows)) for k, i0 in enumerate(range(0, n_rows, rows))]
 
 
+def channels(statistic) -> tuple[int, ...]:
+    """Extra trailing dimensions of a statistic's map (``()`` for one value per point)."""
+    n = getattr(statistic, "channels", 0)
+    return (n,) if n else ()
+
+
 def compute_chunk(index: int, statistic, mu_x: np.ndarray, mu_y: np.ndarray,
-                  out: np.ndarray | None = None):
+                  out: np.ndarray | None = None, row0: int = 0):
     """Worker task: the statistic for the rows ``mu_x`` of one chunk. Returns (index, block).
 
-    With ``out`` (a view of the shared map, threading backend) the block is written in place
-    and no copy travels back; otherwise a new block is returned (process backends).
+    ``row0`` is the grid row of ``mu_x[0]`` (statistics that draw random numbers seed each
+    point from its grid index). With ``out`` (a view of the shared map, threading backend)
+    the block is written in place and no copy travels back; otherwise a new block is
+    returned (process backends).
     """
     if out is None:
-        out = np.empty((mu_x.size, mu_y.size))
-    statistic.evaluate(mu_x, mu_y, out)
+        out = np.empty((mu_x.size, mu_y.size, *channels(statistic)))
+    if getattr(statistic, "channels", 0):
+        statistic.evaluate(mu_x, mu_y, out, row0)
+    else:
+        statistic.evaluate(mu_x, mu_y, out)
     return index, out
 
 
@@ -65,13 +76,13 @@ def check_finite(block: np.ndarray, chunk: Chunk, mu_x: np.ndarray, mu_y: np.nda
     """A NaN or inf in a chi^2 map is an error that names the grid point."""
     bad = ~np.isfinite(block)
     if np.any(bad):
-        i, k = np.argwhere(bad)[0]
-        gi = chunk.i0 + int(i)
+        where = tuple(int(v) for v in np.argwhere(bad)[0])
+        i, k = where[:2]
+        gi = chunk.i0 + i
         raise InputError(
-            f"chi2 is {block[i, k]} at grid point [{gi}, {int(k)}] = (mu_x {mu_x[gi]:.6g}, "
-            f"mu_y {mu_y[int(k)]:.6g}) mu_B: the templates or data are not finite there; "
-            "check the dataset errors and the axis ranges"
-        )
+            f"the statistic is {block[where]} at grid point [{gi}, {k}] = (mu_x "
+            f"{mu_x[gi]:.6g}, mu_y {mu_y[k]:.6g}) mu_B: the templates or data are not finite "
+            "there; check the dataset errors and the axis ranges")
 
 
 class _Interrupt:
@@ -211,13 +222,14 @@ def scan_map(statistic, mu_x: np.ndarray, mu_y: np.ndarray, chunks: list[Chunk],
 
     jobs = resolve_jobs(jobs)
     if out is None:
-        out = np.full((mu_x.size, mu_y.size), np.nan)
+        out = np.full((mu_x.size, mu_y.size, *channels(statistic)), np.nan)
     by_index = {c.index: c for c in chunks}
     warm_jit(statistic)
     with _Interrupt() as stop, _backend(backend, jobs, scheduler):
         shared = backend == "threading"
         tasks = (delayed(compute_chunk)(c.index, statistic, mu_x[c.i0:c.i1], mu_y,
-                                        out[c.i0:c.i1] if shared else None) for c in chunks)
+                                        out[c.i0:c.i1] if shared else None, c.i0)
+                 for c in chunks)
         results = Parallel(return_as="generator_unordered")(tasks)
         try:
             for index, block in results:

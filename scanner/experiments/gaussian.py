@@ -18,6 +18,7 @@ import numpy as np
 from ..config import FLAVOURS
 from ..errors import InputError
 from ..kernels.chi2 import chi2_grid, gram_coefficients
+from ..kernels.gaussian_toys import conditional_fit, make_gauss_model, toy_statistics_from
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,46 @@ class GaussianPlane:
     def evaluate(self, mu_x: np.ndarray, mu_y: np.ndarray, out: np.ndarray) -> None:
         """chi^2 at every (mu_x[i], mu_y[k]) (mu_B) into ``out[i, k]``; one numba call."""
         chi2_grid(mu_x, mu_y, self.coef, out)
+
+
+@dataclass(frozen=True)
+class GaussianToys:
+    """Pseudo-experiments of eq. 18 at one point (kernels/gaussian_toys.py).
+
+    Toy data R(u0, v0; xi_hat, B_hat) + Delta z with pull centres xi_hat + z', the nuisances
+    at their conditional fit to ``model.obs`` (with pull centres ``aux_obs``, zero for the
+    data); each toy's t = chi2(u0, v0) - min over u, v >= 0, both profiled exactly.
+    """
+
+    model: object  # GaussModel
+    aux_obs: np.ndarray
+
+    def draws(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Standard normals for ``n`` toys: bins (n, bins) and pull centres (n, J)."""
+        return (rng.standard_normal((n, self.model.obs.size)),
+                rng.standard_normal((n, self.model.sm.shape[0])))
+
+    def statistics(self, u0: float, v0: float, rng: np.random.Generator, n: int) -> np.ndarray:
+        """t of ``n`` toys at (u0, v0) = (mu_x^2, mu_y^2)."""
+        z_bins, z_aux = self.draws(rng, n)
+        out = np.empty(n)
+        toy_statistics_from(self.model, self.aux_obs, float(u0), float(v0), z_bins, z_aux, out)
+        return out
+
+    def pseudo_data(self, u0: float, v0: float, rng: np.random.Generator, n: int):
+        """``n`` pseudo-experiments as data: (obs (n, bins), pull centres (n, J), t (n,))."""
+        z_bins, z_aux = self.draws(rng, n)
+        t = np.empty(n)
+        toy_statistics_from(self.model, self.aux_obs, float(u0), float(v0), z_bins, z_aux, t)
+        _, xi, b = conditional_fit(self.model, self.model.obs, self.aux_obs, float(u0), float(v0))
+        m = self.model
+        mean = b + ((1.0 + m.sigma[:, None] * xi[:, None]) * (m.sm + u0 * m.mx + v0 * m.my)).sum(0)
+        return mean + m.delta * z_bins, xi + z_aux, t
+
+    def with_data(self, obs: np.ndarray, aux: np.ndarray) -> GaussianToys:
+        """The same model with other data (a pseudo-experiment) as the observation."""
+        return GaussianToys(self.model._replace(obs=np.ascontiguousarray(obs)),
+                            np.ascontiguousarray(aux))
 
 
 @dataclass(frozen=True)
@@ -66,6 +107,13 @@ class PullChi2:
 
     def plane(self, flavour_x: str, flavour_y: str) -> GaussianPlane:
         return GaussianPlane(self.coefficients(flavour_x, flavour_y))
+
+    def toys(self, flavour_x: str, flavour_y: str) -> GaussianToys:
+        """Pseudo-experiments of the (mu_x, mu_y) plane (third moment zero)."""
+        lx, ly = FLAVOURS.index(flavour_x), FLAVOURS.index(flavour_y)
+        model = make_gauss_model(self.sm, self.mm[:, :, lx], self.mm[:, :, ly], self.sigma,
+                                 self.obs, self.delta, self.bg_free, self.bg_value)
+        return GaussianToys(model, np.zeros(self.sm.shape[0]))
 
     def statistic(self, mu) -> float:
         """chi^2 of eq. 18 at (mu_e, mu_mu, mu_tau) in mu_B, pulls and background profiled."""

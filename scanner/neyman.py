@@ -1,0 +1,269 @@
+"""Toy Monte Carlo Neyman construction of the confidence regions (docs/design.md §3).
+
+Wilks' theorem does not hold here: mu_l^2 >= 0 puts the best fit on a boundary, the paper's
+model constrains one direction of each plane, and counting experiments have few events per
+bin. At every grid point mu the construction draws N pseudo-experiments from the model at mu
+with the nuisance parameters at their conditional best fit to the observed data (the profile
+construction), computes for each the same statistic as for the data,
+
+    t(mu) = -2 ln L(mu, nuisances profiled) - min over mu'^2 >= 0 of the same,      (N1)
+
+and takes its CL quantile t_c(mu). The Neyman region is {mu : t_obs(mu) <= t_c(mu)}.
+
+Each point's toys are drawn from ``numpy.random.SeedSequence(seed, spawn_key=(index,))`` with
+``index = row * n_columns + column``, so a map does not depend on workers, chunks, shards or
+backends. The toy fits themselves run in compiled code (kernels/gaussian_toys.py for the pull
+chi^2, kernels/poisson.py for the binned Poisson likelihood).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Quantiles of the toy distribution stored besides t_c at the run's CL (so that a results
+#: folder can be read at these CLs without new toys).
+QUANTILES = (0.68, 0.90, 0.95, 0.99)
+#: The channels of a Neyman map, in order.
+CHANNELS = ("chi2", "tcrit", "tcrit_err", *(f"q{round(100 * q)}" for q in QUANTILES))
+
+
+def point_rng(seed: int, index: int) -> np.random.Generator:
+    """The random-number generator of grid point ``index`` (deterministic, independent)."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed,
+                                                                      spawn_key=(index,))))
+
+
+def critical_value(t: np.ndarray, cl: float) -> tuple[float, float]:
+    """The CL quantile of toy values ``t`` and its Monte Carlo error.
+
+    The quantile is the ceil(cl N)-th smallest value (an order statistic); its error is half
+    the distance between the order statistics at cl N -+ sqrt(N cl (1 - cl)) (the binomial
+    spread of how many toys fall below a fixed value).
+    """
+    ts = np.sort(np.asarray(t, dtype=float))
+    n = ts.size
+    k = min(max(math.ceil(cl * n) - 1, 0), n - 1)
+    d = math.sqrt(n * cl * (1.0 - cl))
+    lo = ts[min(max(math.ceil(cl * n - d) - 1, 0), n - 1)]
+    hi = ts[min(max(math.ceil(cl * n + d) - 1, 0), n - 1)]
+    return float(ts[k]), 0.5 * float(hi - lo)
+
+
+@dataclass(frozen=True)
+class NeymanPlane:
+    """A :class:`~cevns_scan.experiments.PlaneStatistic` with :data:`CHANNELS` per point.
+
+    ``observed`` is the plane statistic of the data (channel 0); ``toys`` draws and fits the
+    pseudo-experiments of one point: ``toys.statistics(u0, v0, rng, n) -> t (n,)``.
+    """
+
+    observed: object
+    toys: object
+    n_toys: int
+    seed: int
+    cl: float
+
+    channels = len(CHANNELS)
+
+    def evaluate(self, mu_x: np.ndarray, mu_y: np.ndarray, out: np.ndarray, row0: int = 0):
+        chi2 = np.empty((mu_x.size, mu_y.size))
+        self.observed.evaluate(mu_x, mu_y, chi2)
+        out[..., 0] = chi2
+        for i in range(mu_x.size):
+            for k in range(mu_y.size):
+                index = (row0 + i) * mu_y.size + k
+                t = self.toys.statistics(mu_x[i] ** 2, mu_y[k] ** 2, point_rng(self.seed, index),
+                                         self.n_toys)
+                out[i, k, 1:3] = critical_value(t, self.cl)
+                for q, cl in enumerate(QUANTILES):
+                    out[i, k, 3 + q] = critical_value(t, cl)[0]
+
+
+def wilks_coverage_threshold(cl: float, dof: int = 2) -> float:
+    from .limits import threshold
+
+    return threshold(cl, dof)
+
+
+@dataclass(frozen=True)
+class NeymanResult:
+    """The Neyman region of one plane: t_c(mu) from toys against t_obs(mu) = chi2 - chi2_min.
+
+    Attributes
+    ----------
+    wilks : cevns_scan.results.PlaneResult
+        The same map read with Wilks' threshold (axes, chi2, global minimum).
+    tcrit, tcrit_err : ndarray, shape (len(mu_x), len(mu_y))
+        Critical value at ``cl`` and its Monte Carlo error.
+    quantiles : ndarray, shape (len(mu_x), len(mu_y), len(QUANTILES))
+        The toy distribution's :data:`QUANTILES`.
+    n_toys, seed : int
+    cl : float
+    lines : list of ndarray
+        Boundary of {t_obs <= t_c}: polylines (N, 2) in mu_B.
+    limits : dict
+        ``mu_<flavour>`` -> the region's extent along each axis (mu_B).
+    touches : tuple of str
+        Axes whose upper grid edge the region reaches.
+    """
+
+    wilks: object
+    tcrit: np.ndarray
+    tcrit_err: np.ndarray
+    quantiles: np.ndarray
+    n_toys: int
+    seed: int
+    cl: float
+    lines: list
+    limits: dict
+    touches: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.wilks.name
+
+    @property
+    def t_obs(self) -> np.ndarray:
+        """t_obs(mu) = chi2(mu) - chi2_min, the statistic (N1) of the data."""
+        return self.wilks.chi2 - self.wilks.chi2_min
+
+    def problems(self) -> list[str]:
+        """What makes a Neyman limit untrustworthy (grid resolution, edge, MC error)."""
+        from .results import MIN_CELLS
+
+        out = []
+        pg = self.wilks.grid
+        for name, axis, edge in ((f"mu_{pg.flavour_x}", pg.mu_x, "x"),
+                                 (f"mu_{pg.flavour_y}", pg.mu_y, "y")):
+            value = self.limits[name]
+            cell = float(axis[-1] - axis[0]) / max(axis.size - 1, 1)
+            if not np.isfinite(value):
+                out.append(f"{name}: no Neyman region on the grid")
+            elif edge in self.touches:
+                out.append(f"{name}: the Neyman region reaches the grid edge; the limit is a "
+                           "lower bound: raise the axis maximum")
+            elif value / cell < MIN_CELLS:
+                out.append(f"{name}: the Neyman region spans only {value / cell:.2g} grid "
+                           "cells; use a finer grid or a smaller axis maximum")
+        return out
+
+    def plot(self, ax=None, **kwargs):
+        """Wilks and Neyman regions of this plane on ``ax`` (a new one if None)."""
+        from .plots import draw_allowed_region, draw_neyman_contour, new_axes
+
+        ax = ax if ax is not None else new_axes()
+        drawn = draw_allowed_region(ax, self.wilks, **kwargs)
+        drawn["neyman"] = draw_neyman_contour(ax, self, exponent=kwargs.get("exponent"))
+        return drawn
+
+
+def read_neyman(wilks, maps: np.ndarray, n_toys: int, seed: int, map_cl: float
+                ) -> NeymanResult:
+    """The Neyman region at ``wilks.cl`` from the toy channels (CHANNELS[1:]) of a map.
+
+    ``map_cl`` is the CL the toys' t_c was computed at; ``wilks.cl`` must be that or one of
+    :data:`QUANTILES`.
+    """
+    cl = wilks.cl
+    from .contours import contour_lines, extent_limits
+    from .errors import ParameterError
+
+    tcrit, err = maps[..., 0], maps[..., 1]
+    quantiles = maps[..., 2:]
+    if not math.isclose(cl, map_cl):
+        hits = [q for q, value in enumerate(QUANTILES) if math.isclose(value, cl)]
+        if not hits:
+            raise ParameterError("cl", cl, "has no Neyman critical values in these maps (the "
+                                 f"toys stored CL {map_cl:g} and "
+                                 f"{', '.join(f'{q:g}' for q in QUANTILES)})")
+        tcrit, err = quantiles[..., hits[0]], np.full(tcrit.shape, np.nan)
+    pg = wilks.grid
+    diff = (wilks.chi2 - wilks.chi2_min) - tcrit
+    lines = contour_lines(pg.mu_x, pg.mu_y, diff, 0.0)
+    lim_x, lim_y, touches = extent_limits(lines, pg.mu_x, pg.mu_y, diff, 0.0)
+    return NeymanResult(wilks, tcrit, err, quantiles, int(n_toys), int(seed), float(cl), lines,
+                        {f"mu_{pg.flavour_x}": lim_x, f"mu_{pg.flavour_y}": lim_y},
+                        tuple(touches))
+
+
+@dataclass(frozen=True)
+class CoveragePoint:
+    """How often the Wilks and the Neyman regions cover a true point, over pseudo-experiments.
+
+    ``wilks`` and ``neyman`` are fractions of ``n`` toys; their binomial standard errors are
+    :meth:`error`. Each toy's Neyman region at the truth uses its own ``inner`` toys, drawn
+    from that toy's conditional fit (as the construction does for the data).
+    """
+
+    mu_x: float
+    mu_y: float
+    n: int
+    inner: int
+    wilks: float
+    neyman: float
+
+    @staticmethod
+    def error(p: float, n: int) -> float:
+        return math.sqrt(max(p * (1.0 - p), 1.0 / n) / n)
+
+    def to_dict(self) -> dict:
+        return {"mu_x": self.mu_x, "mu_y": self.mu_y, "toys": self.n, "inner_toys": self.inner,
+                "wilks": self.wilks, "wilks_err": self.error(self.wilks, self.n),
+                "neyman": self.neyman, "neyman_err": self.error(self.neyman, self.n)}
+
+
+def _covers(toys, u: float, v: float, obs, aux, t_true, cl, wilks_thr, seed, p, j0, inner):
+    """(Wilks covers, Neyman covers) for outer toys j0, j0 + 1, ... of point p."""
+    out = []
+    for j in range(len(t_true)):
+        own = toys.with_data(obs[j], aux[j])
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(
+            seed, spawn_key=(p, j0 + j + 1))))
+        tc, _ = critical_value(own.statistics(u, v, rng, inner), cl)
+        out.append((t_true[j] <= wilks_thr, t_true[j] <= tc))
+    return out
+
+
+def coverage(analysis, plane: str, points, *, toys: int = 200, inner: int = 1000,
+             seed: int = 0, jobs: int | None = 1) -> list[CoveragePoint]:
+    """Coverage of the Wilks and Neyman regions at true points of a plane.
+
+    ``points`` are (mu_x, mu_y) in mu_B. At each, ``toys`` pseudo-experiments are drawn from
+    the model at the truth with the nuisances at their conditional fit to the data; a toy is
+    covered by Wilks when t(truth) <= chi2.ppf(cl, 2), and by Neyman when t(truth) is below
+    the CL quantile of ``inner`` toys drawn from that toy's own conditional fit.
+    """
+    from joblib import Parallel, delayed
+
+    from .config import parse_plane
+    from .errors import ParameterError
+    from .limits import threshold
+    from .scan import resolve_jobs
+
+    fx, fy = parse_plane(plane, "plane")
+    if toys < 10 or inner < 10:
+        raise ParameterError("toys", min(toys, inner), "must be >= 10 pseudo-experiments")
+    if len(analysis.experiments) != 1:
+        raise ParameterError("data", analysis.label, "holds several experiments; coverage takes "
+                             "one experiment at a time")
+    base = analysis.experiments[0].likelihood.toys(fx, fy)
+    cl, thr = analysis.cl, threshold(analysis.cl, 2)
+    jobs = resolve_jobs(jobs)
+    out = []
+    for p, (mx, my) in enumerate(points):
+        u, v = float(mx) ** 2, float(my) ** 2
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed,
+                                                                         spawn_key=(p, 0))))
+        obs, aux, t_true = base.pseudo_data(u, v, rng, toys)
+        cuts = np.linspace(0, toys, min(toys, 8 * jobs) + 1).astype(int)
+        parts = Parallel(n_jobs=jobs, backend="threading")(
+            delayed(_covers)(base, u, v, obs[a:b], aux[a:b], t_true[a:b], cl, thr, seed, p, a,
+                             inner) for a, b in itertools.pairwise(cuts) if b > a)
+        flags = np.array([f for part in parts for f in part], dtype=bool)
+        out.append(CoveragePoint(float(mx), float(my), toys, inner, float(flags[:, 0].mean()),
+                                 float(flags[:, 1].mean())))
+    return out
