@@ -48,18 +48,21 @@ class PlaneGrid:
         return mu
 
 
-@dataclass(frozen=True)
-class SumPlane:
-    """The sum of independent experiments' plane statistics (no shared nuisances)."""
+def build_experiment(spec, model: Model, config: Config) -> Experiment:
+    """One experiment from a dataset spec (see :meth:`Analysis.from_config`)."""
+    from .experiments.xenonnt import RELEASE_NAME, ReleaseData, load_release_data
+    from .experiments.xenonnt import xenonnt_experiment as _xenonnt
 
-    parts: tuple
-
-    def evaluate(self, mu_x: np.ndarray, mu_y: np.ndarray, out: np.ndarray) -> None:
-        buf = np.empty_like(out)
-        self.parts[0].evaluate(mu_x, mu_y, out)
-        for part in self.parts[1:]:
-            part.evaluate(mu_x, mu_y, buf)
-            out += buf
+    if isinstance(spec, str) and (spec == RELEASE_NAME or spec.endswith(".npz")):
+        spec = load_release_data(spec)
+    if isinstance(spec, ReleaseData):
+        return _xenonnt(spec, model, config)
+    dataset = spec if isinstance(spec, Dataset) else resolve_dataset(spec, model, config)
+    response = QuenchedBins(dataset.tee_lo, dataset.tee_hi)
+    templates = response.templates(model)
+    likelihood = make_pull_chi2(templates, dataset, config.fit)
+    return Experiment(dataset.label, dataset, response, templates, likelihood,
+                      model.target.name)
 
 
 @dataclass(frozen=True)
@@ -77,21 +80,24 @@ class Analysis:
     # -- construction ----------------------------------------------------------------------
 
     @classmethod
-    def from_config(cls, config: Config | None = None, data: str | Dataset | None = None
-                    ) -> Analysis:
+    def from_config(cls, config: Config | None = None, data=None) -> Analysis:
         """The analysis of ``config`` (default: the paper's) on ``data``.
 
-        ``data`` is a dataset CSV path, ``'cdex10-asimov'`` (the default) or a
-        :class:`~cevns_scan.datasets.Dataset`.
+        ``data`` is one dataset or a list of them, each a dataset CSV path,
+        ``'cdex10-asimov'`` (the default), ``'xenonnt-8b'`` (the XENONnT release shipped with
+        the package) or the path of a converted release (``.npz``), or a loaded
+        :class:`~cevns_scan.datasets.Dataset` /
+        :class:`~cevns_scan.experiments.xenonnt.ReleaseData`. Several experiments are fitted
+        together; the 8B flux is then one parameter shared by all of them.
         """
         config = config if config is not None else load_config()
         model = build_model(config)
-        dataset = data if isinstance(data, Dataset) else resolve_dataset(data, model, config)
-        response = QuenchedBins(dataset.tee_lo, dataset.tee_hi)
-        templates = response.templates(model)
-        likelihood = make_pull_chi2(templates, dataset, config.fit)
-        return cls(config, model, (Experiment(dataset.label, dataset, response, templates,
-                                              likelihood),))
+        specs = list(data) if isinstance(data, list | tuple) else [data]
+        experiments = tuple(build_experiment(spec, model, config) for spec in specs)
+        labels = [e.name for e in experiments]
+        if len(set(labels)) != len(labels):
+            raise ParameterError("data", " ".join(labels), "names one dataset twice")
+        return cls(config, model, experiments)
 
     # -- what the experiments share ----------------------------------------------------------
 
@@ -114,29 +120,46 @@ class Analysis:
         return " + ".join(e.name for e in self.experiments)
 
     @property
+    def target_label(self) -> str:
+        """The experiments' targets, e.g. ``'Ge'`` or ``'Ge + Xe'``."""
+        return " + ".join(dict.fromkeys(e.target for e in self.experiments))
+
+    @property
+    def caveat(self) -> str:
+        """What the figures and summaries must say about the data (synthetic datasets)."""
+        return "; ".join(e.dataset.description for e in self.experiments
+                         if e.dataset.description)
+
+    @property
     def n_data(self) -> int:
-        return sum(e.likelihood.n_data for e in self.experiments)
+        return self.likelihood.n_data
 
     @property
     def n_unconstrained(self) -> int:
-        return sum(e.likelihood.n_unconstrained for e in self.experiments)
+        return self.likelihood.n_unconstrained
+
+    @property
+    def likelihood(self):
+        """The likelihood of all experiments together (8B flux shared where it can be)."""
+        from .experiments.joint import combine
+
+        return combine(e.likelihood for e in self.experiments)
 
     def statistic(self, mu) -> float:
         """-2 ln L (chi^2 for eq. 18) at (mu_e, mu_mu, mu_tau) in mu_B, nuisances profiled."""
-        return float(sum(e.likelihood.statistic(mu) for e in self.experiments))
+        return float(self.likelihood.statistic(mu))
 
     def mu_scale(self, flavour: str) -> float:
-        """The smallest natural mu scale of the experiments (mu_B)."""
-        return min(e.likelihood.mu_scale(flavour) for e in self.experiments)
+        """A natural scale of mu_flavour (mu_B): the most sensitive experiment's."""
+        return self.likelihood.mu_scale(flavour)
 
     def moment_rank(self, flavour_x: str, flavour_y: str) -> int:
         """Independent signal directions of a plane's two moments over all experiments."""
-        return max(e.likelihood.moment_rank(flavour_x, flavour_y) for e in self.experiments)
+        return self.likelihood.moment_rank(flavour_x, flavour_y)
 
     def plane(self, flavour_x: str, flavour_y: str):
         """The compiled statistic of the (mu_x, mu_y) plane, for the scan driver."""
-        parts = tuple(e.likelihood.plane(flavour_x, flavour_y) for e in self.experiments)
-        return parts[0] if len(parts) == 1 else SumPlane(parts)
+        return self.likelihood.plane(flavour_x, flavour_y)
 
     def digest(self) -> str:
         """Hash of everything a map depends on: config, datasets' numbers, version."""

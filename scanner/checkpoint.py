@@ -74,7 +74,7 @@ def manifest_differences(old: dict, new: dict) -> list[str]:
         if key in ("[scan] grid",) or fo.get(key) == fn.get(key):
             continue
         out.append(f"{key} = {fo.get(key, 'unset')!r} there, {fn.get(key, 'unset')!r} here")
-    if old.get("dataset_csv") != new["dataset_csv"]:
+    if old.get("data") != new["data"]:
         out.append(f"dataset {old.get('dataset_label')!r} there, {new['dataset_label']!r} here "
                    "(other numbers)")
     if old.get("version") != new["version"]:
@@ -173,18 +173,44 @@ def _manifest(analysis, pg, digest: str, n_chunks: int, n_shards: int, command,
     from . import __version__
     from .neyman import CHANNELS
 
-    ds = analysis.dataset
     neyman = {"toys": int(toys), "seed": int(seed), "channels": list(CHANNELS)} if toys else None
     return {
         "neyman": neyman,
+        "data": [data_spec(e.dataset) for e in analysis.experiments],
         "hash": digest, "plane": pg.name, "flavours": [pg.flavour_x, pg.flavour_y],
         "n_chunks": n_chunks, "n_shards": n_shards,
         "chunk_points": analysis.config.scan.chunk_points,
         "mu_x": pg.mu_x.tolist(), "mu_y": pg.mu_y.tolist(), "config": analysis.config.to_dict(),
-        "dataset_csv": ds.to_csv(), "dataset_label": ds.label, "dataset_source": ds.source,
-        "dataset_metadata": {k: str(v) for k, v in ds.metadata.items()},
+        "dataset_label": analysis.label,
         "version": __version__, "command": list(command),
     }
+
+
+def data_spec(ds) -> dict:
+    """How a manifest records one experiment's data (rebuilt by :func:`data_from_spec`)."""
+    if hasattr(ds, "spec"):
+        return ds.spec()
+    return {"kind": "csv", "csv": ds.to_csv(), "label": ds.label, "source": ds.source,
+            "metadata": {k: str(v) for k, v in ds.metadata.items()}}
+
+
+def data_from_spec(spec: dict, where: str):
+    """The dataset a manifest recorded (a release is reloaded and its hash checked)."""
+    from .datasets import COLUMNS, dataset_from_table
+    from .tables import parse_table
+
+    if spec.get("kind") == "xenonnt":
+        from .experiments.xenonnt import RELEASE_NAME, load_release_data
+
+        data = load_release_data(RELEASE_NAME if spec["label"] == RELEASE_NAME
+                                 else spec["source"])
+        if data.digest() != spec.get("sha256"):
+            raise InputError(f"{where}: the XENONnT release {spec['source']} is not the one the "
+                             "scan used (other numbers); merge where that file is")
+        return data
+    ds = dataset_from_table(parse_table(spec["csv"], COLUMNS, where))
+    return dataclasses.replace(ds, source=spec.get("source", ds.source),
+                               metadata=spec.get("metadata", ds.metadata))
 
 
 def run_shard(analysis, plane: str, out, *, shard: tuple[int, int] = (1, 1),
@@ -257,10 +283,8 @@ def merge_scan(scan_dir, cl: float | None = None):
     """
     from .analysis import Analysis, PlaneGrid
     from .config import config_from_json
-    from .datasets import COLUMNS, dataset_from_table
     from .neyman import read_neyman
     from .results import AnalysisResult, plane_result
-    from .tables import parse_table
 
     root = Path(scan_dir)
     if not root.is_dir():
@@ -274,10 +298,10 @@ def merge_scan(scan_dir, cl: float | None = None):
         man = read_manifest(plane_dir)
         where = f"{plane_dir}/manifest.json"
         cfg = config_from_json(json.dumps(man["config"]), where)
-        ds = dataset_from_table(parse_table(man["dataset_csv"], COLUMNS, where))
-        ds = dataclasses.replace(ds, source=man.get("dataset_source", ds.source),
-                                 metadata=man.get("dataset_metadata", ds.metadata))
-        a = Analysis.from_config(cfg, ds)
+        if "data" not in man:
+            raise InputError(f"{where}: made by an older cevns-scan (no 'data' record); rerun "
+                             "the scan with this version")
+        a = Analysis.from_config(cfg, [data_from_spec(s, where) for s in man["data"]])
         if analysis is None:
             analysis = a
         elif a.digest() != analysis.digest():

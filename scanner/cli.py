@@ -125,9 +125,11 @@ def _add_execution_options(p):
 def _add_analysis_options(p, default_out=None, grid=True):
     p.add_argument("--config", metavar="FILE.toml",
                    help="TOML file overriding the packaged default configuration (the paper's)")
-    p.add_argument("--data", default=None, metavar="FILE.csv|NAME",
-                   help="dataset CSV (Tee_lo_keV,Tee_hi_keV,rate,sigma in events/(keV_ee kg "
-                        "day)) or a built-in name (default: cdex10-asimov)")
+    p.add_argument("--data", action="append", default=None, metavar="FILE|NAME",
+                   help="dataset: a CSV (Tee_lo_keV,Tee_hi_keV,rate,sigma in events/(keV_ee kg "
+                        "day)), cdex10-asimov (default), xenonnt-8b (the XENONnT release) or a "
+                        "converted release (.npz); repeat to fit experiments together, the 8B "
+                        "flux shared")
     if grid:
         p.add_argument("--grid", type=_positive_int("--grid"), metavar="N",
                        help="points per axis (default from config: 201)")
@@ -250,8 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
              "(toy MC)", f"{PROG} coverage --plane e-mu --at e=1e-8,mu=0 --toys 400")
     p.add_argument("--config", metavar="FILE.toml",
                    help="TOML file overriding the packaged default configuration (the paper's)")
-    p.add_argument("--data", default=None, metavar="FILE.csv|NAME",
-                   help="dataset CSV or a built-in name (default: cdex10-asimov)")
+    p.add_argument("--data", default=None, metavar="FILE|NAME",
+                   help="dataset CSV, cdex10-asimov (default), xenonnt-8b or a converted "
+                        "release (.npz)")
     p.add_argument("--cl", type=_float("--cl", 0.0, strict=True), metavar="CL",
                    help="confidence level in (0, 1) (default from config: 0.9)")
     p.add_argument("--plane", default="e-mu", metavar="X-Y", help="e-mu (default), e-tau, mu-tau")
@@ -315,6 +318,15 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--source", metavar="TEXT", help="citation of the figure, recorded as metadata")
     d.add_argument("--label", default="digitized", help="dataset label (default: digitized)")
     d.add_argument("--out", required=True, metavar="FILE.csv", help="dataset CSV to write")
+    _add_force(d, "file")
+    d = _sub(dsub, "import-xenonnt",
+             "the XENONnT solar-8B CEvNS data release (as published) -> one validated file",
+             f"{PROG} dataset import-xenonnt cevns_data_release --out xenonnt.npz")
+    d.add_argument("release", metavar="RELEASE_DIR",
+                   help="folder of XENONnT/cevns_data_release (data/, binning/, templates/, "
+                        "plot.ipynb, LICENSE); needs pip install 'cevns-scan[xenonnt]'")
+    d.add_argument("--out", required=True, metavar="FILE.npz",
+                   help="the converted file; use it with --data FILE.npz")
     _add_force(d, "file")
 
     p = _sub(sub, "bench", "timing benchmark (table, JSON, scaling plot)",
@@ -603,9 +615,27 @@ def cmd_plot(args, argv) -> int:
     return 0
 
 
+def cmd_import_xenonnt(args) -> int:
+    from .outputs import check_output_file
+    from .xenonnt_release import import_release, write_release_file
+
+    out = check_output_file(args.out, force=args.force)
+    release = import_release(args.release)
+    write_release_file(release, out)
+    obs = release.observed.sum(axis=1)
+    print(f"wrote {out}: runs {', '.join(release.runs)}, {int(obs.sum())} events "
+          f"({', '.join(str(int(n)) for n in obs)}), exposures "
+          f"{', '.join(f'{x:g}' for x in release.exposure_t_y)} t y; CC-BY-4.0, cite "
+          f"doi:{release.provenance.doi}")
+    return 0
+
+
 def cmd_dataset(args, argv) -> int:
+    if args.dataset_command == "import-xenonnt":
+        return cmd_import_xenonnt(args)
     if args.dataset_command != "from-digitized":
-        raise InputError("dataset: give an action, from-digitized; see cevns-scan dataset --help")
+        raise InputError("dataset: give an action, from-digitized or import-xenonnt; see "
+                         "cevns-scan dataset --help")
     from .digitize import digitize
     from .outputs import check_output_file, write_output_file
 

@@ -164,6 +164,27 @@ class AsimovSection:
 
 
 @dataclass(frozen=True)
+class XenonntSection:
+    """[xenonnt]: nuisance constraints of the XENONnT solar-8B likelihood (``--data xenonnt-8b``).
+
+    The release gives no widths; the defaults are those the collaboration published for its
+    2024 model (SR0+SR1); SR2's accidental-coincidence width is not published (SR1's is used).
+    """
+
+    flux_8B: str = _key("str", lambda v: v in ("sno", "free"),
+                        "'sno' (Gaussian constraint from SNO) or 'free'")
+    sno_flux: float = _key("float", _positive, "a flux > 0 in cm^-2 s^-1")
+    sno_flux_sigma: float = _key("float", _positive, "a 1-sigma > 0 in cm^-2 s^-1")
+    sigma_efficiency: float = _key("float", _positive, "a relative 1-sigma > 0")
+    efficiency_min: float = _key("float", _non_negative, "a multiplier >= 0")
+    efficiency_max: float = _key("float", _positive, "a multiplier > 0")
+    sigma_ac: tuple[float, ...] = _key("floats", lambda v: len(v) == 3 and all(x > 0 for x in v),
+                                       "three relative 1-sigma > 0 (SR0, SR1, SR2)")
+    sigma_er: float = _key("float", _positive, "a relative 1-sigma > 0")
+    sigma_neutron: float = _key("float", _positive, "a relative 1-sigma > 0")
+
+
+@dataclass(frozen=True)
 class ScanSection:
     """[scan]: grids, planes and chunking of the 2-D scans."""
 
@@ -194,7 +215,7 @@ class NumericsSection:
 SECTIONS: dict[str, type] = {
     "target": TargetSection, "physics": PhysicsSection, "fluxes": FluxesSection,
     "oscillation": OscillationSection, "fit": FitSection, "asimov": AsimovSection,
-    "scan": ScanSection, "numerics": NumericsSection,
+    "scan": ScanSection, "numerics": NumericsSection, "xenonnt": XenonntSection,
 }
 
 
@@ -216,6 +237,7 @@ class Config:
     asimov: AsimovSection
     scan: ScanSection
     numerics: NumericsSection
+    xenonnt: XenonntSection
     source: str = "default config"
 
     def to_dict(self) -> dict:
@@ -281,6 +303,12 @@ def _coerce(source: str, where: str, spec: Spec, value: Any) -> Any:
     elif kind == "str":
         if not isinstance(value, str):
             raise InputError(f"{bad} is not a string; use {spec.hint}")
+    elif kind == "floats":
+        if not isinstance(value, list | tuple) or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+                for v in value):
+            raise InputError(f"{bad} is not a list of numbers; use {spec.hint}")
+        value = tuple(float(v) for v in value)
     elif kind == "list":
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise InputError(f"{bad} is not a list of strings; use {spec.hint}")

@@ -141,7 +141,7 @@ def asimov_dataset(model, asimov) -> Dataset:
 
 
 #: Datasets built in (``--data NAME``).
-BUILT_IN = (ASIMOV_NAME,)
+BUILT_IN = (ASIMOV_NAME, "xenonnt-8b")
 
 
 def resolve_dataset(spec: str | None, model, config) -> Dataset:

@@ -264,6 +264,15 @@ def write_json(path: str | Path, obj) -> None:
     atomic_write_bytes(path, json_bytes(obj))
 
 
+def csv_cell(value) -> str:
+    """A CSV field: text as is, integers plainly, floats with the shortest exact repr."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    return repr(float(value))
+
+
 def csv_bytes(header: list[str], columns: list[np.ndarray], comments: list[str] = ()) -> bytes:
     """A CSV with ``#`` comment lines, a header and float columns (repr precision)."""
     lines = [f"# {c}" for c in comments] + [",".join(header)]

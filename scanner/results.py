@@ -261,6 +261,13 @@ def edge_messages(results) -> list[str]:
     return out
 
 
+def _dataset_record(ds) -> dict:
+    """run.json's account of one experiment's data."""
+    return {"label": ds.label, "source": ds.source, "sha256": ds.digest(),
+            "note": ds.description, "metadata": {k: str(v) for k, v in ds.metadata.items()},
+            "asimov": ds.label == ASIMOV_NAME}
+
+
 def _probabilities_record(model) -> dict:
     """What run.json says about the flavour probabilities of the model used."""
     if model.flavour_model == "msw":
@@ -270,15 +277,6 @@ def _probabilities_record(model) -> dict:
                                               strict=True)) for c, p in avg.items()}}
     return {"model": "constant: eqs. 8-11",
             **dict(zip(("P_ee", "P_emu", "P_etau"), model.probabilities, strict=True))}
-
-
-def _csv_cell(value) -> str:
-    """A CSV field: text as is, integers plainly, floats with the shortest exact repr."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | np.integer):
-        return str(int(value))
-    return repr(float(value))
 
 
 #: Lindhard k of the paper, measured for germanium.
@@ -368,7 +366,7 @@ class AnalysisResult:
         """The printed summary: limits (flagged where unresolved), intervals, fit quality."""
         ana = self.analysis
         lines = [f"limits at {100 * self.cl:g} % CL, dataset {ana.label}, target "
-                 f"{ana.model.target.name} (mu_B):"]
+                 f"{ana.target_label} (mu_B):"]
         for r in self.planes:
             parts = []
             for name, value in r.limits.items():
@@ -403,16 +401,15 @@ class AnalysisResult:
 
     def limits_summary(self) -> dict:
         """limits.json content (docs/design.md §5)."""
-        ds = self.analysis.dataset
         return {
             "two_dof": {r.name: r.limits for r in self.planes},
             "one_dof": self.one_dof,
             "cl": self.cl,
             "dataset": self.analysis.label,
-            "target": self.analysis.model.target.name,
+            "target": self.analysis.target_label,
             "physics_choices": self.analysis.model.choices,
             "units": "mu_B",
-            "note": ds.description or f"fit to dataset {ds.label}",
+            "note": self.analysis.caveat or f"fit to dataset {self.analysis.label}",
             "two_dof_meaning": "extent of the 2-d.o.f. allowed region along each axis of the "
                                "plane (third moment zero), Wilks threshold chi2.ppf(cl, 2)",
             "one_dof_meaning": "each moment alone with the other two held at zero, Wilks "
@@ -453,37 +450,10 @@ class AnalysisResult:
                 "lines": [line.tolist() for line in r.lines]} for r in self.planes},
         }
 
-    def _write_component_templates(self, out: Path) -> None:
-        """templates_components.csv: everything eq. 18 needs, per flux component and bin."""
-        ana = self.analysis
-        tp, lik = ana.templates, ana.experiments[0].likelihood
-        n = tp.tee_lo.size
-        rows = {"component": [], "frac_sigma": [], "pull": [], "Tee_lo_keV": [],
-                "Tee_hi_keV": [], "SM": [], "MM_e": [], "MM_mu": [], "MM_tau": []}
-        for j, name in enumerate(tp.components):
-            rows["component"] += [name] * n
-            rows["frac_sigma"] += [float(tp.frac_sigma[j])] * n
-            rows["pull"] += [int(name in lik.components)] * n
-            rows["Tee_lo_keV"] += list(tp.tee_lo)
-            rows["Tee_hi_keV"] += list(tp.tee_hi)
-            rows["SM"] += list(tp.sm[j])
-            for k, fl in enumerate(("e", "mu", "tau")):
-                rows[f"MM_{fl}"] += list(tp.mm[j, :, k])
-        lines = ["# per flux component j and analysis bin i: S_ij (SM) and M_ijl per mu_B^2 "
-                 "(flavour-weighted), events/(keV_ee kg day); frac_sigma = sigma_j of eq. 18; "
-                 "pull = 1 if the component takes a pull (0: its templates vanish in every bin)",
-                 f"# background: {lik.describe()['background']}; observed and sigma per bin are "
-                 "in templates.csv", ",".join(rows)]
-        for i in range(len(rows["component"])):
-            lines.append(",".join(_csv_cell(v[i]) for v in rows.values()))
-        atomic_write_bytes(out / "templates_components.csv", ("\n".join(lines) + "\n").encode())
-
     def run_record(self, argv: list[str], timings: dict, extra: dict | None = None) -> dict:
         """run.json content: enough to reproduce the result."""
         ana = self.analysis
-        ds = ana.dataset
-        lik = ana.experiments[0].likelihood
-        sigmas = "; ".join(f"{c}: {s:g}" for c, s in zip(lik.components, lik.sigma, strict=True))
+        datasets = [_dataset_record(e.dataset) for e in ana.experiments]
         rec = {
             "command": ["cevns-scan", *argv],
             "working_directory": str(Path.cwd()),
@@ -491,18 +461,17 @@ class AnalysisResult:
             "config_source": ana.config.source,
             "config": ana.config.to_dict(),
             "config_sha256": ana.config.digest(),
-            "dataset": {"label": ds.label, "source": ds.source, "sha256": ds.digest(),
-                        "note": ds.description,
-                        "metadata": {k: str(v) for k, v in ds.metadata.items()},
-                        "asimov": ds.label == ASIMOV_NAME},
+            "dataset": datasets[0],
+            "datasets": datasets,
             "input_sha256": ana.digest(),
             "target": {"name": ana.model.target.name, "z": ana.model.target.z},
-            "likelihood": lik.describe(),
+            "experiments": [{"name": e.name, "target": e.target,
+                             "likelihood": e.likelihood.describe()} for e in ana.experiments],
+            "likelihood": ana.experiments[0].likelihood.describe(),
             "flux_model": ana.model.flux_model,
             "flux_uncertainties": (
-                f"fractional 1-sigma flux errors from {ana.model.sigma_model} ({sigmas}); "
-                "BS05(OP) uncertainties are not available to us"),
-            "pull_components": list(lik.components),
+                f"fractional 1-sigma flux errors from {ana.model.sigma_model}; BS05(OP) "
+                "uncertainties are not available to us"),
             "physics_choices": ana.model.choices,
             "flavour_probabilities": _probabilities_record(ana.model),
             "timings_s": timings,
@@ -530,25 +499,16 @@ class AnalysisResult:
         from .plots import figure2, figure3, save_figure
         from .rates import figure2_grid, figure2_tables
 
-        ana, ds = self.analysis, self.analysis.dataset
+        ana = self.analysis
         t0 = time.perf_counter()
+        for e in ana.experiments:
+            e.write_outputs(out, self)
         tables = figure2_tables(ana.config, figure2_grid())
         for name, cols in tables.items():
             write_csv(out / f"rates_{name}.csv", list(cols), list(cols.values()),
                       [f"Fig. 2: 8B ({ana.model.flux_model}) CEvNS rate on {name}, "
                        "events/(kg day keV_nr); total_mu_X = SM + magnetic moment with "
                        "mu_e = mu_mu = mu_tau = X mu_B"])
-        tp = ana.templates
-        write_csv(out / "templates.csv",
-                  ["Tee_lo_keV", "Tee_hi_keV", "observed", "sigma", "SM", "MM_e", "MM_mu",
-                   "MM_tau"],
-                  [ds.tee_lo, ds.tee_hi, ds.rate, ds.sigma, tp.sm.sum(0), *tp.mm.sum(0).T],
-                  [f"dataset {ds.label}: {ds.description or ds.source}",
-                   "rates in events/(keV_ee kg day); MM_l per mu_B^2 for flavour l, weighted by "
-                   "P_el, summed over flux components; per component in "
-                   "templates_components.csv",
-                   "physics: " + ", ".join(f"{k} = {v}" for k, v in ana.model.choices.items())])
-        self._write_component_templates(out)
         for r in self.planes:
             pg = r.grid
             atomic_write_bytes(out / f"chi2_{pg.name}.npz", npz_bytes(
@@ -556,7 +516,7 @@ class AnalysisResult:
                 cl=np.float64(r.cl),
                 delta_chi2=np.float64(r.delta_chi2), best_fit=np.array(r.best),
                 flavours=np.array([pg.flavour_x, pg.flavour_y]),
-                dataset=np.array(ds.label)))
+                dataset=np.array(ana.label)))
         for ney in self.neyman:
             pg = ney.wilks.grid
             atomic_write_bytes(out / f"tcrit_{pg.name}.npz", npz_bytes(
@@ -571,8 +531,8 @@ class AnalysisResult:
         timings = dict(self.timings, tables_s=time.perf_counter() - t0)
         t1 = time.perf_counter()
         save_figure(figure2(tables), out, "fig2_rates")
-        save_figure(figure3(self.planes, f"{ds.label}, {ana.model.target.name}",
-                            ds.description if caveat else "", overlays, self.neyman), out,
+        save_figure(figure3(self.planes, f"{ana.label}, {ana.target_label}",
+                            ana.caveat if caveat else "", overlays, self.neyman), out,
                     "fig3_contours")
         timings["figures_s"] = time.perf_counter() - t1
         rec = self.run_record(argv, timings, extra)

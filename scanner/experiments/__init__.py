@@ -39,6 +39,9 @@ class Response(Protocol):
     def templates(self, model) -> Any:
         """Per flux component: SM and magnetic-moment (per mu_B^2, per flavour) expectations."""
 
+    def write_outputs(self, experiment, out, result) -> None:
+        """Write the experiment's own files (templates, expectations) into folder ``out``."""
+
 
 @runtime_checkable
 class Likelihood(Protocol):
@@ -67,10 +70,15 @@ class Likelihood(Protocol):
 
 @dataclass(frozen=True)
 class Experiment:
-    """A dataset with its response and likelihood."""
+    """A dataset with its response and likelihood, on its target (element symbol)."""
 
     name: str
     dataset: Any
     response: Response
     templates: Any
     likelihood: Likelihood
+    target: str = ""
+
+    def write_outputs(self, out, result) -> None:
+        """Write this experiment's own files of a results folder (its response knows them)."""
+        self.response.write_outputs(self, out, result)
