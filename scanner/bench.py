@@ -164,6 +164,80 @@ def naive_quad_per_point(model, tee_lo, tee_hi, n_bins: int) -> dict:
             "bins": int(tee_lo.size), "components": [c.name for c in comps]}
 
 
+def poisson_profile_time(analysis, grid: int, repeat: int) -> dict:
+    """XENONnT: profiled -2 ln L per grid point (compiled) and one scipy fit of the same."""
+    from scipy.optimize import minimize
+
+    from .kernels.poisson import deviance
+
+    lik = analysis.experiments[0].likelihood
+    plane = lik.plane("e", "mu")
+    mu = np.linspace(0.0, 3e-9, grid)
+    out = np.empty((grid, grid))
+    plane.evaluate(mu[:2], mu[:2], out[:2, :2])  # compile or load
+    t = _median_time(lambda: plane.evaluate(mu, mu, out), repeat)
+    theta0, free = plane.theta0.copy(), plane.free
+    theta0[-2] = (1.5e-9 / plane.scale) ** 2
+    idx = np.flatnonzero(free)
+    lo, hi = plane.model.lo[idx], plane.model.hi[idx]
+
+    def f(x):
+        th = theta0.copy()
+        th[idx] = x
+        return deviance(th, plane.model)
+
+    n_fit = 3 if repeat == 1 else 10
+    t0 = time.perf_counter()
+    for _ in range(n_fit):
+        minimize(f, theta0[idx], method="L-BFGS-B",
+                 bounds=list(zip(np.where(np.isfinite(lo), lo, None),
+                                 np.where(np.isfinite(hi), hi, None), strict=True)))
+    scipy_s = (time.perf_counter() - t0) / n_fit
+    per_point = t / grid**2
+    return {"grid": grid, "seconds_per_point": per_point, "scipy_fit_s": scipy_s,
+            "ratio": scipy_s / per_point, "nuisances": int(idx.size)}
+
+
+def toy_throughput(analysis, toys: int, points: int, workers: list[int]) -> list[dict]:
+    """Neyman toys (one conditional and one global fit each) per second, by worker count."""
+    from .neyman import NeymanPlane
+    from .scan import make_chunks, scan_map
+
+    lik = analysis.experiments[0].likelihood
+    plane = NeymanPlane(analysis.plane("e", "mu"), lik.toys("e", "mu"), toys, 1, analysis.cl)
+    cross = analysis.axis_maximum("e")
+    mu_x = np.linspace(0.0, cross, points)
+    mu_y = np.linspace(0.0, cross, 2)
+    scan_map(plane, mu_x[:1], mu_y[:1], make_chunks(1, 1, 1))  # compile or load
+    rows = []
+    for jobs in workers:
+        t0 = time.perf_counter()
+        scan_map(plane, mu_x, mu_y, make_chunks(points, 2, 2), jobs=jobs)
+        dt = time.perf_counter() - t0
+        n = points * 2 * toys
+        rows.append({"jobs": jobs, "toys": n, "seconds": dt, "toys_per_s": n / dt,
+                     "fits_per_s": 2 * n / dt})
+    for r in rows:
+        r["efficiency"] = r["toys_per_s"] / (r["jobs"] * rows[0]["toys_per_s"])
+    return rows
+
+
+def scipy_toy_time(analysis, n: int) -> float:
+    """Seconds for one scipy global fit of a toy (L-BFGS-B over mu_x^2, mu_y^2 >= 0 of the
+    profiled statistic, as a hand-written Neyman construction would do)."""
+    from scipy.optimize import minimize
+
+    stat = analysis.statistic
+    scale = analysis.mu_scale("e")
+    t0 = time.perf_counter()
+    for k in range(n):
+        x0 = np.array([0.5 + 0.1 * k, 0.3])
+        minimize(lambda p: stat(np.array([np.sqrt(max(p[0], 0)) * scale,
+                                          np.sqrt(max(p[1], 0)) * scale, 0.0])), x0,
+                 method="L-BFGS-B", bounds=[(0, None), (0, None)])
+    return (time.perf_counter() - t0) / n
+
+
 def _fit_exponent(points, seconds) -> float:
     return float(np.polyfit(np.log(points), np.log(seconds), 1)[0])
 
@@ -240,6 +314,16 @@ def run_bench(args) -> int:
     opt_s = naive_optimize_per_point(analysis.experiments[0].likelihood, 50 if quick else 300)
     quad = naive_quad_per_point(analysis.model, analysis.dataset.tee_lo, analysis.dataset.tee_hi,
                                 1 if quick else 20)
+    log("bench: XENONnT profile likelihood (compiled Newton vs scipy)...")
+    xe = Analysis.from_config(data="xenonnt-8b")
+    poisson = poisson_profile_time(xe, 21 if quick else 101, repeat)
+    log("bench: Neyman toys (CDEX-like and XENONnT, 1 and 2 workers)...")
+    toy_workers = sorted({1, min(2, max_workers)})
+    toys = {"cdex10-asimov": toy_throughput(analysis, 100 if quick else 1000, 4, toy_workers),
+            "xenonnt-8b": toy_throughput(xe, 20 if quick else 200, 2 if quick else 4,
+                                         toy_workers)}
+    scipy_toy = {"cdex10-asimov": scipy_toy_time(analysis, 3 if quick else 10),
+                 "xenonnt-8b": scipy_toy_time(xe, 1 if quick else 3)}
     ours_s = 1.0 / base
     result = {
         "machine": machine, "quick": quick, "version": __version__,
@@ -253,6 +337,9 @@ def run_bench(args) -> int:
             "quad_ratio": quad["seconds_per_point"] / ours_s, "quad_detail": quad,
             "ours_per_point_s": ours_s,
         },
+        "xenonnt_profile": poisson,
+        "neyman_toys": toys,
+        "scipy_per_toy_fit_s": scipy_toy,
     }
     _print_table(result)
     if args.json:
@@ -293,3 +380,17 @@ def _print_table(r: dict) -> None:
     q = n["quad_detail"]
     print(f"    scipy.integrate.quad rates per point ({q['bins_timed']} of {q['bins']} bins timed):"
           f" {n['quad_per_point_s']:.2e} s  ({n['quad_ratio']:.2e} x)")
+    x = r["xenonnt_profile"]
+    print(f"  XENONnT likelihood, {x['nuisances']} nuisances profiled: "
+          f"{1e6 * x['seconds_per_point']:.1f} us per grid point ({x['grid']}^2 plane, "
+          "1 worker); one scipy L-BFGS-B fit (numerical gradient) "
+          f"{1e3 * x['scipy_fit_s']:.1f} ms ({x['ratio']:.0f} x)")
+    print("  Neyman toys (each: a conditional and a global fit, compiled):")
+    for name, rows in r["neyman_toys"].items():
+        per_toy = 1.0 / rows[0]["toys_per_s"]
+        scipy_s = r["scipy_per_toy_fit_s"][name]
+        for row in rows:
+            print(f"    {name:<14} {row['jobs']} worker(s): {row['toys_per_s']:9.1f} toys/s, "
+                  f"{row['fits_per_s']:9.1f} fits/s, efficiency {100 * row['efficiency']:.0f} %")
+        print(f"    {name:<14} {1e6 * per_toy:.0f} us per toy; one scipy global fit "
+              f"{1e3 * scipy_s:.1f} ms ({scipy_s / per_toy:.0f} x)")
