@@ -2,6 +2,10 @@
 # A SLURM job array that scans both planes of the default analysis on a large grid, one shard
 # per array task, then merges. Submit with:  bash examples/slurm_array.sh
 # (it calls sbatch twice: the array, and a merge job that runs when the array has ended).
+# The toy-MC Neyman construction runs the same way:
+#   COMMAND=neyman TOYS=1000 GRID=51 SHARDS=16 SCAN=scans/neyman OUT=results/neyman \
+#     bash examples/slurm_array.sh
+# (add DATA=xenonnt-8b for the XENONnT release).
 #
 # Every task writes finished chunks atomically into the shared folder $SCAN; a task that is
 # killed or requeued continues where it stopped (--resume). The merge job starts when every
@@ -16,15 +20,21 @@ SCAN=${SCAN:-scans/paper-4001}       # checkpoint folder on a shared file system
 OUT=${OUT:-results/paper-4001}       # merged results
 CONFIG=${CONFIG:-}                   # optional TOML overriding the packaged default
 VENV=${VENV:-$PWD/.venv}             # the environment where cevns-scan is installed
+COMMAND=${COMMAND:-scan}             # scan (Wilks maps) or neyman (maps + toy critical values)
+TOYS=${TOYS:-1000}                   # neyman: pseudo-experiments per grid point
+SEED=${SEED:-0}                      # neyman: each point's toys come from (seed, point index)
+DATA=${DATA:-}                       # optional --data (e.g. xenonnt-8b)
 
 cfg=()
 [ -n "$CONFIG" ] && cfg=(--config "$CONFIG")
+[ -n "$DATA" ] && cfg+=(--data "$DATA")
+[ "$COMMAND" = neyman ] && cfg+=(--toys "$TOYS" --seed "$SEED")
 activate="source '$VENV/bin/activate'"
 
 array_id=$(sbatch --parsable --job-name=cevns-scan --array=1-"$SHARDS" \
   --cpus-per-task=4 --mem=4G --time=00:20:00 --requeue \
   --wrap "set -e; $activate; for plane in e-mu e-tau; do \
-            cevns-scan scan ${cfg[*]} --grid $GRID --plane \$plane \
+            cevns-scan $COMMAND ${cfg[*]} --grid $GRID --plane \$plane \
               --shard \${SLURM_ARRAY_TASK_ID}/$SHARDS --out $SCAN \
               --jobs \${SLURM_CPUS_PER_TASK} --resume --quiet; \
           done")

@@ -1,0 +1,60 @@
+"""The batch examples run as written, against a stand-in for SLURM's sbatch."""
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+FAKE_SBATCH = """#!/usr/bin/env bash
+# A stand-in for sbatch: runs --wrap at once, once per array index, and prints a job id.
+array=""; wrap=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --array=*) array="${1#--array=}";;
+    --wrap) wrap="$2"; shift;;
+    --wrap=*) wrap="${1#--wrap=}";;
+  esac
+  shift
+done
+if [ -n "$array" ]; then
+  for i in $(seq ${array%-*} ${array#*-}); do
+    SLURM_ARRAY_TASK_ID=$i SLURM_CPUS_PER_TASK=1 bash -c "$wrap" || exit 1
+  done
+else
+  bash -c "$wrap" || exit 1
+fi
+echo 4242
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["scan", "neyman"])
+def test_slurm_array_example_runs_and_merges(tmp_path, command):
+    script = EXAMPLES / "slurm_array.sh"
+    if not script.is_file():
+        pytest.skip("examples/ is not beside the tests (not a repository checkout)")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    sbatch = bin_dir / "sbatch"
+    sbatch.write_text(FAKE_SBATCH)
+    sbatch.chmod(sbatch.stat().st_mode | stat.S_IEXEC)
+    venv = tmp_path / "env"  # an 'environment' whose activate puts this Python's bin first
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "activate").write_text(f'export PATH="{Path(sys.executable).parent}:$PATH"\n')
+    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", SHARDS="3", GRID="11",
+               SCAN="scans/run", OUT="results/run", VENV=str(venv), COMMAND=command,
+               TOYS="20")
+    proc = subprocess.run(["bash", str(script)], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = tmp_path / "results" / "run"
+    for plane in ("e_mu", "e_tau"):
+        with np.load(out / f"chi2_{plane}.npz") as z:
+            assert z["chi2"].shape == (11, 11)
+    assert (out / "tcrit_e_mu.npz").is_file() == (command == "neyman")
