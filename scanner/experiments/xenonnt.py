@@ -182,6 +182,7 @@ class PoissonToys:
     theta0: np.ndarray
     free: np.ndarray
     scale: float
+    v_to_u: float = -1.0  # >= 0: the v templates are v_to_u times the u ones (one direction)
 
     def conditional(self, u0: float, v0: float) -> np.ndarray:
         """The nuisances' best fit to the data at (u0, v0) = (mu_x^2, mu_y^2) in mu_B^2."""
@@ -208,7 +209,7 @@ class PoissonToys:
         from ..kernels.poisson_toys import toy_statistics
 
         out = np.empty(counts.shape[0])
-        toy_statistics(self.model, theta, self.free, counts, centres, out)
+        toy_statistics(self.model, theta, self.free, counts, centres, self.v_to_u, out)
         return out
 
     def statistics(self, u0: float, v0: float, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -226,7 +227,16 @@ class PoissonToys:
         """The same model with a pseudo-experiment as the data."""
         return PoissonToys(self.model._replace(n_obs=np.ascontiguousarray(counts),
                                                centre=np.ascontiguousarray(centres)),
-                           self.theta0, self.free, self.scale)
+                           self.theta0, self.free, self.scale, self.v_to_u)
+
+
+def one_direction_ratio(x: np.ndarray, y: np.ndarray) -> float:
+    """r with y = r x exactly (to rounding), or -1 when x and y are not proportional."""
+    sx, sy = float(x.sum()), float(y.sum())
+    if not sx > 0:
+        return -1.0
+    r = sy / sx
+    return r if np.max(np.abs(y - r * x)) <= 1e-12 * max(np.max(np.abs(y)), 1e-300) else -1.0
 
 
 @dataclass(frozen=True)
@@ -350,8 +360,9 @@ class PoissonLikelihood:
     def toys(self, flavour_x: str, flavour_y: str) -> PoissonToys:
         """Pseudo-experiments of the (mu_x, mu_y) plane (third moment zero)."""
         theta, free = self.start()
-        return PoissonToys(self.kernel_model(self._mm(flavour_x), self._mm(flavour_y)), theta,
-                           free, self.scale)
+        mx, my = self._mm(flavour_x), self._mm(flavour_y)
+        return PoissonToys(self.kernel_model(mx, my), theta, free, self.scale,
+                           one_direction_ratio(mx, my))
 
     def profile_at(self, mu, flux: str | None = None, fixed: dict | None = None,
                    penalty=None):
