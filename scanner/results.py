@@ -261,6 +261,17 @@ def edge_messages(results) -> list[str]:
     return out
 
 
+def element_z(symbol: str) -> int | None:
+    """Z of an element symbol (data/elements.csv), or None for a custom target label."""
+    from .errors import InputError
+    from .nuclides import element
+
+    try:
+        return element(symbol).z
+    except InputError:
+        return None
+
+
 def _dataset_record(ds) -> dict:
     """run.json's account of one experiment's data."""
     return {"label": ds.label, "source": ds.source, "sha256": ds.digest(),
@@ -464,10 +475,11 @@ class AnalysisResult:
             "dataset": datasets[0],
             "datasets": datasets,
             "input_sha256": ana.digest(),
-            "target": {"name": ana.model.target.name, "z": ana.model.target.z},
+            "target": {"name": ana.target_label,
+                        "z": sorted({element_z(e.target) for e in ana.experiments})},
             "experiments": [{"name": e.name, "target": e.target,
                              "likelihood": e.likelihood.describe()} for e in ana.experiments],
-            "likelihood": ana.experiments[0].likelihood.describe(),
+            "likelihood": ana.likelihood.describe(),
             "flux_model": ana.model.flux_model,
             "flux_uncertainties": (
                 f"fractional 1-sigma flux errors from {ana.model.sigma_model}; BS05(OP) "

@@ -9,9 +9,10 @@ flavour probabilities) in events/(t y keV_nr), and eps_rb the release's mono-ene
 detection efficiencies, tabulated at T = 0.5 ... 5.0 keV_nr every 0.1 keV at 7 x 7 anchors of
 the light- and charge-yield shifts. Between nodes eps is interpolated with a monotone cubic
 (PCHIP): it rises by a factor 30 between 0.5 and 0.7 keV_nr, where linear interpolation
-is biased by +0.5 % and log-linear by -0.5 %; PCHIP changes the fold by < 0.05 % when the
-node spacing is halved (tests/test_xenonnt.py). The integral uses 8-point Gauss-Legendre on
-every node interval, split where a spectrum's kinematic endpoint falls. The release gives no
+is biased by +0.5 % and log-linear by -0.5 %; PCHIP changes the fold by at most 0.05 %
+(SM) and 0.06 % (MM) when the node spacing is halved (tests/test_xenonnt.py). The integral
+uses 8-point Gauss-Legendre on every node interval, split where a spectrum's kinematic
+endpoint falls. The release gives no
 efficiency outside 0.5-5.0 keV_nr: it is taken as zero there (below 0.5 keV_nr it is < 1e-4
 and falling; above 5 keV_nr the 8B rate on Xe vanishes). SM and magnetic-moment parts are
 folded separately, per flux component (8B, hep) and flavour.
