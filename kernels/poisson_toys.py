@@ -18,8 +18,10 @@ def _global_1d(theta_toy, free, toy, v_to_u):
     """Global fit when the v template is ``1 / v_to_u`` times the u one (one direction).
 
     Then lambda depends on u + v_to_u v only, and the minimum over u, v >= 0 is the minimum
-    over u >= 0 at v = 0: from the toy's own point mapped onto the u axis and, when that
-    minimum is interior, also from u = 0.
+    over u >= 0 at v = 0, started from the toy's own conditional minimum mapped onto the u axis
+    (and from u = 0 if that does not converge). A second start from u = 0 after a converged
+    first one never found a lower minimum in 1200 XENONnT toys at four points, so it is
+    left out: it cost a third of the time.
     """
     n_par = theta_toy.size
     iu = n_par - 2
@@ -30,10 +32,10 @@ def _global_1d(theta_toy, free, toy, v_to_u):
     start[iu] = theta_toy[iu] + v_to_u * theta_toy[iu + 1]
     start[iu + 1] = 0.0
     d1, best, _, s1 = profile(start, fr, toy)
-    if best[iu] > 0.0:  # an interior minimum: make sure the boundary holds no lower one
+    if s1 != 0 and best[iu] > 0.0:  # not converged: try again from the boundary
         start[iu] = 0.0
         d2, _, _, s2 = profile(start, fr, toy)
-        if d2 < d1 or (s1 != 0 and s2 == 0):
+        if d2 < d1 or s2 == 0:
             return d2, s2
     return d1, s1
 

@@ -139,6 +139,16 @@ class Analysis:
         return self.likelihood.n_unconstrained
 
     @property
+    def gof_note(self) -> str:
+        """A caveat on the asymptotic goodness of fit (counting experiments: few events/bin)."""
+        from .experiments.xenonnt import PoissonLikelihood
+
+        if any(isinstance(e.likelihood, PoissonLikelihood) for e in self.experiments):
+            return ("Poisson bins with few events: the chi2 distribution of -2 ln L is only "
+                    "indicative here")
+        return ""
+
+    @property
     def likelihood(self):
         """The likelihood of all experiments together (8B flux shared where it can be)."""
         from .experiments.joint import combine

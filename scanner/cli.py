@@ -110,6 +110,12 @@ def _add_overlay(p):
                    help="leave the dataset caveat off Fig. 3 (for a journal figure)")
 
 
+def _add_no_figures(p):
+    p.add_argument("--no-figures", action="store_true",
+                   help="write the numbers only, no PNG/PDF (draw them later with "
+                        "cevns-scan plot DIR)")
+
+
 def _add_execution_options(p):
     p.add_argument("--jobs", type=_jobs, default=None, metavar="N",
                    help="joblib workers; -1 or unset: all cores")
@@ -181,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plane", action="append", default=[], metavar="X-Y",
                    help="plane to scan, repeatable (default from config: e-mu and e-tau)")
     _add_toy_options(p, default=0)
+    _add_no_figures(p)
 
     p = _sub(sub, "rates", "differential rates dR/dT_nr in events/(kg day keV_nr) (Fig. 2)",
              f"{PROG} rates --target Xe --flux 8B,hep --mu 1e-9 --points 50 --out xe.csv")
@@ -280,6 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cl", type=_float("--cl", 0.0, strict=True), metavar="CL",
                    help="confidence level (default: the scan's config, 0.9)")
     _add_overlay(p)
+    _add_no_figures(p)
 
     p = _sub(sub, "plot", "redraw the figures of a results folder from its saved maps",
              f"{PROG} plot results/paper --cl 0.95 --overlay COHERENT@e-mu=coh.csv")
@@ -421,7 +429,7 @@ def _finish(result, out, argv, args, extra, started):
     overlays = _overlays(args)
     check_overlays(overlays, result.planes)
     result.write(out, argv, force=args.force, overlays=overlays, extra=extra,
-                 caveat=not args.no_caveat)
+                 caveat=not args.no_caveat, figures=not args.no_figures)
     for msg in result.warnings():
         print(f"warning: {msg}", file=sys.stderr)
     print("\n".join(result.summary_lines()))

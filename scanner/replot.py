@@ -10,7 +10,7 @@ import numpy as np
 from .analysis import PlaneGrid
 from .errors import InputError
 from .neyman import read_neyman
-from .outputs import load_npz, previous_result_files
+from .outputs import load_npz, previous_result_files, write_json
 from .plots import check_overlays, figure2, figure3, load_overlay, save_figure
 from .rates import FIG2_TARGETS
 from .results import read_plane, sort_planes
@@ -75,5 +75,10 @@ def replot(folder: Path, overlay_specs=(), cl: float | None = None, caveat: bool
         if path.is_file():
             t = read_table(path, ("T_nr_keV", "SM"))
             tables[name] = {c: t.numeric(c) for c in t.columns}
+    drawn = ["fig3_contours.png", "fig3_contours.pdf"]
     if tables:
         save_figure(figure2(tables), folder, "fig2_rates")
+        drawn += ["fig2_rates.png", "fig2_rates.pdf"]
+    if isinstance(rec.get("files"), list):  # the figures are cevns-scan's files now
+        rec["files"] = sorted(set(rec["files"]) | set(drawn))
+        write_json(folder / "run.json", rec)

@@ -42,6 +42,7 @@ class GoodnessOfFit:
     chi2_min: float
     dof: int
     p_value: float
+    note: str = ""
 
     @property
     def bad(self) -> bool:
@@ -49,10 +50,12 @@ class GoodnessOfFit:
         return bool(self.p_value < BAD_FIT_P)
 
     def to_dict(self) -> dict:
-        return {"chi2_min": self.chi2_min, "dof": self.dof, "p_value": self.p_value}
+        out = {"chi2_min": self.chi2_min, "dof": self.dof, "p_value": self.p_value}
+        return {**out, "note": self.note} if self.note else out
 
     def __str__(self) -> str:
-        return f"chi2_min = {self.chi2_min:.4g} for {self.dof} d.o.f., p = {self.p_value:.3g}"
+        text = f"chi2_min = {self.chi2_min:.4g} for {self.dof} d.o.f., p = {self.p_value:.3g}"
+        return f"{text} ({self.note})" if self.note else text
 
 
 #: A 2-d.o.f. limit is resolved when its region spans at least this many grid cells.
@@ -126,10 +129,10 @@ def check_limit(name: str, extent: float, on_axis: tuple[float, float], axis: np
                       tuple(problems))
 
 
-def goodness_of_fit(chi2_min: float, dof: int) -> GoodnessOfFit:
+def goodness_of_fit(chi2_min: float, dof: int, note: str = "") -> GoodnessOfFit:
     """The asymptotic p-value of ``chi2_min`` for ``dof`` degrees of freedom (nan if dof < 1)."""
     p = float(stats.chi2.sf(max(chi2_min, 0.0), dof)) if dof >= 1 else float("nan")
-    return GoodnessOfFit(float(chi2_min), int(dof), p)
+    return GoodnessOfFit(float(chi2_min), int(dof), p, note)
 
 
 @dataclass(frozen=True)
@@ -232,7 +235,7 @@ def plane_result(analysis: Analysis, pg: PlaneGrid, chi2: np.ndarray,
     rank = analysis.moment_rank(pg.flavour_x, pg.flavour_y)
     dof = analysis.n_data - analysis.n_unconstrained - rank
     res = read_plane(pg, chi2, chi2_min, (bx, by), analysis.cl if cl is None else cl,
-                     goodness_of_fit(chi2_min, dof))
+                     goodness_of_fit(chi2_min, dof, analysis.gof_note))
     checks = {}
     for fl, axis, edge in ((pg.flavour_x, pg.mu_x, "x"), (pg.flavour_y, pg.mu_y, "y")):
         name = f"mu_{fl}"
@@ -494,19 +497,20 @@ class AnalysisResult:
         return rec
 
     def write(self, folder, argv: list[str] = (), *, force: bool = False, overlays=(),
-              extra: dict | None = None, caveat: bool = True) -> dict:
+              extra: dict | None = None, caveat: bool = True, figures: bool = True) -> dict:
         """Write the results folder of docs/design.md §5 under the output policy.
 
         Returns the limits summary. ``folder`` may be new, empty or an earlier cevns-scan
-        result (with ``force``); see :mod:`cevns_scan.outputs`.
+        result (with ``force``); see :mod:`cevns_scan.outputs`. ``figures=False`` writes the
+        numbers only (``cevns-scan plot`` draws Figs. 2 and 3 from them later).
         """
         from .outputs import results_dir
 
         with results_dir(folder, force=force) as tmp:
-            return self.write_files(tmp, list(argv), overlays, extra, caveat)
+            return self.write_files(tmp, list(argv), overlays, extra, caveat, figures)
 
     def write_files(self, out: Path, argv: list[str], overlays=(), extra: dict | None = None,
-                    caveat: bool = True) -> dict:
+                    caveat: bool = True, figures: bool = True) -> dict:
         """Write every result file into the existing folder ``out`` (no policy checks)."""
         from .plots import figure2, figure3, save_figure
         from .rates import figure2_grid, figure2_tables
@@ -514,7 +518,7 @@ class AnalysisResult:
         ana = self.analysis
         t0 = time.perf_counter()
         for e in ana.experiments:
-            e.write_outputs(out, self)
+            e.write_outputs(out, self, figures)
         tables = figure2_tables(ana.config, figure2_grid())
         for name, cols in tables.items():
             write_csv(out / f"rates_{name}.csv", list(cols), list(cols.values()),
@@ -542,10 +546,11 @@ class AnalysisResult:
         write_json(out / "limits.json", limits)
         timings = dict(self.timings, tables_s=time.perf_counter() - t0)
         t1 = time.perf_counter()
-        save_figure(figure2(tables), out, "fig2_rates")
-        save_figure(figure3(self.planes, f"{ana.label}, {ana.target_label}",
-                            ana.caveat if caveat else "", overlays, self.neyman), out,
-                    "fig3_contours")
+        if figures:
+            save_figure(figure2(tables), out, "fig2_rates")
+            save_figure(figure3(self.planes, f"{ana.label}, {ana.target_label}",
+                                ana.caveat if caveat else "", overlays, self.neyman), out,
+                        "fig3_contours")
         timings["figures_s"] = time.perf_counter() - t1
         rec = self.run_record(argv, timings, extra)
         rec["overlays"] = [{"label": o.label, "plane": o.plane, "file": o.path,

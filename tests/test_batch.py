@@ -36,7 +36,7 @@ def work(tmp_path_factory):
     try:
         # reference: the single-process map as `reproduce` makes it
         assert main(["reproduce", "--config", "cfg.toml", "--grid", GRID, "--out", "ref",
-                     "--quiet"]) == 0
+                     "--quiet", "--no-figures"]) == 0
         yield tmp
     finally:
         os.chdir(old)
@@ -48,7 +48,7 @@ def ref_map(work):
 
 
 def merged_map(work, scan_dir, name):
-    assert main(["merge", str(scan_dir), "--out", name]) == 0
+    assert main(["merge", str(scan_dir), "--out", name, "--no-figures"]) == 0
     with np.load(work / name / "chi2_e_mu.npz") as z:
         return z["chi2"]
 

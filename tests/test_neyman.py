@@ -72,6 +72,7 @@ def test_neyman_region_covers_the_truth_at_the_nominal_rate(default_analysis):
     assert row.wilks > 0.93  # Wilks over-covers: the boundary and the one direction
 
 
+@pytest.mark.slow
 def test_reproduce_with_toys_writes_neyman_results(in_tmp, cli):
     code, out, err = cli("reproduce", "--plane", "e-mu", "--grid", "15", "--toys", "100",
                          "--seed", "3", "--out", "r", "--quiet")
@@ -93,11 +94,11 @@ def test_reproduce_with_toys_writes_neyman_results(in_tmp, cli):
 def test_neyman_shards_merge_to_the_in_process_result(in_tmp, cli):
     args = ["--plane", "e-mu", "--grid", "9", "--toys", "60", "--seed", "4", "--quiet"]
     (in_tmp / "c.toml").write_text("[scan]\nneyman_chunk_points = 18\n")
-    assert cli("reproduce", "--config", "c.toml", *args, "--out", "ref")[0] == 0
+    assert cli("reproduce", "--config", "c.toml", *args, "--out", "ref", "--no-figures")[0] == 0
     for k in (3, 1, 2):
         assert cli("neyman", "--config", "c.toml", *args, "--shard", f"{k}/3", "--out",
                    "ns")[0] == 0
-    assert cli("merge", "ns", "--out", "merged")[0] == 0
+    assert cli("merge", "ns", "--out", "merged", "--no-figures")[0] == 0
     for name in ("tcrit_e_mu.npz", "chi2_e_mu.npz"):
         with np.load(in_tmp / "ref" / name) as a, np.load(in_tmp / "merged" / name) as b:
             key = "tcrit" if name.startswith("tcrit") else "chi2"

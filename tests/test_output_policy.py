@@ -10,6 +10,7 @@ from helpers import load_map
 from cevns_scan.cli import main
 
 QUICK = ["--grid", "11", "--quiet"]
+REPRO = ["reproduce", *QUICK, "--no-figures"]
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def _one_line_error(capsys, *needles):
 def test_reproduce_refuses_a_folder_of_user_files(cwd, capsys):
     _user_folder(cwd / "analysis")
     for extra in ([], ["--force"]):  # --force does not help: these are not cevns-scan's files
-        assert main(["reproduce", *QUICK, "--out", "analysis", *extra]) == 2
+        assert main([*REPRO, "--out", "analysis", *extra]) == 2
         _one_line_error(capsys, "--out analysis", "did not write")
         assert _user_files_intact(cwd / "analysis")
         assert sorted(p.name for p in (cwd / "analysis").iterdir()) == ["sub", "thesis.tex"]
@@ -50,7 +51,7 @@ def test_reproduce_refuses_a_folder_of_user_files(cwd, capsys):
 
 def test_reproduce_refuses_the_working_directory(cwd, capsys):
     _user_folder(cwd)
-    assert main(["reproduce", *QUICK, "--out", str(cwd), "--force"]) == 2
+    assert main([*REPRO, "--out", str(cwd), "--force"]) == 2
     _one_line_error(capsys, "did not write")
     assert _user_files_intact(cwd)
     assert sorted(p.name for p in cwd.iterdir()) == ["sub", "thesis.tex"]
@@ -58,17 +59,17 @@ def test_reproduce_refuses_the_working_directory(cwd, capsys):
 
 @pytest.mark.slow
 def test_replacing_a_result_needs_force_and_keeps_other_files(cwd, capsys):
-    assert main(["reproduce", *QUICK, "--out", "res"]) == 0
+    assert main([*REPRO, "--out", "res"]) == 0
     files = json.loads((cwd / "res" / "run.json").read_text())["files"]
     assert "chi2_e_tau.npz" in files and "run.json" in files
     (cwd / "res" / "thesis.tex").write_text("my thesis\n")
     before = (cwd / "res" / "limits.json").read_bytes()
     capsys.readouterr()
-    assert main(["reproduce", *QUICK, "--out", "res"]) == 2
+    assert main([*REPRO, "--out", "res"]) == 2
     _one_line_error(capsys, "earlier cevns-scan result", "--force")
     assert (cwd / "res" / "limits.json").read_bytes() == before
     # with --force, one plane only: the old e_tau map (cevns-scan's own) goes, the thesis stays
-    assert main(["reproduce", *QUICK, "--out", "res", "--force", "--plane", "e-mu"]) == 0
+    assert main([*REPRO, "--out", "res", "--force", "--plane", "e-mu"]) == 0
     names = sorted(p.name for p in (cwd / "res").iterdir())
     assert "thesis.tex" in names and "chi2_e_tau.npz" not in names and "chi2_e_mu.npz" in names
     assert (cwd / "res" / "thesis.tex").read_text() == "my thesis\n"
@@ -78,7 +79,7 @@ def test_replacing_a_result_needs_force_and_keeps_other_files(cwd, capsys):
 @pytest.mark.slow
 def test_empty_existing_folder_is_used(cwd):
     (cwd / "empty").mkdir()
-    assert main(["reproduce", *QUICK, "--out", "empty"]) == 0
+    assert main([*REPRO, "--out", "empty"]) == 0
     assert (cwd / "empty" / "run.json").is_file()
     assert not [p for p in (cwd / "empty").iterdir() if p.name.startswith(".")]
 
@@ -134,7 +135,7 @@ def test_unwritable_and_empty_out_paths(cwd, capsys):
     for out in ("", "/proc/cevns-scan-test"):
         assert main(["rates", "--points", "3", "--out", out]) == 2
         _one_line_error(capsys, "--out")
-        assert main(["reproduce", *QUICK, "--out", out]) == 2
+        assert main([*REPRO, "--out", out]) == 2
         _one_line_error(capsys, "--out")
     assert main(["bench", "--quick", "--json", "/proc/cevns-scan-test/b.json"]) == 2
     _one_line_error(capsys, "--json")
@@ -143,13 +144,13 @@ def test_unwritable_and_empty_out_paths(cwd, capsys):
 @pytest.mark.slow
 def test_legacy_result_without_file_list_is_recognised(cwd):
     """A results folder from cevns-scan 0.1.0 (run.json without 'files') can be replaced."""
-    assert main(["reproduce", *QUICK, "--out", "old"]) == 0
+    assert main([*REPRO, "--out", "old"]) == 0
     rec = json.loads((cwd / "old" / "run.json").read_text())
     del rec["files"]
     (cwd / "old" / "run.json").write_text(json.dumps(rec))
     (cwd / "old" / "mine.txt").write_text("keep\n")
     chi2 = load_map(cwd / "old" / "chi2_e_mu.npz")
-    assert main(["reproduce", *QUICK, "--out", "old", "--force", "--plane", "e-mu"]) == 0
+    assert main([*REPRO, "--out", "old", "--force", "--plane", "e-mu"]) == 0
     assert (cwd / "old" / "mine.txt").read_text() == "keep\n"
     assert not (cwd / "old" / "chi2_e_tau.npz").exists()
     assert np.array_equal(load_map(cwd / "old" / "chi2_e_mu.npz"), chi2)

@@ -582,6 +582,7 @@ def test_binned_templates_vs_double_quad(target, templates, template_refs, probs
     cmp_.finish()
 
 
+@pytest.mark.slow
 def test_template_zero_components_ge(templates, template_refs):
     """Components closed over the whole Ge window have identically zero templates."""
     T = templates["Ge"]

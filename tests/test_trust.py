@@ -40,7 +40,8 @@ def _one_line_error(code, err, *needles):
     pytest.param(["--mu-max", "e=1"], id="forgotten-exponent"),
 ])
 def test_unresolved_limits_are_flagged(in_tmp, cli, extra):
-    code, out, err = cli("reproduce", "--plane", "e-mu", "--out", "r", "--quiet", *extra)
+    code, out, err = cli("reproduce", "--plane", "e-mu", "--out", "r", "--quiet", "--no-figures",
+                         *extra)
     assert code == 0, err
     lim = json.loads((in_tmp / "r" / "limits.json").read_text())
     chk = lim["two_dof_checks"]["e_mu"]["mu_e"]
@@ -53,7 +54,8 @@ def test_unresolved_limits_are_flagged(in_tmp, cli, extra):
 
 
 def test_default_grid_limits_are_resolved_and_match_the_exact_crossing(in_tmp, cli):
-    code, out, err = cli("reproduce", "--plane", "e-mu", "--grid", "101", "--out", "r", "--quiet")
+    code, out, err = cli("reproduce", "--plane", "e-mu", "--grid", "101", "--out", "r", "--quiet",
+                         "--no-figures")
     assert code == 0 and "warning" not in err and "NOT RESOLVED" not in out
     lim = json.loads((in_tmp / "r" / "limits.json").read_text())
     for name in ("mu_e", "mu_mu"):
@@ -73,7 +75,8 @@ def test_fixed_background_needs_a_value(in_tmp, cli):
 
 def test_bad_fit_prints_gof_warns_and_reports_intervals(in_tmp, cli):
     (in_tmp / "c.toml").write_text('[fit]\nbackground = "fixed"\nbackground_value = 0.0\n')
-    code, out, err = cli("reproduce", "--config", "c.toml", "--plane", "e-mu", "--grid", "41",
+    code, out, err = cli("reproduce", "--config", "c.toml", "--no-figures", "--plane", "e-mu",
+                         "--grid", "41",
                          "--out", "r", "--quiet")
     assert code == 0, err
     lim = json.loads((in_tmp / "r" / "limits.json").read_text())
@@ -89,7 +92,8 @@ def test_bad_fit_prints_gof_warns_and_reports_intervals(in_tmp, cli):
 
 
 def test_gof_is_recorded_for_every_run(in_tmp, cli):
-    code, out, _ = cli("reproduce", "--plane", "e-mu", "--grid", "21", "--out", "r", "--quiet")
+    code, out, _ = cli("reproduce", "--plane", "e-mu", "--grid", "21", "--out", "r", "--quiet",
+                       "--no-figures")
     assert code == 0 and "fit, plane e_mu: chi2_min =" in out
     lim = json.loads((in_tmp / "r" / "limits.json").read_text())
     assert lim["goodness_of_fit"]["e_mu"]["dof"] == 18  # 20 bins - free B - 1 direction
@@ -133,7 +137,8 @@ def test_bom_in_a_dataset_file_is_read(in_tmp, cli):
                    for i in range(10))
     (in_tmp / "d.csv").write_text("\ufeffTee_lo_keV,Tee_hi_keV,rate,sigma\n" + rows,
                                   encoding="utf-8")
-    code, _, err = cli("reproduce", "--data", "d.csv", "--plane", "e-mu", "--grid", "11",
+    code, _, err = cli("reproduce", "--data", "d.csv", "--no-figures", "--plane", "e-mu",
+                       "--grid", "11",
                        "--out", "r", "--quiet")
     assert code == 0, err
     head, rows = _csv_rows(in_tmp / "r" / "templates.csv")
@@ -251,10 +256,11 @@ def test_slurm_example_merges_after_any_and_activates_its_environment():
 
 # -- item 9: the confidence level without a rescan -------------------------------------------------
 
+@pytest.mark.slow
 def test_plot_and_merge_take_cl_without_rescanning(in_tmp, cli):
     assert cli("scan", "--plane", "e-mu", "--grid", "41", "--out", "ck", "--quiet")[0] == 0
-    assert cli("merge", "ck", "--out", "m90")[0] == 0
-    assert cli("merge", "ck", "--out", "m95", "--cl", "0.95")[0] == 0
+    assert cli("merge", "ck", "--out", "m90", "--no-figures")[0] == 0
+    assert cli("merge", "ck", "--out", "m95", "--cl", "0.95", "--no-figures")[0] == 0
     with np.load(in_tmp / "m95" / "chi2_e_mu.npz") as z:
         assert "delta_chi2_90" not in z.files
         assert float(z["cl"]) == 0.95
@@ -271,6 +277,7 @@ def test_plot_and_merge_take_cl_without_rescanning(in_tmp, cli):
 
 # -- item 11: Fig. 3 -----------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_overlays_per_plane_units_and_labels(in_tmp, cli):
     (in_tmp / "ok.csv").write_text("x,y\n0,0\n1e-8,0\n0,1e-8\n")
     (in_tmp / "bad.csv").write_text("x,y\n0,0\n2.9,0\n0,2.9\n")
@@ -309,7 +316,8 @@ def _csv_rows(path):
 
 
 def test_results_folder_alone_rebuilds_eq18(in_tmp, cli):
-    assert cli("reproduce", "--plane", "e-mu", "--grid", "11", "--out", "r", "--quiet")[0] == 0
+    assert cli("reproduce", "--plane", "e-mu", "--grid", "11", "--out", "r", "--quiet",
+               "--no-figures")[0] == 0
     out = in_tmp / "r"
     head, rows = _csv_rows(out / "templates.csv")
     obs = np.array([float(r[head.index("observed")]) for r in rows])
@@ -343,7 +351,7 @@ def test_results_folder_alone_rebuilds_eq18(in_tmp, cli):
 
 def test_limits_contours_and_run_record_say_what_they_hold(in_tmp, cli):
     assert cli("scan", "--plane", "e-mu", "--grid", "21", "--out", "ck", "--quiet")[0] == 0
-    assert cli("merge", "ck", "--out", "m")[0] == 0
+    assert cli("merge", "ck", "--out", "m", "--no-figures")[0] == 0
     lim = json.loads((in_tmp / "m" / "limits.json").read_text())
     assert "held at zero" in lim["one_dof_meaning"] and lim["target"] == "Ge"
     cont = json.loads((in_tmp / "m" / "contours.json").read_text())
@@ -358,7 +366,7 @@ def test_limits_contours_and_run_record_say_what_they_hold(in_tmp, cli):
 
 def test_jobs_minus_one_means_all_cores(in_tmp, cli):
     code, _, err = cli("reproduce", "--plane", "e-mu", "--grid", "11", "--out", "r", "--quiet",
-                       "--jobs", "-1")
+                       "--jobs", "-1", "--no-figures")
     assert code == 0, err
     _one_line_error(*cli("reproduce", "--jobs", "0", "--out", "r2")[::2], "--jobs 0")
 

@@ -39,8 +39,8 @@ class Response(Protocol):
     def templates(self, model) -> Any:
         """Per flux component: SM and magnetic-moment (per mu_B^2, per flavour) expectations."""
 
-    def write_outputs(self, experiment, out, result) -> None:
-        """Write the experiment's own files (templates, expectations) into folder ``out``."""
+    def write_outputs(self, experiment, out, result, figures: bool = True) -> None:
+        """Write the experiment's own files (templates, expectations, figures) into ``out``."""
 
 
 @runtime_checkable
@@ -79,6 +79,6 @@ class Experiment:
     likelihood: Likelihood
     target: str = ""
 
-    def write_outputs(self, out, result) -> None:
+    def write_outputs(self, out, result, figures: bool = True) -> None:
         """Write this experiment's own files of a results folder (its response knows them)."""
-        self.response.write_outputs(self, out, result)
+        self.response.write_outputs(self, out, result, figures)

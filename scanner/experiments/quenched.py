@@ -161,7 +161,7 @@ class QuenchedBins:
         """:func:`binned_templates` for these bins, events / (keV_ee kg day)."""
         return binned_templates(model, self.tee_lo, self.tee_hi)
 
-    def write_outputs(self, experiment, out, result) -> None:
+    def write_outputs(self, experiment, out, result, figures: bool = True) -> None:
         """templates.csv (per bin) and templates_components.csv (per flux component)."""
         from ..outputs import write_csv
 

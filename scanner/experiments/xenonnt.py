@@ -100,9 +100,9 @@ class MonoEfficiencyFold:
                 out.append(t_nr_max(comp.e_max_mev, nucleus.m_n) * KEV_PER_MEV)
         return out
 
-    def write_outputs(self, experiment, out, result) -> None:
+    def write_outputs(self, experiment, out, result, figures: bool = True) -> None:
         """The SM measurement, expected events and the projections figure."""
-        write_release_outputs(experiment, out, result)
+        write_release_outputs(experiment, out, result, figures)
 
     def templates(self, model) -> FoldedTemplates:
         """Fold the model's SM and per-flavour MM rates of 8B and hep into the bins (X1)."""
@@ -641,7 +641,7 @@ def draw_projections(fig, proj: dict, mu_label: str = "") -> list:
     return list(axes)
 
 
-def write_release_outputs(experiment, out, result) -> None:
+def write_release_outputs(experiment, out, result, figures: bool = True) -> None:
     """xenonnt_sm_measurement.json, xenonnt_expected.csv and fig_xenonnt_projections."""
     from matplotlib.figure import Figure
 
@@ -667,6 +667,8 @@ def write_release_outputs(experiment, out, result) -> None:
             lines.append(f"{run},{comp},{csv_cell(pre[comp][r])},{csv_cell(post[comp][r])},")
         lines.append(f"{run},observed,,,{int(obs[r])}")
     (out / "xenonnt_expected.csv").write_text("\n".join(lines) + "\n")
+    if not figures:
+        return
     limit = result.one_dof.get("mu_e", float("nan"))
     mu = (limit, 0.0, 0.0) if np.isfinite(limit) else None
     fig = Figure(figsize=(13, 3.6), layout="constrained")
