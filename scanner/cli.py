@@ -444,7 +444,7 @@ def cmd_rates(args, argv) -> int:
     import numpy as np
 
     from .model import build_model
-    from .outputs import check_output_file, csv_bytes, write_output_file
+    from .outputs import check_output_file
     from .rates import differential_rates
 
     if args.tnr_max <= args.tnr_min:
@@ -469,18 +469,25 @@ def cmd_rates(args, argv) -> int:
     for m in args.mu:
         _, mm = differential_rates(model, t, (m, m, m))
         cols[f"total_mu_{m:g}"] = cols["SM"] + mm.sum(axis=0)
-    comment = [f"{model.target.name}, fluxes {','.join(model.component_names)} "
+    comment = (f"{model.target.name}, fluxes {','.join(model.component_names)} "
                f"({model.flux_model}); events/(kg day keV_nr); total_mu_X = SM + magnetic "
-               "moment with mu_e = mu_mu = mu_tau = X mu_B"]
-    if args.out is not None:
-        write_output_file(args.out, csv_bytes(list(cols), list(cols.values()), comment),
-                          force=args.force)
-    else:
-        print(f"# {comment[0]}")
-        print(",".join(cols))
-        for row in zip(*cols.values(), strict=True):
-            print(",".join(f"{v:.10g}" for v in row))
+               "moment with mu_e = mu_mu = mu_tau = X mu_B")
+    _emit_table(cols, comment, args, digits=10)
     return 0
+
+
+def _emit_table(cols: dict, comment: str, args, digits: int) -> None:
+    """A table of columns: to ``--out`` as CSV (exact floats), else printed (``digits``)."""
+    from .outputs import csv_bytes, write_output_file
+
+    if args.out is not None:
+        write_output_file(args.out, csv_bytes(list(cols), list(cols.values()), [comment]),
+                          force=args.force)
+        return
+    print(f"# {comment}")
+    print(",".join(cols))
+    for row in zip(*cols.values(), strict=True):
+        print(",".join(f"{v:.{digits}g}" for v in row))
 
 
 def _energies(text: str | None):
@@ -493,7 +500,7 @@ def _energies(text: str | None):
 
 
 def cmd_probabilities(args, argv) -> int:
-    from .outputs import check_output_file, csv_bytes, write_output_file
+    from .outputs import check_output_file, write_output_file
     from .probabilities import component_energies, probability_table
 
     for option, path in (("--out", args.out), ("--plot", args.plot)):
@@ -504,16 +511,8 @@ def cmd_probabilities(args, argv) -> int:
     if energies is None:
         energies = component_energies(args.component, cfg, points=50)
     tab = probability_table(args.component, energies, cfg, model=args.model)
-    comment = [f"flavour probabilities at Earth of {args.component} neutrinos, "
-               f"{args.model or cfg.choices['oscillation']} model; E in MeV"]
-    if args.out is not None:
-        write_output_file(args.out, csv_bytes(list(tab), list(tab.values()), comment),
-                          force=args.force)
-    else:
-        print(f"# {comment[0]}")
-        print(",".join(tab))
-        for row in zip(*tab.values(), strict=True):
-            print(",".join(f"{v:.8g}" for v in row))
+    _emit_table(tab, f"flavour probabilities at Earth of {args.component} neutrinos, "
+                f"{args.model or cfg.choices['oscillation']} model; E in MeV", args, digits=8)
     if args.plot is not None:
         import io
 

@@ -98,14 +98,20 @@ def previous_result_files(folder: Path) -> list[str] | None:
                    and not n.startswith(".") and (folder / n).is_file()})
 
 
-def check_results_dir(path, *, force: bool = False, option: str = "--out") -> Path:
-    """Check, before any work, that ``path`` may receive a results folder (module policy)."""
+def _folder_target(path, option: str) -> tuple[Path, Path]:
+    """(path, nearest existing ancestor) of an output folder that is not a file."""
     path = _check_path_text(path, option)
     if path.exists() and not path.is_dir():
         raise InputError(f"{option} {path}: exists and is not a folder; choose a folder path")
     anc = _nearest_existing(path)
     if not anc.is_dir():
         raise InputError(f"{option} {path}: {anc} is a file, not a folder; choose another path")
+    return path, anc
+
+
+def check_results_dir(path, *, force: bool = False, option: str = "--out") -> Path:
+    """Check, before any work, that ``path`` may receive a results folder (module policy)."""
+    path, anc = _folder_target(path, option)
     if path.is_dir() and _user_entries(path):
         if previous_result_files(path) is None:
             raise InputError(f"{option} {path}: folder exists and holds files that cevns-scan did "
@@ -119,12 +125,7 @@ def check_results_dir(path, *, force: bool = False, option: str = "--out") -> Pa
 
 def check_scan_dir(path, option: str = "--out") -> Path:
     """A checkpoint folder: new, empty, or one that holds scans (``<plane>/manifest.json``)."""
-    path = _check_path_text(path, option)
-    if path.exists() and not path.is_dir():
-        raise InputError(f"{option} {path}: exists and is not a folder; choose a folder path")
-    anc = _nearest_existing(path)
-    if not anc.is_dir():
-        raise InputError(f"{option} {path}: {anc} is a file, not a folder; choose another path")
+    path, anc = _folder_target(path, option)
     if path.is_dir() and _user_entries(path):
         if not any((p / "manifest.json").is_file() for p in path.iterdir() if p.is_dir()):
             raise InputError(f"{option} {path}: folder exists and is not a cevns-scan scan folder "
