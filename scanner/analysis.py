@@ -48,13 +48,29 @@ class PlaneGrid:
         return mu
 
 
+def load_data(spec):
+    """Read a dataset spec that needs no physics model: a CSV dataset or a release file.
+
+    Returns the loaded object, or the spec itself for data built from the model (``None``,
+    ``'cdex10-asimov'``). Reading the files first reports a bad path or a malformed file
+    before anything is computed (or compiled).
+    """
+    from .datasets import ASIMOV_NAME
+    from .experiments.xenonnt import RELEASE_NAME, load_release_data
+
+    if not isinstance(spec, str) or spec == ASIMOV_NAME:
+        return spec
+    if spec == RELEASE_NAME or spec.endswith(".npz"):
+        return load_release_data(spec)
+    return resolve_dataset(spec, None, None)  # a CSV path (or an error with a did-you-mean)
+
+
 def build_experiment(spec, model: Model, config: Config) -> Experiment:
     """One experiment from a dataset spec (see :meth:`Analysis.from_config`)."""
-    from .experiments.xenonnt import RELEASE_NAME, ReleaseData, load_release_data
+    from .experiments.xenonnt import ReleaseData
     from .experiments.xenonnt import xenonnt_experiment as _xenonnt
 
-    if isinstance(spec, str) and (spec == RELEASE_NAME or spec.endswith(".npz")):
-        spec = load_release_data(spec)
+    spec = load_data(spec)
     if isinstance(spec, ReleaseData):
         return _xenonnt(spec, model, config)
     dataset = spec if isinstance(spec, Dataset) else resolve_dataset(spec, model, config)
@@ -91,8 +107,9 @@ class Analysis:
         together; the 8B flux is then one parameter shared by all of them.
         """
         config = config if config is not None else load_config()
-        model = build_model(config)
         specs = list(data) if isinstance(data, list | tuple) else [data]
+        specs = [load_data(spec) for spec in specs]  # bad files fail before any computation
+        model = build_model(config)
         experiments = tuple(build_experiment(spec, model, config) for spec in specs)
         labels = [e.name for e in experiments]
         if len(set(labels)) != len(labels):

@@ -443,7 +443,8 @@ def _finish(result, out, argv, args, extra, started):
 def cmd_rates(args, argv) -> int:
     import numpy as np
 
-    from .model import build_model
+    from .config import FLUX_COMPONENTS
+    from .model import build_model, make_target
     from .outputs import check_output_file
     from .rates import differential_rates
 
@@ -452,17 +453,25 @@ def cmd_rates(args, argv) -> int:
     for m in args.mu:
         if m < 0:
             raise InputError(f"--mu {m:g}: a magnetic moment must be >= 0 (mu_B)")
-    cfg = _config(args)
-    model = build_model(cfg)
-    if args.target is not None and args.target != cfg.target.name:
-        try:
-            model = model.with_target(args.target)
-        except InputError as exc:
-            raise InputError(f"--target {args.target!r}: {exc}") from None
-    if args.flux != "all":
-        model = model.with_components([c.strip() for c in args.flux.split(",") if c.strip()])
     if args.out is not None:
         check_output_file(args.out, force=args.force)
+    cfg = _config(args)
+    flux = None if args.flux == "all" else [c.strip() for c in args.flux.split(",") if c.strip()]
+    unknown = [c for c in flux or () if c not in FLUX_COMPONENTS]
+    if unknown:
+        raise InputError(f"--flux: unknown flux component(s) {', '.join(unknown)}; use names "
+                         f"from {', '.join(FLUX_COMPONENTS)}, or all")
+    new_target = args.target is not None and args.target != cfg.target.name
+    if new_target:  # checked before anything is computed
+        try:
+            make_target(args.target)
+        except InputError as exc:
+            raise InputError(f"--target {args.target!r}: {exc}") from None
+    model = build_model(cfg)
+    if new_target:
+        model = model.with_target(args.target)
+    if flux is not None:
+        model = model.with_components(flux)
     t = np.geomspace(args.tnr_min, args.tnr_max, args.points)
     sm, _ = differential_rates(model, t)
     cols = {"T_nr_keV": t, "SM": sm.sum(axis=0)}
