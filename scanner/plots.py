@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 FLAVOUR_TEX = {"e": r"\mu_{\nu_e}", "mu": r"\mu_{\nu_\mu}", "tau": r"\mu_{\nu_\tau}"}
 REGION_COLOUR = "#9ecae1"
@@ -52,6 +53,7 @@ def draw_rates(ax, cols: dict, title: str = "") -> list:
     nonzero = t[np.any([v > 0 for k, v in cols.items() if k != "T_nr_keV"], axis=0)]
     if nonzero.size:  # the x range follows the target: up to its largest reachable recoil
         ax.set_xlim(t[0], min(t[-1], 1.5 * nonzero[-1]))
+        ax.xaxis.set_minor_formatter(NullFormatter())  # less than two decades: no crowding
     ax.set_xlabel(r"$T_{nr}$ [keV$_{nr}$]")
     ax.set_ylabel(r"$dR/dT_{nr}$ [events kg$^{-1}$ day$^{-1}$ keV$_{nr}^{-1}$]")
     if title:
