@@ -51,7 +51,7 @@ def _nearest_existing(path: Path) -> Path:
     return parent
 
 
-def _probe_writable(folder: Path, what: str) -> None:
+def probe_writable(folder: Path, what: str) -> None:
     """Create and remove a temporary entry in ``folder``; an OSError becomes one line."""
     try:
         probe = tempfile.mkdtemp(prefix=_TMP_PREFIX + "probe-", dir=folder)
@@ -119,7 +119,7 @@ def check_results_dir(path, *, force: bool = False, option: str = "--out") -> Pa
         if not force:
             raise InputError(f"{option} {path}: holds an earlier cevns-scan result; add --force "
                              "to replace its files (other files are kept), or choose a new folder")
-    _probe_writable(anc, f"{option} {path}")
+    probe_writable(anc, f"{option} {path}")
     return path
 
 
@@ -130,7 +130,7 @@ def check_scan_dir(path, option: str = "--out") -> Path:
         if not any((p / "manifest.json").is_file() for p in path.iterdir() if p.is_dir()):
             raise InputError(f"{option} {path}: folder exists and is not a cevns-scan scan folder "
                              "(no <plane>/manifest.json); choose a new or empty folder")
-    _probe_writable(anc, f"{option} {path}")
+    probe_writable(anc, f"{option} {path}")
     return path
 
 
@@ -145,7 +145,7 @@ def check_output_file(path, *, force: bool = False, option: str = "--out") -> Pa
     anc = _nearest_existing(path.parent if str(path.parent) else Path("."))
     if not anc.is_dir():
         raise InputError(f"{option} {path}: {anc} is a file, not a folder; choose another path")
-    _probe_writable(anc, f"{option} {path}")
+    probe_writable(anc, f"{option} {path}")
     return path
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from .analysis import PlaneGrid
 from .errors import InputError
 from .neyman import read_neyman
-from .outputs import load_npz, previous_result_files, write_json
+from .outputs import load_npz, previous_result_files, probe_writable, write_json
 from .plots import check_overlays, figure2, figure3, load_overlay, save_figure
 from .rates import FIG2_TARGETS
 from .results import read_plane, sort_planes
@@ -55,6 +55,7 @@ def replot(folder: Path, overlay_specs=(), cl: float | None = None, caveat: bool
     if previous_result_files(folder) is None:
         raise InputError(f"{folder}: not a cevns-scan results folder (no cevns-scan run.json); "
                          "plot redraws the figures of a folder written by reproduce or merge")
+    probe_writable(folder, str(folder))
     overlays = [load_overlay(s) for s in overlay_specs]
     maps = sorted(folder.glob("chi2_*.npz"))
     if not maps:

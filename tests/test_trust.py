@@ -405,3 +405,19 @@ def test_cold_numba_cache_prints_one_compiling_line(tmp_path):
     again = subprocess.run([sys.executable, "-m", "cevns_scan", "rates", "--points", "2"],
                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert "compiling" not in again.stderr
+
+
+# -- item 10: another target ---------------------------------------------------------------------
+
+def test_non_germanium_target_warns_and_is_named(in_tmp, cli):
+    (in_tmp / "c.toml").write_text('[target]\nname = "Ar"\n')
+    code, out, err = cli("reproduce", "--config", "c.toml", "--plane", "e-mu", "--grid", "11",
+                         "--out", "r", "--quiet", "--no-figures")
+    assert code == 0, err
+    assert "Lindhard k = 0.162 measured for germanium" in err
+    assert "cdex10-asimov is a CDEX-10 (germanium) exposure" in err
+    assert "target Ar" in out
+    lim = json.loads((in_tmp / "r" / "limits.json").read_text())
+    run = json.loads((in_tmp / "r" / "run.json").read_text())
+    assert lim["target"] == "Ar" and run["target"] == {"name": "Ar", "z": [18]}
+    assert any("germanium" in w for w in lim["warnings"])
