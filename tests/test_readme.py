@@ -27,6 +27,10 @@ def test_readme_python_example_runs(in_tmp, capsys):
     assert set(full.one_dof) == {"mu_e", "mu_mu", "mu_tau"}
     sm, mm = namespace["sm"], namespace["mm"]
     assert sm.shape == mm.shape == (8, 2)
+    ney = namespace["ney"]
+    assert 0 < ney.limits["mu_e"] < ney.wilks.limits["mu_e"]
+    lo, hi = namespace["xe"].one_dof_intervals()["mu_e"]
+    assert lo == 0.0 and 1e-9 < hi < 3e-9
 
 
 def test_quick_start_is_the_ci_command():
