@@ -420,6 +420,7 @@ def test_plane_equals_pointwise_profiles_and_is_chunk_independent():
         assert d[i, j] <= ref_d + 1e-6 and abs(d[i, j] - ref_d) < 1e-6
 
 
+@pytest.mark.slow
 def test_kernels_load_from_numba_cache_in_a_fresh_process():
     rng = np.random.default_rng(1)
     m, _ = realistic_problem(rng)

@@ -279,7 +279,7 @@ def test_sm_rate_non_increasing_solar(target, name, frac):
     assert_non_increasing(sm[0], t)
 
 
-@settings(BASE, max_examples=150)
+@settings(BASE, max_examples=75)
 @given(target=targets(), spec=spectra(),
        frac=st.lists(fractions, min_size=2, max_size=30))
 def test_sm_rate_non_increasing_random_spectrum(target, spec, frac):
@@ -300,7 +300,7 @@ def test_sm_rate_non_increasing_random_spectrum(target, spec, frac):
 # ---------------------------------------------------------------------------------------------
 # 4. chi^2 >= 0, and 0 for data built exactly from the model
 # ---------------------------------------------------------------------------------------------
-@settings(BASE, max_examples=150)
+@settings(BASE, max_examples=75)
 @given(problem=fit_problems(), mu_x=mu_axes, mu_y=mu_axes)
 def test_chi2_non_negative_and_matches_least_squares(problem, mu_x, mu_y):
     sm, mx, my, sigma, obs, delta, bg_free, bg_value = problem
@@ -320,7 +320,7 @@ def test_chi2_non_negative_and_matches_least_squares(problem, mu_x, mu_y):
             assert out[i, k] == pytest.approx(ref, rel=1e-7, abs=CHI2_ZERO_RTOL * scale)
 
 
-@settings(BASE, max_examples=150)
+@settings(BASE, max_examples=75)
 @given(problem=fit_problems(), mu_x=mu_axes, mu_y=mu_axes,
        bg_true=st.floats(0.0, 10.0), data=st.data())
 def test_chi2_zero_for_exact_model_data(problem, mu_x, mu_y, bg_true, data):
