@@ -27,7 +27,8 @@ import math
 
 import numpy as np
 
-from .jit import kernel
+from .cholesky import cholesky_columns
+from .jit import inline_kernel, kernel
 
 #: Monomials of the Gram coefficients, in order: 1, u, v, u^2, u v, v^2.
 N_MONOMIALS = 6
@@ -108,19 +109,20 @@ def chi2_from_gram(coef, u, v, g):
         for q in range(k + 1):
             c = coef[k, q]
             g[k, q] = c[0] + c[1] * u + c[2] * v + c[3] * uu + c[4] * uv + c[5] * vv
-    for k in range(n - 1):
-        s = g[k, k]
-        for q in range(k):
-            s -= g[k, q] * g[k, q]
-        if not s > 0.0:
-            return math.nan
-        d = math.sqrt(s)
-        g[k, k] = d
-        for row in range(k + 1, n):
-            t = g[row, k]
-            for q in range(k):
-                t -= g[row, q] * g[k, q]
-            g[row, k] = t / d
+    return last_cholesky_pivot(g, n)
+
+
+@inline_kernel
+def last_cholesky_pivot(g, n):
+    """Last pivot of the Cholesky factorisation of the leading n x n block of ``g``.
+
+    Only the lower triangle of ``g`` is read; its first n - 1 columns are overwritten with the
+    Cholesky factor L (callers solve with it). For the augmented Gram matrix of eq. 18 the last
+    pivot is the profiled chi^2 (clipped at 0 against rounding). Returns NaN if the leading
+    (n-1) x (n-1) block is not positive definite or the pivot is not finite.
+    """
+    if not cholesky_columns(g, n - 1, n, 0.0):
+        return math.nan
     s = g[n - 1, n - 1]
     for q in range(n - 1):
         s -= g[n - 1, q] * g[n - 1, q]

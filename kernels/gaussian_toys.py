@@ -64,6 +64,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .chi2 import last_cholesky_pivot
 from .jit import kernel
 
 #: Newton iterations per local minimisation.
@@ -277,28 +278,10 @@ def _evaluate_arrays(coef, g, tv, gu, gv, out, x, y, order):
             g[k, q] = (coef[k, q, 0] + coef[k, q, 1] * x + coef[k, q, 2] * y
                        + coef[k, q, 3] * xx + coef[k, q, 4] * xy + coef[k, q, 5] * yy)
     out[6] = g[p, p]
-    for k in range(p):
-        s = g[k, k]
-        for q in range(k):
-            s -= g[k, q] * g[k, q]
-        if not s > 0.0:
-            out[0] = math.nan
-            return math.nan
-        d = math.sqrt(s)
-        g[k, k] = d
-        for row in range(k + 1, n):
-            t = g[row, k]
-            for q in range(k):
-                t -= g[row, q] * g[k, q]
-            g[row, k] = t / d
-    s = g[p, p]
-    for q in range(p):
-        s -= g[p, q] * g[p, q]
-    if not math.isfinite(s):
-        out[0] = math.nan
-        return math.nan
-    f = max(s, 0.0)
+    f = last_cholesky_pivot(g, n)
     out[0] = f
+    if math.isnan(f):
+        return math.nan
     if order == 0:
         return f
     for k in range(p - 1, -1, -1):

@@ -62,6 +62,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .cholesky import cholesky_columns
 from .jit import kernel
 
 CONVERGED = 0
@@ -735,28 +736,13 @@ def _damped_solve(g, h, vp, mp, ip, act, nf):
         return True, 0.0
     mu = 0.0
     for _ in range(14):
-        ok = True
         for r in range(m):
             ar = idx[r]
             for c in range(r + 1):
                 ac = idx[c]
                 ch[r, c] = h[ar, ac] / (hs[ar] * hs[ac])
             ch[r, r] += mu
-        for r in range(m):
-            s = ch[r, r]
-            for c in range(r):
-                s -= ch[r, c] * ch[r, c]
-            if not s > _PIVOT_MIN:
-                ok = False
-                break
-            d = math.sqrt(s)
-            ch[r, r] = d
-            for q in range(r + 1, m):
-                t = ch[q, r]
-                for c in range(r):
-                    t -= ch[q, c] * ch[r, c]
-                ch[q, r] = t / d
-        if ok:
+        if cholesky_columns(ch, m, m, _PIVOT_MIN):
             for r in range(m):
                 t = -g[idx[r]] / hs[idx[r]]
                 for c in range(r):

@@ -8,7 +8,8 @@ from scipy.optimize import least_squares, minimize
 
 from cevns_scan.config import FitSection
 from cevns_scan.experiments.gaussian import PullChi2 as Problem
-from cevns_scan.kernels.chi2 import chi2_grid, gram_coefficients
+from cevns_scan.kernels.chi2 import chi2_grid, gram_coefficients, last_cholesky_pivot
+from cevns_scan.kernels.cholesky import cholesky_columns
 
 
 def random_problem(rng, n_comp, n_bins, bg_free, scale=1.0):
@@ -143,3 +144,23 @@ def test_tiny_sigma_is_finite_and_underflowing_sigma_is_an_error():
         noisy = Dataset("t", lo, lo + 0.1, sm[0] + 2.0, np.array([0.1, 0.1, tiny, 0.1]), "t")
         with pytest.raises(InputError, match=r"bin 2 .*cannot be computed to the accuracy"):
             make_problem(tp, noisy, fit)
+
+
+def test_shared_cholesky_against_numpy():
+    """The one in-place Cholesky of the kernels: factor, Schur complement and refusal."""
+    rng = np.random.default_rng(7)
+    n = 6
+    b = rng.normal(size=(n, n))
+    a = b @ b.T + 0.1 * np.eye(n)
+    full = np.tril(a.copy())
+    assert cholesky_columns(full, n, n, 0.0)
+    np.testing.assert_allclose(np.tril(full), np.linalg.cholesky(a), rtol=1e-12, atol=1e-14)
+    # the last pivot of the augmented matrix is the Schur complement 1 / (A^-1)_nn
+    assert last_cholesky_pivot(np.tril(a.copy()), n) == pytest.approx(
+        1.0 / np.linalg.inv(a)[-1, -1], rel=1e-12)
+    # a pivot below the threshold (here an indefinite leading block) is refused
+    bad = a.copy()
+    bad[2, 2] = -1.0
+    assert not cholesky_columns(np.tril(bad), n, n, 0.0)
+    assert math.isnan(last_cholesky_pivot(np.tril(bad), n))
+    assert not cholesky_columns(np.tril(a.copy()), n, n, 1e300)
