@@ -13,8 +13,14 @@ def in_tmp(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def cli(capsys):
-    """``cli(*argv)`` runs ``cevns-scan ARGV`` in this process: (exit code, stdout, stderr)."""
+def cli(capsys, tmp_path, monkeypatch):
+    """``cli(*argv)`` runs ``cevns-scan ARGV`` in this process: (exit code, stdout, stderr).
+
+    Always inside the test's own empty temporary folder (the one ``in_tmp`` gives), so that
+    default output folders such as ``results/paper`` left in the caller's working directory
+    (by the README's first command, say) never change what a test sees.
+    """
+    monkeypatch.chdir(tmp_path)
     from cevns_scan.cli import main
 
     def run(*argv):
