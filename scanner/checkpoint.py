@@ -32,6 +32,12 @@ def shard_slice(n_chunks: int, shard: int, n_shards: int) -> range:
     return range((shard - 1) * n_chunks // n_shards, shard * n_chunks // n_shards)
 
 
+def _shard_list(shards: list[int], n_shards: int, most: int = 4) -> str:
+    """'1/8, 5/8' (the first ``most`` of them, then '...')."""
+    shown = ", ".join(f"{s}/{n_shards}" for s in shards[:most])
+    return shown + (", ..." if len(shards) > most else "")
+
+
 def parse_shard(text: str) -> tuple[int, int]:
     """'K/N' -> (K, N) with 1 <= K <= N."""
     m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text or "")
@@ -255,9 +261,11 @@ def run_shard(analysis, plane: str, out, *, shard: tuple[int, int] = (1, 1),
                          "finished; add --resume to continue, or use a new --out")
     todo = [c for c in mine if c.index not in done]
     if not mine:
+        busy = [s for s in range(1, n_shards + 1) if shard_slice(len(chunks), s, n_shards)]
         note = (f"shard {spec} has no chunks: the {pg.mu_x.size}x{pg.mu_y.size} grid of plane "
-                f"{pg.name} has only {len(chunks)} chunk(s), so shards beyond "
-                f"{len(chunks)} have nothing to do")
+                f"{pg.name} has only {len(chunks)} chunk(s) for {n_shards} shards, computed by "
+                f"shard(s) {_shard_list(busy, n_shards)}; use fewer shards or a smaller "
+                "scan.chunk_points")
     else:
         note = ""
     open_plane_dir(plane_dir, _manifest(analysis, pg, digest, len(chunks), n_shards, command,

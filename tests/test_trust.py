@@ -240,9 +240,16 @@ def test_mismatched_shard_says_what_differs(in_tmp, cli):
 
 
 def test_more_shards_than_chunks_says_so(in_tmp, cli):
+    # one chunk, four balanced shards: 1/4..3/4 are empty and 4/4 computes the chunk
     code, _, err = cli("scan", "--plane", "e-mu", "--grid", "11", "--out", "ck", "--quiet",
                        "--shard", "3/4")
-    assert code == 0 and "has no chunks" in err and "only 1 chunk" in err
+    assert code == 0 and "shard 3/4 has no chunks" in err
+    assert "only 1 chunk(s) for 4 shards, computed by shard(s) 4/4;" in err
+    assert not list((in_tmp / "ck" / "e_mu").glob("chunk_*"))
+    code, _, err = cli("scan", "--plane", "e-mu", "--grid", "11", "--out", "ck", "--quiet",
+                       "--shard", "4/4")
+    assert code == 0 and "no chunks" not in err
+    assert len(list((in_tmp / "ck" / "e_mu").glob("chunk_*"))) == 1
 
 
 def test_slurm_example_merges_after_any_and_activates_its_environment():
