@@ -57,3 +57,34 @@ def test_reproduce_writes_the_numbers_of_version_0_1_0(in_tmp, cli, grid):
     ref = REFERENCE[f"grid{grid}"]
     for key in ref:
         assert got[key] == ref[key], key
+
+
+def _run_case(in_tmp, cli, name):
+    from reference_digests import CASES, digest_folder
+
+    args, config = CASES[name]
+    argv = ["reproduce", "--out", "out", "--quiet", "--no-figures", "--jobs", "1", *args]
+    if config is not None:
+        (in_tmp / "config.toml").write_text(config)
+        argv += ["--config", "config.toml"]
+    code, _, err = cli(*argv)
+    assert code == 0, err
+    return digest_folder(in_tmp / "out")
+
+
+REFERENCE_V020 = json.loads((Path(__file__).parent / "reference"
+                             / "reproduce_v0.2.0.json").read_text())
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE_V020))
+def test_reproduce_writes_the_numbers_of_version_0_2_0(in_tmp, cli, name):
+    """Every number of every pinned run (CDEX-like and XENONnT, Wilks and Neyman, paper and
+    modern presets, the joint fit) is bit-identical to cevns-scan 0.2.0."""
+    got = _run_case(in_tmp, cli, name)
+    for file, entries in REFERENCE_V020[name].items():
+        assert file in got, f"{name}: {file} is not written any more"
+        if isinstance(entries, dict):
+            for key, digest in entries.items():
+                assert got[file].get(key) == digest, f"{name}: {file} {key}"
+        else:
+            assert got[file] == entries, f"{name}: {file}"
