@@ -1,17 +1,23 @@
-"""cevns-scan: neutrino magnetic-moment limits from solar-neutrino CEvNS.
+"""cevns-scan: neutrino magnetic-moment limits from coherent elastic neutrino-nucleus scattering.
 
 The public surface (imported lazily, so ``import cevns_scan`` is cheap):
 
 - :func:`load_config`, :class:`Config` - the validated configuration (default: the paper's)
 - :class:`Analysis` - physics model + experiments; ``Analysis.from_config(cfg, data=...)``,
-  ``.scan(plane)`` -> :class:`PlaneResult`, ``.run()`` -> :class:`AnalysisResult`
-- :func:`build_model`, :func:`differential_rates` - rates dR/dT_nr (eq. 12)
-- :func:`binned_templates` - keV_ee-binned SM and magnetic-moment templates
+  ``.scan(plane)`` -> :class:`PlaneResult`, ``.neyman(plane)`` -> :class:`NeymanResult`,
+  ``.run()`` -> :class:`AnalysisResult`
+- :func:`build_model`, :class:`Model`, :func:`make_target` - a neutrino source seen by a target
+- :func:`differential_rates` - rates dR/dT_nr (eq. 12)
 - :func:`figure2_tables`, :func:`figure2`, :func:`figure3`, :func:`save_figure` - the figures
-- :func:`load_dataset` - a dataset CSV
+- :func:`experiment_kinds`, :func:`register_kind` - the registry of experiment kinds
 - :class:`InputError`, :class:`ParameterError` - bad input, one line each
+
+The CDEX-like spectrum's ``load_dataset`` and ``binned_templates`` live in
+:mod:`cevns_scan.experiments.spectrum`; the top-level names still work in this release and
+warn (DeprecationWarning).
 """
 
+import warnings
 from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 
@@ -24,13 +30,19 @@ except PackageNotFoundError:  # pragma: no cover - running from an uninstalled t
 _PUBLIC = {
     "load_config": "config", "Config": "config",
     "Analysis": "analysis",
-    "PlaneResult": "results", "AnalysisResult": "results",
-    "build_model": "model",
+    "PlaneResult": "results", "AnalysisResult": "results", "NeymanResult": "neyman",
+    "build_model": "model", "Model": "model", "make_target": "targets",
     "differential_rates": "rates", "figure2_tables": "rates",
-    "binned_templates": "experiments.quenched",
     "figure2": "plots", "figure3": "plots", "save_figure": "plots",
-    "load_dataset": "datasets",
+    "experiment_kinds": "experiments.registry", "register_kind": "experiments.registry",
     "InputError": "errors", "ParameterError": "errors",
+}
+#: Names the registry functions have in their module.
+_RENAMED = {"experiment_kinds": "kinds", "register_kind": "register"}
+#: Names of 0.2.0 kept for one release: name -> (module, where it lives now).
+_DEPRECATED = {
+    "load_dataset": "experiments.spectrum.datasets",
+    "binned_templates": "experiments.spectrum.response",
 }
 
 __all__ = ["__version__", *_PUBLIC]
@@ -38,5 +50,15 @@ __all__ = ["__version__", *_PUBLIC]
 
 def __getattr__(name):
     if name in _PUBLIC:
-        return getattr(import_module(f".{_PUBLIC[name]}", __name__), name)
+        module = import_module(f".{_PUBLIC[name]}", __name__)
+        return getattr(module, _RENAMED.get(name, name))
+    if name in _DEPRECATED:
+        where = f"cevns_scan.{_DEPRECATED[name]}"
+        warnings.warn(f"cevns_scan.{name} moved to {where}.{name}; the top-level name goes "
+                      "away in the next release", DeprecationWarning, stacklevel=2)
+        return getattr(import_module(where), name)
     raise AttributeError(f"module 'cevns_scan' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)

@@ -11,74 +11,35 @@ the thresholds, contours and limits only need :meth:`Analysis.statistic`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
-from .config import FLAVOURS, Config, load_config, parse_plane
-from .datasets import Dataset, resolve_dataset
+from .config import Config, load_config, parse_plane
 from .errors import ParameterError
-from .experiments import Experiment
-from .experiments.gaussian import make_pull_chi2
-from .experiments.quenched import QuenchedBins
+from .experiments import registry
+from .experiments.protocols import Experiment
+from .grid import PlaneGrid
 from .limits import axis_crossing, one_dof_intervals, threshold
 from .model import Model, build_model
 
 
-@dataclass(frozen=True)
-class PlaneGrid:
-    """The axes of one (mu_x, mu_y) plane in mu_B; the third moment is zero."""
-
-    flavour_x: str
-    flavour_y: str
-    mu_x: np.ndarray
-    mu_y: np.ndarray
-
-    @property
-    def name(self) -> str:
-        return f"{self.flavour_x}_{self.flavour_y}"
-
-    def mu_vector(self, mx: float, my: float) -> np.ndarray:
-        """(mu_e, mu_mu, mu_tau) at (mu_x, mu_y) = (mx, my)."""
-        mu = np.zeros(3)
-        mu[FLAVOURS.index(self.flavour_x)] = mx
-        mu[FLAVOURS.index(self.flavour_y)] = my
-        return mu
-
-
 def load_data(spec):
-    """Read a dataset spec that needs no physics model: a CSV dataset or a release file.
+    """Read a dataset spec with the kind that recognises it; loaded data pass through.
 
-    Returns the loaded object, or the spec itself for data built from the model (``None``,
-    ``'cdex10-asimov'``). Reading the files first reports a bad path or a malformed file
-    before anything is computed (or compiled).
+    Reading the files first reports a bad path or a malformed file before anything is
+    computed (or compiled). ``None`` is the default dataset.
     """
-    from .datasets import ASIMOV_NAME
-    from .experiments.xenonnt import RELEASE_NAME, load_release_data
-
-    if not isinstance(spec, str) or spec == ASIMOV_NAME:
-        return spec
-    if spec == RELEASE_NAME or spec.endswith(".npz"):
-        return load_release_data(spec)
-    return resolve_dataset(spec, None, None)  # a CSV path (or an error with a did-you-mean)
+    return registry.load(registry.default_spec() if spec is None else spec)
 
 
 def build_experiment(spec, model: Model, config: Config) -> Experiment:
-    """One experiment from a dataset spec (see :meth:`Analysis.from_config`)."""
-    from .experiments.xenonnt import ReleaseData
-    from .experiments.xenonnt import xenonnt_experiment as _xenonnt
-
-    spec = load_data(spec)
-    if isinstance(spec, ReleaseData):
-        return _xenonnt(spec, model, config)
-    dataset = spec if isinstance(spec, Dataset) else resolve_dataset(spec, model, config)
-    response = QuenchedBins(dataset.tee_lo, dataset.tee_hi)
-    templates = response.templates(model)
-    likelihood = make_pull_chi2(templates, dataset, config.fit)
-    return Experiment(dataset.label, dataset, response, templates, likelihood,
-                      model.target.name)
+    """One experiment from a dataset spec or loaded data (see :meth:`Analysis.from_config`)."""
+    data = load_data(spec)
+    return registry.kind_of(data).build(data, model, config)
 
 
 @dataclass(frozen=True)
@@ -99,12 +60,11 @@ class Analysis:
     def from_config(cls, config: Config | None = None, data=None) -> Analysis:
         """The analysis of ``config`` (default: the paper's) on ``data``.
 
-        ``data`` is one dataset or a list of them, each a dataset CSV path,
-        ``'cdex10-asimov'`` (the default), ``'xenonnt-8b'`` (the XENONnT release shipped with
-        the package) or the path of a converted release (``.npz``), or a loaded
-        :class:`~cevns_scan.datasets.Dataset` /
-        :class:`~cevns_scan.experiments.xenonnt.ReleaseData`. Several experiments are fitted
-        together; the 8B flux is then one parameter shared by all of them.
+        ``data`` is one dataset or a list of them: a text that an experiment kind recognises
+        (a built-in name such as ``'cdex10-asimov'``, the default, or ``'xenonnt-8b'``; a
+        file; a release folder; ``'KIND:SPEC'`` to name the kind, see
+        :func:`cevns_scan.experiments.kinds`) or data a kind has loaded. Several experiments
+        are fitted together, nuisances shared by name (:mod:`cevns_scan.experiments.joint`).
         """
         config = config if config is not None else load_config()
         specs = list(data) if isinstance(data, list | tuple) else [data]
@@ -123,7 +83,7 @@ class Analysis:
         return self.config.fit.cl
 
     @property
-    def dataset(self) -> Dataset:
+    def dataset(self):
         """The dataset of the first experiment."""
         return self.experiments[0].dataset
 
@@ -157,20 +117,22 @@ class Analysis:
 
     @property
     def gof_note(self) -> str:
-        """A caveat on the asymptotic goodness of fit (counting experiments: few events/bin)."""
-        from .experiments.xenonnt import PoissonLikelihood
+        """A caveat on the asymptotic goodness of fit (e.g. few events per Poisson bin)."""
+        return self.likelihood.gof_note
 
-        if any(isinstance(e.likelihood, PoissonLikelihood) for e in self.experiments):
-            return ("Poisson bins with few events: the chi2 distribution of -2 ln L is only "
-                    "indicative here")
-        return ""
-
-    @property
+    @functools.cached_property
     def likelihood(self):
-        """The likelihood of all experiments together (8B flux shared where it can be)."""
+        """The likelihood of all experiments together (nuisances shared by name)."""
         from .experiments.joint import combine
 
         return combine(e.likelihood for e in self.experiments)
+
+    def warnings(self) -> list[str]:
+        """Every experiment kind's caveats about the inputs (one line each, with the fix)."""
+        out = []
+        for e in self.experiments:
+            out += registry.kind(e.kind).warnings(e, self)
+        return list(dict.fromkeys([*self.config.notes, *out]))
 
     def statistic(self, mu) -> float:
         """-2 ln L (chi^2 for eq. 18) at (mu_e, mu_mu, mu_tau) in mu_B, nuisances profiled."""
@@ -228,12 +190,9 @@ class Analysis:
 
         if toys < 10:
             raise ParameterError("toys", toys, "must be >= 10 pseudo-experiments per point")
-        if len(self.experiments) != 1:
-            raise ParameterError("data", self.label, "holds several experiments; the Neyman "
-                                 "construction takes one experiment at a time")
-        lik = self.experiments[0].likelihood
-        return NeymanPlane(self.plane(flavour_x, flavour_y), lik.toys(flavour_x, flavour_y),
-                           int(toys), int(seed), self.cl)
+        return NeymanPlane(self.plane(flavour_x, flavour_y),
+                           self.likelihood.toys(flavour_x, flavour_y), int(toys), int(seed),
+                           self.cl)
 
     def plane_digest(self, pg: PlaneGrid, toys: int = 0, seed: int = 0) -> str:
         """Hash of the analysis and a plane's axes (what a checkpoint chunk belongs to).

@@ -74,7 +74,7 @@ def compile_times(repeat: int) -> dict:
 
 
 def template_time(analysis, repeat: int) -> dict:
-    from .experiments.quenched import binned_templates
+    from .experiments.spectrum.response import binned_templates
 
     model, ds = analysis.model, analysis.dataset
     binned_templates(model, ds.tee_lo, ds.tee_hi)
@@ -129,6 +129,7 @@ def naive_quad_per_point(model, tee_lo, tee_hi, n_bins: int) -> dict:
 
     from scipy.integrate import IntegrationWarning, quad
 
+    from .experiments.spectrum.response import PAPER_K
     from .kernels.constants import MEV_PER_KEV
     from .kernels.cross_sections import dsigma_mm, dsigma_sm
     from .kernels.form_factor import helm_ff
@@ -142,8 +143,8 @@ def naive_quad_per_point(model, tee_lo, tee_hi, n_bins: int) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", IntegrationWarning)
         for i in range(n_bins):
-            t_lo = t_nr_kev_from_t_ee(tee_lo[i], tgt.z, model.quenching_k) * MEV_PER_KEV
-            t_hi = t_nr_kev_from_t_ee(tee_hi[i], tgt.z, model.quenching_k) * MEV_PER_KEV
+            t_lo = t_nr_kev_from_t_ee(tee_lo[i], tgt.z, PAPER_K) * MEV_PER_KEV
+            t_hi = t_nr_kev_from_t_ee(tee_hi[i], tgt.z, PAPER_K) * MEV_PER_KEV
             for comp in comps:
                 def inner(tn, comp=comp):
                     ff = helm_ff(tn, tgt.m_n_mev, tgt.r0_fm)

@@ -12,7 +12,6 @@ Chunks are the same for any shard count, so shards of different N can share a fo
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import time
@@ -193,30 +192,18 @@ def _manifest(analysis, pg, digest: str, n_chunks: int, n_shards: int, command,
 
 
 def data_spec(ds) -> dict:
-    """How a manifest records one experiment's data (rebuilt by :func:`data_from_spec`)."""
-    if hasattr(ds, "spec"):
-        return ds.spec()
-    return {"kind": "csv", "csv": ds.to_csv(), "label": ds.label, "source": ds.source,
-            "metadata": {k: str(v) for k, v in ds.metadata.items()}}
+    """How a manifest records one experiment's data (its kind writes it, and rebuilds it in
+    :func:`data_from_spec`)."""
+    from .experiments import registry
+
+    return registry.kind_of(ds).manifest(ds)
 
 
 def data_from_spec(spec: dict, where: str):
-    """The dataset a manifest recorded (a release is reloaded and its hash checked)."""
-    from .datasets import COLUMNS, dataset_from_table
-    from .tables import parse_table
+    """The dataset a manifest recorded (its kind reloads it and checks its hash)."""
+    from .experiments import registry
 
-    if spec.get("kind") == "xenonnt":
-        from .experiments.xenonnt import RELEASE_NAME, load_release_data
-
-        data = load_release_data(RELEASE_NAME if spec["label"] == RELEASE_NAME
-                                 else spec["source"])
-        if data.digest() != spec.get("sha256"):
-            raise InputError(f"{where}: the XENONnT release {spec['source']} is not the one the "
-                             "scan used (other numbers); merge where that file is")
-        return data
-    ds = dataset_from_table(parse_table(spec["csv"], COLUMNS, where))
-    return dataclasses.replace(ds, source=spec.get("source", ds.source),
-                               metadata=spec.get("metadata", ds.metadata))
+    return registry.from_manifest(spec, where)
 
 
 def run_shard(analysis, plane: str, out, *, shard: tuple[int, int] = (1, 1),
@@ -289,8 +276,9 @@ def merge_scan(scan_dir, cl: float | None = None):
     Every chunk of every plane must be present and carry the hash of the plane's manifest;
     all planes must come from one analysis (same config and dataset).
     """
-    from .analysis import Analysis, PlaneGrid
+    from .analysis import Analysis
     from .config import config_from_json
+    from .grid import PlaneGrid
     from .neyman import read_neyman
     from .results import AnalysisResult, plane_result
 

@@ -45,7 +45,8 @@ class _Parser(argparse.ArgumentParser):
         raise InputError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
-def _positive_int(name):
+def positive_int(name):
+    """argparse type: an integer >= 1, errors naming the option ``name``."""
     def parse(text):
         try:
             value = int(text)
@@ -57,7 +58,8 @@ def _positive_int(name):
     return parse
 
 
-def _float(name, minimum=None, strict=False):
+def float_option(name, minimum=None, strict=False):
+    """argparse type: a finite number (>= or > ``minimum``), errors naming the option."""
     def parse(text):
         try:
             value = float(text)
@@ -79,7 +81,7 @@ def _mu_max(text):
     fl, value = text.split("=", 1)
     if fl not in FLAVOURS:
         raise InputError(f"--mu-max {text!r}: flavour {fl!r} is not one of e, mu, tau")
-    return fl, _float("--mu-max", 0.0, strict=True)(value)
+    return fl, float_option("--mu-max", 0.0, strict=True)(value)
 
 
 def _jobs(text):
@@ -92,7 +94,8 @@ def _jobs(text):
     return value
 
 
-def _add_force(p, what):
+def add_force(p, what):
+    """``--force`` of a command writing a "folder" or a "file"."""
     if what == "folder":
         text = ("replace an earlier cevns-scan result in --out (only the files cevns-scan wrote "
                 "there; other files are kept)")
@@ -131,24 +134,23 @@ def _add_execution_options(p):
 def _add_analysis_options(p, default_out=None, grid=True):
     p.add_argument("--config", metavar="FILE.toml",
                    help="TOML file overriding the packaged default configuration (the paper's)")
-    p.add_argument("--data", action="append", default=None, metavar="FILE|NAME",
-                   help="dataset: a CSV (Tee_lo_keV,Tee_hi_keV,rate,sigma in events/(keV_ee kg "
-                        "day)), cdex10-asimov (default), xenonnt-8b (the XENONnT release) or a "
-                        "converted release (.npz); repeat to fit experiments together, the 8B "
-                        "flux shared")
+    p.add_argument("--data", action="append", default=None, metavar="SPEC",
+                   help=f"an experiment's data, by kind: {_data_help()}; KIND:SPEC names the "
+                        f"kind; default {_default_data()}; repeat to fit experiments together, "
+                        "nuisances shared by name")
     if grid:
-        p.add_argument("--grid", type=_positive_int("--grid"), metavar="N",
+        p.add_argument("--grid", type=positive_int("--grid"), metavar="N",
                        help="points per axis (default from config: 201)")
     p.add_argument("--mu-max", action="append", type=_mu_max, default=[], metavar="FL=VALUE",
                    help="axis maximum in mu_B for flavour e, mu or tau, repeatable (default: "
                         "1.3 x the exact on-axis crossing)")
-    p.add_argument("--cl", type=_float("--cl", 0.0, strict=True), metavar="CL",
+    p.add_argument("--cl", type=float_option("--cl", 0.0, strict=True), metavar="CL",
                    help="confidence level in (0, 1) (default from config: 0.9)")
     _add_execution_options(p)
     if default_out is not None:
         p.add_argument("--out", default=default_out, metavar="DIR",
                        help=f"results folder (default: {default_out})")
-        _add_force(p, "folder")
+        add_force(p, "folder")
 
 
 def _add_toy_options(p, default: int):
@@ -157,7 +159,7 @@ def _add_toy_options(p, default: int):
     else:
         help_toys = ("also run the toy-MC Neyman construction with N pseudo-experiments per "
                      "grid point (default: Wilks only)")
-    p.add_argument("--toys", type=_positive_int("--toys"), default=default or None, metavar="N",
+    p.add_argument("--toys", type=positive_int("--toys"), default=default or None, metavar="N",
                    help=help_toys)
     p.add_argument("--seed", type=int, default=0,
                    help="random seed; each grid point's toys come from (seed, point index) "
@@ -198,17 +200,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--flux", default="8B", metavar="LIST",
                    help="8B (default), all, or a comma list of pp, pep, hep, 7Be, 8B, 13N, 15O, "
                         "17F")
-    p.add_argument("--mu", nargs="+", type=_float("--mu"), default=[1e-9, 8e-10, 4e-10],
+    p.add_argument("--mu", nargs="+", type=float_option("--mu"), default=[1e-9, 8e-10, 4e-10],
                    metavar="MU", help="magnetic moments in mu_B, the same for every flavour "
                                       "(default: 1e-9 8e-10 4e-10)")
-    p.add_argument("--tnr-min", type=_float("--tnr-min", 0.0, strict=True), default=0.1,
+    p.add_argument("--tnr-min", type=float_option("--tnr-min", 0.0, strict=True), default=0.1,
                    metavar="KEV", help="lowest recoil in keV_nr (default 0.1)")
-    p.add_argument("--tnr-max", type=_float("--tnr-max", 0.0, strict=True), default=10.0,
+    p.add_argument("--tnr-max", type=float_option("--tnr-max", 0.0, strict=True), default=10.0,
                    metavar="KEV", help="highest recoil in keV_nr (default 10)")
-    p.add_argument("--points", type=_positive_int("--points"), default=200, metavar="N",
+    p.add_argument("--points", type=positive_int("--points"), default=200, metavar="N",
                    help="log-spaced recoil energies (default 200)")
     p.add_argument("--out", metavar="FILE.csv", help="CSV file (default: print to stdout)")
-    _add_force(p, "file")
+    add_force(p, "file")
 
     p = _sub(sub, "probabilities", "flavour probabilities P_ee, P_emu, P_etau at Earth (CSV)",
              f"{PROG} probabilities --component 8B --energies 1,5,10,15 --model msw")
@@ -225,13 +227,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", metavar="FILE.png",
                    help="also draw the MSW P(E) of pp, 7Be and 8B (and --component) against "
                         "the paper's constant P_ee, as PNG")
-    _add_force(p, "file")
+    add_force(p, "file")
 
     p = _sub(sub, "figure2", "draw Fig. 2 (Ge and Xe rates) as PNG and PDF",
              f"{PROG} figure2 --out figs")
     p.add_argument("--config", metavar="FILE.toml", help="TOML configuration (default: paper's)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    _add_force(p, "folder")
+    add_force(p, "folder")
 
     p = _sub(sub, "scan", "one shard of a batch scan of one plane, checkpointed",
              f"{PROG} scan --plane e-mu --grid 4001 --shard 3/16 --out scans/run1 --resume")
@@ -259,32 +261,31 @@ def build_parser() -> argparse.ArgumentParser:
              "(toy MC)", f"{PROG} coverage --plane e-mu --at e=1e-8,mu=0 --toys 400")
     p.add_argument("--config", metavar="FILE.toml",
                    help="TOML file overriding the packaged default configuration (the paper's)")
-    p.add_argument("--data", default=None, metavar="FILE|NAME",
-                   help="dataset CSV, cdex10-asimov (default), xenonnt-8b or a converted "
-                        "release (.npz)")
-    p.add_argument("--cl", type=_float("--cl", 0.0, strict=True), metavar="CL",
+    p.add_argument("--data", default=None, metavar="SPEC",
+                   help=f"an experiment's data ({_data_help()}); default {_default_data()}")
+    p.add_argument("--cl", type=float_option("--cl", 0.0, strict=True), metavar="CL",
                    help="confidence level in (0, 1) (default from config: 0.9)")
     p.add_argument("--plane", default="e-mu", metavar="X-Y", help="e-mu (default), e-tau, mu-tau")
     p.add_argument("--at", action="append", default=[], metavar="X=VALUE,Y=VALUE",
                    help="a true point in mu_B, e.g. e=1e-8,mu=0; repeatable (default: the "
                         "origin and 0.5, 1 x the exact 2-d.o.f. on-axis crossing)")
-    p.add_argument("--toys", type=_positive_int("--toys"), default=400, metavar="N",
+    p.add_argument("--toys", type=positive_int("--toys"), default=400, metavar="N",
                    help="pseudo-experiments per true point (default 400)")
-    p.add_argument("--inner-toys", type=_positive_int("--inner-toys"), default=1000,
+    p.add_argument("--inner-toys", type=positive_int("--inner-toys"), default=1000,
                    metavar="N", help="toys of each pseudo-experiment's own Neyman critical "
                                      "value (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--jobs", type=_jobs, default=None, metavar="N",
                    help="threads; -1 or unset: all cores")
     p.add_argument("--json", metavar="FILE.json", help="also write the table as JSON")
-    _add_force(p, "file")
+    add_force(p, "file")
 
     p = _sub(sub, "merge", "merge the shards of a scan folder into a results folder",
              f"{PROG} merge scans/run1 --out results/run1")
     p.add_argument("dir", metavar="SCAN_DIR", help="checkpoint folder of `cevns-scan scan`")
     p.add_argument("--out", required=True, metavar="DIR", help="results folder")
-    _add_force(p, "folder")
-    p.add_argument("--cl", type=_float("--cl", 0.0, strict=True), metavar="CL",
+    add_force(p, "folder")
+    p.add_argument("--cl", type=float_option("--cl", 0.0, strict=True), metavar="CL",
                    help="confidence level (default: the scan's config, 0.9)")
     _add_overlay(p)
     _add_no_figures(p)
@@ -292,50 +293,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = _sub(sub, "plot", "redraw the figures of a results folder from its saved maps",
              f"{PROG} plot results/paper --cl 0.95 --overlay COHERENT@e-mu=coh.csv")
     p.add_argument("dir", metavar="RESULTS_DIR", help="a folder written by reproduce or merge")
-    p.add_argument("--cl", type=_float("--cl", 0.0, strict=True), metavar="CL",
+    p.add_argument("--cl", type=float_option("--cl", 0.0, strict=True), metavar="CL",
                    help="draw the contours at this confidence level (default: the maps' own)")
     _add_overlay(p)
 
-    p = _sub(sub, "dataset", "dataset tools", f"{PROG} dataset from-digitized --help")
+    p = _sub(sub, "dataset", "dataset tools of the experiment kinds",
+             f"{PROG} dataset ACTION --help")
     dsub = p.add_subparsers(dest="dataset_command", metavar="ACTION", parser_class=_Parser)
-    d = _sub(dsub, "from-digitized",
-             "WebPlotDigitizer exports (points, upper error-bar ends) -> dataset CSV",
-             f"{PROG} dataset from-digitized --points p.csv --upper u.csv --bin-width 0.1 "
-             "--first-edge 0.16 --exposure-kg-day 205.4 --out geng2023.csv")
-    d.add_argument("--points", required=True, metavar="FILE.csv",
-                   help="digitised points: x = bin centre in keV_ee, y = rate in events/(keV_ee "
-                        "kg day); may hold the upper ends too (WebPlotDigitizer 'export all')")
-    d.add_argument("--upper", metavar="FILE.csv",
-                   help="digitised upper ends of the error bars (default: the second dataset "
-                        "of --points)")
-    d.add_argument("--points-dataset", metavar="NAME",
-                   help="which dataset of a multi-dataset --points file holds the points")
-    d.add_argument("--upper-dataset", metavar="NAME",
-                   help="which dataset holds the upper ends")
-    d.add_argument("--bin-width", type=_float("--bin-width", 0.0, strict=True), required=True,
-                   metavar="KEV", help="bin width in keV_ee, e.g. 0.1")
-    d.add_argument("--first-edge", type=_float("--first-edge", 0.0, strict=True),
-                   metavar="KEV", help="low edge of the first bin in keV_ee, e.g. 0.16 "
-                                       "(default: inferred from the points)")
-    d.add_argument("--max-shift", type=_float("--max-shift", 0.0, strict=True), default=0.25,
-                   metavar="FRACTION",
-                   help="largest allowed distance of a digitised x from its bin centre, as a "
-                        "fraction of the bin width (default 0.25)")
-    d.add_argument("--exposure-kg-day", type=_float("--exposure-kg-day", 0.0, strict=True),
-                   metavar="KG_DAY", help="exposure in kg day, recorded as metadata")
-    d.add_argument("--source", metavar="TEXT", help="citation of the figure, recorded as metadata")
-    d.add_argument("--label", default="digitized", help="dataset label (default: digitized)")
-    d.add_argument("--out", required=True, metavar="FILE.csv", help="dataset CSV to write")
-    _add_force(d, "file")
-    d = _sub(dsub, "import-xenonnt",
-             "the XENONnT solar-8B CEvNS data release (as published) -> one validated file",
-             f"{PROG} dataset import-xenonnt cevns_data_release --out xenonnt.npz")
-    d.add_argument("release", metavar="RELEASE_DIR",
-                   help="folder of XENONnT/cevns_data_release (data/, binning/, templates/, "
-                        "plot.ipynb, LICENSE); needs pip install 'cevns-scan[xenonnt]'")
-    d.add_argument("--out", required=True, metavar="FILE.npz",
-                   help="the converted file; use it with --data FILE.npz")
-    _add_force(d, "file")
+    for kind, command in _dataset_commands():
+        d = _sub(dsub, command.name, f"{command.help} ({kind.name})", command.example)
+        command.add_arguments(d)
 
     p = _sub(sub, "bench", "timing benchmark (table, JSON, scaling plot)",
              f"{PROG} bench --json bench.json")
@@ -343,10 +310,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="small sizes (seconds, for smoke tests)")
     p.add_argument("--plot", metavar="FILE.png",
                    help="scaling plot (default: beside --json, or bench_scaling.png)")
-    p.add_argument("--max-workers", type=_positive_int("--max-workers"), metavar="N",
+    p.add_argument("--max-workers", type=positive_int("--max-workers"), metavar="N",
                    help="largest worker count (default: all cores)")
-    _add_force(p, "file")
+    add_force(p, "file")
     return parser
+
+
+def _data_help() -> str:
+    from .experiments import registry
+
+    return registry.data_help().replace("%", "%%")
+
+
+def _default_data() -> str:
+    from .experiments import registry
+
+    return registry.default_spec()
+
+
+def _dataset_commands():
+    from .experiments import registry
+
+    return registry.dataset_commands()
 
 
 def _subparsers(parser) -> dict:
@@ -504,7 +489,7 @@ def _energies(text: str | None):
         return None
     values = []
     for part in text.split(","):
-        values.append(_float("--energies", 0.0, strict=True)(part.strip()))
+        values.append(float_option("--energies", 0.0, strict=True)(part.strip()))
     return values
 
 
@@ -631,40 +616,12 @@ def cmd_plot(args, argv) -> int:
     return 0
 
 
-def cmd_import_xenonnt(args) -> int:
-    from .outputs import check_output_file
-    from .xenonnt_release import import_release, write_release_file
-
-    out = check_output_file(args.out, force=args.force)
-    release = import_release(args.release)
-    write_release_file(release, out)
-    obs = release.observed.sum(axis=1)
-    print(f"wrote {out}: runs {', '.join(release.runs)}, {int(obs.sum())} events "
-          f"({', '.join(str(int(n)) for n in obs)}), exposures "
-          f"{', '.join(f'{x:g}' for x in release.exposure_t_y)} t y; CC-BY-4.0, cite "
-          f"doi:{release.provenance.doi}")
-    return 0
-
-
 def cmd_dataset(args, argv) -> int:
-    if args.dataset_command == "import-xenonnt":
-        return cmd_import_xenonnt(args)
-    if args.dataset_command != "from-digitized":
-        raise InputError("dataset: give an action, from-digitized or import-xenonnt; see "
+    commands = {command.name: command for _, command in _dataset_commands()}
+    if args.dataset_command not in commands:
+        raise InputError(f"dataset: give an action, one of {', '.join(commands)}; see "
                          "cevns-scan dataset --help")
-    from .digitize import digitize
-    from .outputs import check_output_file, write_output_file
-
-    out = check_output_file(args.out, force=args.force)
-    res = digitize(args.points, args.upper, args.bin_width, args.label,
-                   first_edge=args.first_edge, max_shift=args.max_shift,
-                   exposure_kg_day=args.exposure_kg_day, source=args.source,
-                   points_dataset=args.points_dataset, upper_dataset=args.upper_dataset)
-    ds = res.dataset
-    write_output_file(out, ds.to_csv().encode(), force=args.force)
-    print(res.summary())
-    print(f"wrote {out}: {ds.rate.size} bins {ds.tee_lo[0]:g}-{ds.tee_hi[-1]:g} keV_ee")
-    return 0
+    return commands[args.dataset_command].run(args)
 
 
 def cmd_bench(args, argv) -> int:
@@ -682,7 +639,7 @@ def _true_point(text: str, fx: str, fy: str) -> tuple[float, float]:
         if fl.strip() not in (fx, fy):
             raise InputError(f"--at {text!r}: flavour {fl.strip()!r} is not {fx} or {fy} of "
                              "the plane")
-        values[fl.strip()] = _float("--at", 0.0)(value)
+        values[fl.strip()] = float_option("--at", 0.0)(value)
     return values.get(fx, 0.0), values.get(fy, 0.0)
 
 

@@ -55,9 +55,15 @@ class Spec:
     hint: str = ""
 
 
-def _key(kind: str, check: Callable[[Any], bool] | None = None, hint: str = "",
-         optional: bool = False):
-    """A dataclass field carrying its :class:`Spec`; ``optional`` keys default to None."""
+def config_key(kind: str, check: Callable[[Any], bool] | None = None, hint: str = "",
+               optional: bool = False):
+    """A dataclass field carrying its :class:`Spec`; ``optional`` keys default to None.
+
+    ``kind`` is one of "float", "int", "str", "list" (of strings), "floats" (list of
+    numbers), "table" (of component = fractional sigma) or "float_or_auto"; ``check`` a range
+    test of the coerced value; ``hint`` what a valid value is, with its unit (the error
+    message's fix). Experiment kinds declare their config sections with it.
+    """
     spec = Spec(kind, check or (lambda v: True), hint)
     if optional:
         return field(default=None, metadata={"spec": spec})
@@ -88,26 +94,23 @@ _MU_MAX_HINT = "'auto' or a maximum > 0 in mu_B"
 class TargetSection:
     """[target]: the detector element and how its nuclei are modelled (docs/design.md §2)."""
 
-    name: str = _key("str", lambda v: v.strip() != "",
+    name: str = config_key("str", lambda v: v.strip() != "",
                      "a chemical symbol such as 'Ge' or 'Ar', or a label with z and molar_mass")
-    z: int | None = _key("int", lambda v: 1 <= v <= 120, "an integer proton number 1-120",
+    z: int | None = config_key("int", lambda v: 1 <= v <= 120, "an integer proton number 1-120",
                          optional=True)
-    molar_mass: float | None = _key("float", _positive, "a molar mass > 0 in g/mol",
+    molar_mass: float | None = config_key("float", _positive, "a molar mass > 0 in g/mol",
                                     optional=True)
-    isotopes: str | None = _key("str", lambda v: v in CHOICES["isotopes"],
+    isotopes: str | None = config_key("str", lambda v: v in CHOICES["isotopes"],
                                 "'effective' or 'natural'", optional=True)
 
 
 @dataclass(frozen=True)
 class PhysicsSection:
-    """[physics]: preset of physics choices, couplings, quenching and the binned-rate form."""
+    """[physics]: preset of physics choices and the weak couplings."""
 
-    preset: str = _key("str", lambda v: v in PRESETS, "'paper' or 'modern'")
-    sin2_theta_w: float = _key("float", _open_unit, "a number in (0, 1)")
-    quenching_k: float = _key("float", _positive, "a number > 0")
-    bin_rate: str = _key("str", lambda v: v in ("integrated", "centre"),
-                         "'integrated' or 'centre'")
-    couplings: str | None = _key("str", lambda v: v in CHOICES["couplings"],
+    preset: str = config_key("str", lambda v: v in PRESETS, "'paper' or 'modern'")
+    sin2_theta_w: float = config_key("float", _open_unit, "a number in (0, 1)")
+    couplings: str | None = config_key("str", lambda v: v in CHOICES["couplings"],
                                  "'tree' or 'radiative'", optional=True)
 
 
@@ -115,15 +118,15 @@ class PhysicsSection:
 class FluxesSection:
     """[fluxes]: solar model, components, 8B shape and flux uncertainties."""
 
-    model: str = _key("str", hint="a model of data/solar_fluxes.csv")
-    sigma_model: str = _key("str", hint="a model of data/solar_fluxes.csv with uncertainties")
-    components: tuple[str, ...] = _key(
+    model: str = config_key("str", hint="a model of data/solar_fluxes.csv")
+    sigma_model: str = config_key("str", hint="a model of data/solar_fluxes.csv with uncertainties")
+    components: tuple[str, ...] = config_key(
         "list", lambda v: len(v) > 0 and len(set(v)) == len(v)
         and all(c in FLUX_COMPONENTS for c in v), "distinct names from "
         + ", ".join(FLUX_COMPONENTS))
-    spectrum_8B: str = _key("str", lambda v: v in ("winter2006", "bahcall1996"),
+    spectrum_8B: str = config_key("str", lambda v: v in ("winter2006", "bahcall1996"),
                             "'winter2006' or 'bahcall1996'")
-    sigma: tuple[tuple[str, float], ...] = _key("table",
+    sigma: tuple[tuple[str, float], ...] = config_key("table",
                                                 hint="component = fractional 1-sigma (>= 0)")
 
     def sigma_overrides(self) -> dict[str, float]:
@@ -135,68 +138,34 @@ class FluxesSection:
 class OscillationSection:
     """[oscillation]: flavour-probability model and its parameters (eqs. 8-11; MSW)."""
 
-    sin2_theta12: float = _key("float", _unit_interval, "a number in [0, 1]")
-    sin2_theta23: float = _key("float", _unit_interval, "a number in [0, 1]")
-    sin2_theta13: float = _key("float", _unit_interval, "a number in [0, 1]")
-    dm2_21_ev2: float = _key("float", _positive, "a mass splitting > 0 in eV^2, e.g. 7.50e-5")
-    model: str | None = _key("str", lambda v: v in CHOICES["oscillation"],
+    sin2_theta12: float = config_key("float", _unit_interval, "a number in [0, 1]")
+    sin2_theta23: float = config_key("float", _unit_interval, "a number in [0, 1]")
+    sin2_theta13: float = config_key("float", _unit_interval, "a number in [0, 1]")
+    dm2_21_ev2: float = config_key("float", _positive, "a mass splitting > 0 in eV^2, e.g. 7.50e-5")
+    model: str | None = config_key("str", lambda v: v in CHOICES["oscillation"],
                              "'constant' or 'msw'", optional=True)
 
 
 @dataclass(frozen=True)
 class FitSection:
-    """[fit]: background treatment of eq. 18 and the confidence level."""
+    """[fit]: the confidence level of contours and limits."""
 
-    background: str = _key("str", lambda v: v in ("free", "fixed"), "'free' or 'fixed'")
-    cl: float = _key("float", _open_unit, "a confidence level in (0, 1), e.g. 0.9")
-    background_value: float | None = _key("float", _non_negative, _RATE_HINT, optional=True)
-
-
-@dataclass(frozen=True)
-class AsimovSection:
-    """[asimov]: the built-in cdex10-asimov dataset (expected sensitivity)."""
-
-    background: float = _key("float", _non_negative, _RATE_HINT)
-    exposure_kg_day: float = _key("float", _positive, "an exposure > 0 in kg day")
-    tee_min_kev: float = _key("float", _positive, "an energy > 0 in keV_ee")
-    bin_width_kev: float = _key("float", _positive, "a width > 0 in keV_ee")
-    n_bins: int = _key("int", lambda v: 1 <= v <= 10000, "an integer 1-10000")
-
-
-@dataclass(frozen=True)
-class XenonntSection:
-    """[xenonnt]: nuisance constraints of the XENONnT solar-8B likelihood (``--data xenonnt-8b``).
-
-    The release gives no widths; the defaults are those the collaboration published for its
-    2024 model (SR0+SR1); SR2's accidental-coincidence width is not published (SR1's is used).
-    """
-
-    flux_8B: str = _key("str", lambda v: v in ("sno", "free"),
-                        "'sno' (Gaussian constraint from SNO) or 'free'")
-    sno_flux: float = _key("float", _positive, "a flux > 0 in cm^-2 s^-1")
-    sno_flux_sigma: float = _key("float", _positive, "a 1-sigma > 0 in cm^-2 s^-1")
-    sigma_efficiency: float = _key("float", _positive, "a relative 1-sigma > 0")
-    efficiency_min: float = _key("float", _non_negative, "a multiplier >= 0")
-    efficiency_max: float = _key("float", _positive, "a multiplier > 0")
-    sigma_ac: tuple[float, ...] = _key("floats", lambda v: len(v) == 3 and all(x > 0 for x in v),
-                                       "three relative 1-sigma > 0 (SR0, SR1, SR2)")
-    sigma_er: float = _key("float", _positive, "a relative 1-sigma > 0")
-    sigma_neutron: float = _key("float", _positive, "a relative 1-sigma > 0")
+    cl: float = config_key("float", _open_unit, "a confidence level in (0, 1), e.g. 0.9")
 
 
 @dataclass(frozen=True)
 class ScanSection:
     """[scan]: grids, planes and chunking of the 2-D scans."""
 
-    grid: int = _key("int", lambda v: 2 <= v <= 100001, "an integer >= 2 (points per axis)")
-    planes: tuple[str, ...] = _key("list", lambda v: len(v) > 0,
+    grid: int = config_key("int", lambda v: 2 <= v <= 100001, "an integer >= 2 (points per axis)")
+    planes: tuple[str, ...] = config_key("list", lambda v: len(v) > 0,
                                    "a non-empty list such as ['e-mu', 'e-tau']")
-    mu_max_e: float | str = _key("float_or_auto", _positive, _MU_MAX_HINT)
-    mu_max_mu: float | str = _key("float_or_auto", _positive, _MU_MAX_HINT)
-    mu_max_tau: float | str = _key("float_or_auto", _positive, _MU_MAX_HINT)
-    auto_margin: float = _key("float", lambda v: v >= 1.0, "a factor >= 1")
-    chunk_points: int = _key("int", lambda v: v >= 1, "an integer >= 1")
-    neyman_chunk_points: int = _key("int", lambda v: v >= 1, "an integer >= 1")
+    mu_max_e: float | str = config_key("float_or_auto", _positive, _MU_MAX_HINT)
+    mu_max_mu: float | str = config_key("float_or_auto", _positive, _MU_MAX_HINT)
+    mu_max_tau: float | str = config_key("float_or_auto", _positive, _MU_MAX_HINT)
+    auto_margin: float = config_key("float", lambda v: v >= 1.0, "a factor >= 1")
+    chunk_points: int = config_key("int", lambda v: v >= 1, "an integer >= 1")
+    neyman_chunk_points: int = config_key("int", lambda v: v >= 1, "an integer >= 1")
 
     def mu_max(self, flavour: str) -> float | str:
         """The configured axis maximum of ``flavour`` (mu_B) or ``'auto'``."""
@@ -207,46 +176,93 @@ class ScanSection:
 class NumericsSection:
     """[numerics]: quadrature of the recoil-bin integrals."""
 
-    gl_order: int = _key("int", lambda v: 2 <= v <= 64, "an integer 2-64")
-    max_ratio: float = _key("float", lambda v: 1.0 < v <= 2.0, "a ratio in (1, 2]")
+    gl_order: int = config_key("int", lambda v: 2 <= v <= 64, "an integer 2-64")
+    max_ratio: float = config_key("float", lambda v: 1.0 < v <= 2.0, "a ratio in (1, 2]")
 
 
-#: Section name -> its dataclass, in file order.
-SECTIONS: dict[str, type] = {
+#: The core sections (physics model, scans, numerics), in file order; experiment kinds add
+#: theirs (:attr:`~cevns_scan.experiments.protocols.ExperimentKind.config_sections`).
+CORE_SECTIONS: dict[str, type] = {
     "target": TargetSection, "physics": PhysicsSection, "fluxes": FluxesSection,
-    "oscillation": OscillationSection, "fit": FitSection, "asimov": AsimovSection,
-    "scan": ScanSection, "numerics": NumericsSection, "xenonnt": XenonntSection,
+    "oscillation": OscillationSection, "fit": FitSection, "scan": ScanSection,
+    "numerics": NumericsSection,
 }
 
 
-def _specs(section: str) -> dict[str, tuple[Spec, bool]]:
+def sections() -> dict[str, type]:
+    """Every section of the schema: the core ones, then each registered experiment kind's."""
+    from .experiments.registry import kinds
+
+    out = dict(CORE_SECTIONS)
+    for k in kinds().values():
+        for name, cls in k.config_sections.items():
+            if name in out:
+                raise InputError(f"experiment kind {k.name!r} declares config section "
+                                 f"[{name}], which exists already; rename it")
+            out[name] = cls
+    return out
+
+
+def moved_keys() -> dict[tuple[str, str], tuple[str, str]]:
+    """(old section, key) -> (section, key) of keys that moved into a kind's section."""
+    from .experiments.registry import kinds
+
+    out = {}
+    for k in kinds().values():
+        out.update(k.config_moved)
+    return out
+
+
+def _specs(section: str, schema: dict[str, type] | None = None) -> dict[str, tuple[Spec, bool]]:
     """key -> (Spec, optional) of one section."""
-    return {f.name: (f.metadata["spec"], f.default is None)
-            for f in dataclasses.fields(SECTIONS[section])}
+    cls = (schema or sections())[section]
+    return {f.name: (f.metadata["spec"], f.default is None) for f in dataclasses.fields(cls)}
 
 
 @dataclass(frozen=True)
 class Config:
-    """A validated configuration: typed sections plus where it came from."""
+    """A validated configuration: typed sections plus where it came from.
+
+    The core sections are attributes (``cfg.scan.grid``); an experiment kind's section is
+    read the same way (``cfg.xenonnt.sigma_ac``) or as ``cfg.section("xenonnt")``. ``notes``
+    are remarks about the file (keys given at their old place).
+    """
 
     target: TargetSection
     physics: PhysicsSection
     fluxes: FluxesSection
     oscillation: OscillationSection
     fit: FitSection
-    asimov: AsimovSection
     scan: ScanSection
     numerics: NumericsSection
-    xenonnt: XenonntSection
+    extra: tuple[tuple[str, Any], ...] = ()
     source: str = "default config"
+    notes: tuple[str, ...] = ()
+
+    def __getattr__(self, name):
+        if name.startswith("__") or name == "extra":
+            raise AttributeError(name)
+        for section, value in self.extra:
+            if section == name:
+                return value
+        raise AttributeError(f"config has no section {name!r}")
+
+    def section(self, name: str):
+        """The section ``name`` (core or an experiment kind's)."""
+        return getattr(self, name)
+
+    def section_names(self) -> tuple[str, ...]:
+        """Core sections, then the experiment kinds', in file order."""
+        return (*CORE_SECTIONS, *(name for name, _ in self.extra))
 
     def to_dict(self) -> dict:
         """``section -> key -> value`` with plain JSON types (optional keys left out if unset)."""
         out = {}
-        for name in SECTIONS:
+        for name in self.section_names():
             sec = {}
-            for f in dataclasses.fields(getattr(self, name)):
-                value = getattr(getattr(self, name), f.name)
+            section = self.section(name)
+            for f in dataclasses.fields(section):
+                value = getattr(section, f.name)
                 if value is None:
                     continue
                 if f.metadata["spec"].kind == "table":
@@ -278,6 +294,15 @@ class Config:
     def with_overrides(self, overrides: dict[str, dict[str, Any]], source: str) -> Config:
         """A new validated config with ``overrides`` (``section -> key -> value``) applied."""
         return validate(overrides, source, base=self.to_dict())
+
+    def replace(self, **sections: dict[str, Any]) -> Config:
+        """A new validated config with some keys changed:
+        ``cfg.replace(scan={"grid": 101}, fit={"cl": 0.95})``."""
+        for name, keys in sections.items():
+            if not isinstance(keys, dict):
+                raise InputError(f"replace({name}=...) takes a dict of keys, e.g. "
+                                 f"replace({name}={{'key': value}})")
+        return validate(sections, f"{self.source} with replace()", base=self.to_dict())
 
 
 def _closest(name: str, candidates) -> str:
@@ -339,9 +364,38 @@ def _check_sigma_table(source: str, table: Any) -> tuple[tuple[str, float], ...]
 
 
 def default_data() -> dict:
-    """The packaged default configuration as a plain nested dict."""
+    """The packaged default configuration as a plain nested dict: the core sections
+    (``data/default.toml``) and every experiment kind's defaults."""
+    from .experiments.registry import kinds
+
     with open(data_file("default.toml"), "rb") as fh:
-        return tomllib.load(fh)
+        data = tomllib.load(fh)
+    for k in kinds().values():
+        data.update(tomllib.loads(k.config_defaults))
+    return data
+
+
+def _move_keys(user: dict, source: str) -> tuple[dict, list[str]]:
+    """``user`` with keys given at an old place moved to their section, and the notes."""
+    moves = moved_keys()
+    out = {sec: dict(keys) if isinstance(keys, dict) else keys for sec, keys in user.items()}
+    notes = []
+    for (old_sec, old_key), (new_sec, new_key) in moves.items():
+        keys = out.get(old_sec)
+        if not isinstance(keys, dict) or old_key not in keys:
+            continue
+        value = keys.pop(old_key)
+        if not keys and old_sec not in CORE_SECTIONS:
+            del out[old_sec]
+        target = out.setdefault(new_sec, {})
+        if isinstance(target, dict) and new_key in target:
+            raise InputError(f"{source}: key [{old_sec}] {old_key} and its new place [{new_sec}] "
+                             f"{new_key} are both given; keep [{new_sec}] {new_key}")
+        if isinstance(target, dict):
+            target[new_key] = value
+        notes.append(f"{source}: key [{old_sec}] {old_key} has moved to [{new_sec}] {new_key}; "
+                     "the old place is read in this release only")
+    return out, notes
 
 
 def validate(user: dict, source: str, base: dict | None = None) -> Config:
@@ -352,22 +406,25 @@ def validate(user: dict, source: str, base: dict | None = None) -> Config:
     InputError
         One line naming ``source`` and the offending key, with what would fix it.
     """
+    schema = sections()
+    user, notes = _move_keys(user, source)
     data = copy.deepcopy(base if base is not None else default_data())
     for section, keys in user.items():
-        if section not in SECTIONS:
-            raise InputError(f"{source}: unknown section [{section}]{_closest(section, SECTIONS)}")
+        if section not in schema:
+            raise InputError(f"{source}: unknown section [{section}]{_closest(section, schema)}")
         if not isinstance(keys, dict):
             raise InputError(f"{source}: [{section}] must be a table of keys, not a value")
-        specs = _specs(section)
+        specs = _specs(section, schema)
         for key, value in keys.items():
             if key not in specs:
+                old = [k for (s, k) in moved_keys() if s == section]
                 raise InputError(
-                    f"{source}: unknown key [{section}] {key!r}{_closest(key, specs)}")
+                    f"{source}: unknown key [{section}] {key!r}{_closest(key, [*specs, *old])}")
             data.setdefault(section, {})[key] = value
-    sections = {}
-    for section in SECTIONS:
+    values_of = {}
+    for section in schema:
         values = {}
-        for key, (spec, optional) in _specs(section).items():
+        for key, (spec, optional) in _specs(section, schema).items():
             raw = data.get(section, {}).get(key)
             if raw is None:
                 if not optional:
@@ -377,14 +434,18 @@ def validate(user: dict, source: str, base: dict | None = None) -> Config:
                 values[key] = _check_sigma_table(source, raw)
             else:
                 values[key] = _coerce(source, f"[{section}] {key}", spec, raw)
-        sections[section] = SECTIONS[section](**values)
-    cfg = Config(**sections, source=source)
+        values_of[section] = schema[section](**values)
+    core = {name: values_of[name] for name in CORE_SECTIONS}
+    extra = tuple((name, values_of[name]) for name in schema if name not in CORE_SECTIONS)
+    cfg = Config(**core, extra=extra, source=source, notes=tuple(notes))
     _check_consistency(cfg)
     return cfg
 
 
 def _check_consistency(cfg: Config) -> None:
-    """Cross-key checks: target definition, flux models, planes, background, MSW angles."""
+    """Cross-key checks: target definition, flux models, planes, MSW angles, and each
+    experiment kind's own (its optional ``check_config(config)``)."""
+    from .experiments.registry import kinds
     from .model import flux_models, make_target
 
     source, tgt = cfg.source, cfg.target
@@ -395,7 +456,7 @@ def _check_consistency(cfg: Config) -> None:
     try:
         make_target(tgt.name, tgt.z, tgt.molar_mass, cfg.choices["isotopes"])
     except InputError as exc:
-        raise InputError(f"{source}: {exc}") from None
+        raise InputError(f"{source}: key [target] {exc}") from None
     osc = cfg.oscillation
     if cfg.choices["oscillation"] == "msw" and not 0.0 < osc.sin2_theta12 < 1.0:
         raise InputError(f"{source}: key [oscillation] sin2_theta12 = {osc.sin2_theta12!r} must "
@@ -408,38 +469,64 @@ def _check_consistency(cfg: Config) -> None:
                              f"data/solar_fluxes.csv{_closest(value, models)}")
     for plane in cfg.scan.planes:
         parse_plane(plane, f"{source}: key [scan] planes")
-    if cfg.fit.background == "fixed" and cfg.fit.background_value is None:
-        raise InputError(f"{source}: key [fit] background = 'fixed' needs [fit] background_value "
-                         "(a rate >= 0 in events/(keV_ee kg day)); or use background = 'free'")
+    for k in kinds().values():
+        check = getattr(k, "check_config", None)
+        if check is not None:
+            check(cfg)
 
 
 def parse_plane(text: str, where: str) -> tuple[str, str]:
-    """'e-mu' -> ('e', 'mu'); two distinct flavours from e, mu, tau."""
-    parts = text.split("-")
+    """'e-mu' (or 'e_mu', the spelling of the outputs) -> ('e', 'mu'): two distinct flavours."""
+    parts = str(text).replace("_", "-").split("-")
     if len(parts) != 2 or not all(p in FLAVOURS for p in parts) or parts[0] == parts[1]:
         raise InputError(
-            f"{where}: plane {text!r} is not two distinct flavours joined by '-'; "
-            "use e-mu, e-tau or mu-tau")
+            f"{where}: plane {text!r} is not two distinct flavours of e, mu, tau joined by '-' "
+            "or '_'; use e-mu, e-tau or mu-tau")
     return parts[0], parts[1]
 
 
-def load_config(path: str | Path | None = None) -> Config:
-    """The packaged default, or a user's TOML file merged over it, validated."""
-    if path is None:
-        return validate({}, "default config")
-    path = Path(path)
+def _read_toml(path: Path) -> dict:
+    """A TOML file as a dict; one-line errors for a missing, unreadable or non-TOML file."""
     try:
-        with open(path, "rb") as fh:
-            user = tomllib.load(fh)
+        raw = path.read_bytes()
     except FileNotFoundError:
-        raise InputError(f"{path}: config file not found; check the --config path") from None
+        raise InputError(f"{path}: config file not found; check the path") from None
     except IsADirectoryError:
-        raise InputError(f"{path}: is a folder; --config takes a TOML file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: not valid TOML ({exc})") from None
+        raise InputError(f"{path}: is a folder, not a TOML config file") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
-    return validate(user, str(path))
+    if raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark (Windows editors)
+        raw = raw[3:]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: is not a UTF-8 text file (byte {exc.start} cannot be "
+                         "decoded); a config is a TOML text file") from None
+    if "\x00" in text:
+        raise InputError(f"{path}: is a binary file, not a TOML text file")
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML ({exc})") from None
+
+
+def load_config(path: str | Path | None = None, overrides: dict | None = None) -> Config:
+    """The packaged default, or a user's TOML file merged over it, validated.
+
+    ``overrides`` (``{"section": {"key": value}}``) are applied last, e.g.
+    ``load_config(overrides={"scan": {"grid": 101}})``.
+    """
+    if path is None:
+        cfg = validate({}, "default config")
+    else:
+        path = Path(path)
+        cfg = validate(_read_toml(path), str(path))
+    if overrides:
+        if not isinstance(overrides, dict):
+            raise InputError("config overrides must be a dict of sections, e.g. "
+                             "{'scan': {'grid': 101}}")
+        cfg = validate(overrides, f"{cfg.source} with overrides", base=cfg.to_dict())
+    return cfg
 
 
 def config_from_json(text: str, source: str) -> Config:

@@ -6,6 +6,8 @@ only ``statistic(mu)`` and ``mu_scale(flavour)`` are used.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import optimize, stats
 
@@ -99,3 +101,74 @@ def one_dof_intervals(lik, cl: float) -> dict[str, tuple[float, float]]:
 def one_dof_limits(lik, cl: float) -> dict[str, float]:
     """1-d.o.f. upper limits on each mu (others at zero), Delta chi^2 = chi2.ppf(cl, 1)."""
     return {k: hi for k, (_, hi) in one_dof_intervals(lik, cl).items()}
+
+
+#: A 2-d.o.f. limit is resolved when its region spans at least this many grid cells.
+MIN_CELLS = 10
+
+
+@dataclass(frozen=True)
+class LimitCheck:
+    """Whether the grid resolves one 2-d.o.f. limit, from the exact on-axis crossings.
+
+    ``extent`` is the limit read off the contour (mu_B); ``on_axis`` = (lower, upper) is the
+    exact interval of that moment (the other at zero) where the statistic is within
+    delta_chi2 of the global minimum (lower = 0 when the origin is allowed; NaN when the axis
+    never enters the region); ``cell`` is the grid spacing of the axis. ``problems`` lists
+    what makes the printed limit untrustworthy, each with the fix; empty when resolved.
+    """
+
+    name: str
+    extent: float
+    on_axis: tuple[float, float]
+    cell: float
+    problems: tuple[str, ...] = ()
+
+    @property
+    def resolved(self) -> bool:
+        return not self.problems
+
+    @property
+    def cells(self) -> float:
+        """How many grid cells the allowed region spans along this axis."""
+        return self.extent / self.cell if self.cell > 0 else float("inf")
+
+    def to_dict(self) -> dict:
+        return {"limit": self.extent, "on_axis_lower": self.on_axis[0],
+                "on_axis_upper": self.on_axis[1], "grid_cell": self.cell,
+                "cells_spanned": self.cells, "resolved": self.resolved,
+                "problems": list(self.problems)}
+
+
+def check_limit(name: str, extent: float, on_axis: tuple[float, float], axis: np.ndarray,
+                rank: int, touches: bool) -> LimitCheck:
+    """Compare a contour extent with the exact on-axis crossing (see :class:`LimitCheck`).
+
+    A limit is flagged when the region spans fewer than :data:`MIN_CELLS` cells, when the
+    extent falls short of the exact crossing by more than one cell (or, with one constrained
+    direction, ``rank == 1``, differs from it by more than one cell), when the region reaches
+    the grid edge, or when there is no region on the grid.
+    """
+    fl = name.removeprefix("mu_")
+    cell = float(axis[-1] - axis[0]) / max(axis.size - 1, 1)
+    upper = on_axis[1]
+    target = 1.3 * upper if np.isfinite(upper) and upper > 0 else None
+    fix = (f"set --mu-max {fl}={target:.2g} (about 1.3 x the exact crossing) and a --grid of "
+           "at least 101" if target else f"check the axis range of mu_{fl} and the grid")
+    problems = []
+    if not np.isfinite(extent):
+        problems.append(f"no allowed region on the grid; {fix}")
+    else:
+        if touches:
+            problems.append(f"the allowed region reaches the grid edge mu_{fl} = {axis[-1]:.4g} "
+                            f"mu_B, so the limit is only a lower bound; {fix}")
+        elif extent / cell < MIN_CELLS:
+            problems.append(f"the allowed region spans only {extent / cell:.2g} grid cells "
+                            f"(of {cell:.3g} mu_B) along mu_{fl}; {fix}")
+        if np.isfinite(upper) and (upper - extent > cell
+                                   or (rank == 1 and abs(extent - upper) > cell)):
+            problems.append(f"the contour extent {extent:.4g} and the exact on-axis crossing "
+                            f"{upper:.4g} mu_B differ by {abs(extent - upper) / cell:.2g} grid "
+                            f"cells; {fix}")
+    return LimitCheck(name, float(extent), (float(on_axis[0]), float(upper)), cell,
+                      tuple(problems))

@@ -127,13 +127,18 @@ class NeymanResult:
         return self.wilks.name
 
     @property
+    def quantile_levels(self) -> tuple[float, ...]:
+        """The CLs of :attr:`quantiles` (:data:`QUANTILES`)."""
+        return QUANTILES
+
+    @property
     def t_obs(self) -> np.ndarray:
         """t_obs(mu) = chi2(mu) - chi2_min, the statistic (N1) of the data."""
         return self.wilks.chi2 - self.wilks.chi2_min
 
     def problems(self) -> list[str]:
         """What makes a Neyman limit untrustworthy (grid resolution, edge, MC error)."""
-        from .results import MIN_CELLS
+        from .limits import MIN_CELLS
 
         out = []
         pg = self.wilks.grid
@@ -247,10 +252,7 @@ def coverage(analysis, plane: str, points, *, toys: int = 200, inner: int = 1000
     fx, fy = parse_plane(plane, "plane")
     if toys < 10 or inner < 10:
         raise ParameterError("toys", min(toys, inner), "must be >= 10 pseudo-experiments")
-    if len(analysis.experiments) != 1:
-        raise ParameterError("data", analysis.label, "holds several experiments; coverage takes "
-                             "one experiment at a time")
-    base = analysis.experiments[0].likelihood.toys(fx, fy)
+    base = analysis.likelihood.toys(fx, fy)
     cl, thr = analysis.cl, threshold(analysis.cl, 2)
     jobs = resolve_jobs(jobs)
     out = []

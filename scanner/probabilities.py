@@ -18,7 +18,7 @@ import numpy as np
 
 from .config import CHOICES, load_config
 from .errors import InputError
-from .model import Oscillation, make_flux_components
+from .sources.solar import Oscillation, make_flux_components
 
 #: Columns of :func:`probability_table`, in order.
 COLUMNS = ("E_nu_MeV", "P_ee", "P_emu", "P_etau")

@@ -5,18 +5,21 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import InputError
-from .kernels.constants import MEV_PER_KEV, SECONDS_PER_DAY
+from .kernels.constants import MEV_PER_KEV
 from .kernels.rates import component_dsigma
+from .sources import constant_split
 
 
 def rate_norm(model, component, nuclei_per_kg: float | None = None) -> float:
-    """Events per (kg day) per cm^2 of flux-averaged cross section: N_T/kg * Phi * s/day.
+    """Events per kg and exposure unit per cm^2 of flux-averaged cross section.
 
-    ``nuclei_per_kg`` defaults to the target's N_T = 1000 N_A / A (eq. 12); for one nuclide of
-    a natural-isotope target pass its x_i N_T (:attr:`cevns_scan.model.Model.nuclei`).
+    N_T/kg * Phi * (seconds per exposure unit): for the Sun (Phi in cm^-2 s^-1, 86400 s)
+    events per (kg day); for a beam whose Phi is a fluence (cm^-2, 1 s) events per kg.
+    ``nuclei_per_kg`` defaults to the target's N_T = 1000 N_A / A (eq. 12); for one nuclide
+    pass its x_i N_T (:attr:`cevns_scan.model.Model.nuclei`).
     """
     n_t = model.target.nuclei_per_kg if nuclei_per_kg is None else nuclei_per_kg
-    return n_t * component.flux * SECONDS_PER_DAY
+    return n_t * component.flux * model.source.exposure_seconds
 
 
 def check_mu(mu) -> tuple[float, float, float]:
@@ -61,28 +64,18 @@ def nuclide_sum(model, component, evaluate, factor: float = 1.0, mm_weight: floa
     return sm, mm
 
 
-def electron_part(model, component, evaluate, mm_all, factor: float = 1.0):
-    """MSW: the magnetic-moment part of the spectrum phi P_ee (summed over nuclides).
+def per_flavour(model, component, evaluate, mm_all, factor: float = 1.0) -> np.ndarray:
+    """(..., 3) magnetic-moment parts of one component for flavours e, mu, tau.
 
-    Zero, without building the weighted spectrum, where the whole component's part ``mm_all``
-    is zero (P_ee > 0, and the kernels give exact zeros where the kinematics close).
+    Constant flavour weights w (the paper's P_el, or a beam component's flavour) give
+    mm_all w_l; energy-dependent ones (MSW) come from the source
+    (:meth:`cevns_scan.sources.Source.split_flavours`), with ``evaluate(spectrum, nucleus)``
+    the kernel call of this rate and ``factor`` its unit conversion.
     """
-    if not np.any(mm_all != 0.0):
-        return np.zeros_like(mm_all)
-    spec = model.oscillation.electron_spectrum(component)
-    return nuclide_sum(model, component, lambda nuc: evaluate(spec, nuc), factor)[1]
-
-
-def flavour_split(model, mm_all, mm_ee) -> np.ndarray:
-    """(..., 3) per-flavour magnetic-moment parts from the full and the phi P_ee parts (MSW).
-
-    M_e = M[phi P_ee], M_mu = cos^2(theta23) (M[phi] - M[phi P_ee]),
-    M_tau = sin^2(theta23) (M[phi] - M[phi P_ee]): the integral is linear in the spectrum and
-    P_emu, P_etau share 1 - P_ee as in eqs. 9-10, so sum_l M_l = M[phi] holds exactly.
-    """
-    c23, s23 = model.oscillation.split
-    rest = mm_all - mm_ee
-    return np.stack([mm_ee, c23 * rest, s23 * rest], axis=-1)
+    weights = model.source.flavour_weights(component)
+    if weights is not None:
+        return constant_split(mm_all, weights)
+    return model.source.split_flavours(model, component, evaluate, mm_all, factor)
 
 
 def differential_rates(model, t_nr_kev, mu=(0.0, 0.0, 0.0)):
@@ -102,16 +95,17 @@ def differential_rates(model, t_nr_kev, mu=(0.0, 0.0, 0.0)):
         dR/dT_nr in events / (kg day keV_nr), summed over the target's nuclides
         (:func:`nuclide_sum`): the SM part (eq. 2) and the magnetic-moment part
         sum_l mu_l^2 P_el dR_MM/dT (eq. 6 with mu in mu_B), per component of ``model``. With
-        the MSW model the P_el(E) weights sit inside the E_nu integral (:func:`flavour_split`).
+        the MSW model the P_el(E) weights sit inside the E_nu integral (:func:`per_flavour`).
     """
     mu = check_mu(mu)
     t = check_recoils(t_nr_kev)
     t_mev = t * MEV_PER_KEV
     sm = np.zeros((len(model.components), t.size))
     mm = np.zeros_like(sm)
-    if model.flavour_model == "constant":
-        weight = sum(m * m * p for m, p in zip(mu, model.probabilities, strict=True))
+    weights = [model.source.flavour_weights(c) for c in model.components]
+    if all(w is not None for w in weights):
         for j, comp in enumerate(model.components):
+            weight = sum(m * m * p for m, p in zip(mu, weights[j], strict=True))
             # per MeV -> per keV
             sm[j], mm[j] = nuclide_sum(model, comp,
                                        lambda nuc, c=comp: component_dsigma(t_mev, c.spectrum,
@@ -131,7 +125,7 @@ def flavour_differential_rates(model, t_nr_kev):
         events / (kg day keV_nr).
     mm : ndarray, shape (J, n, 3)
         Per mu_B^2 for flavour e, mu, tau: P_el (eqs. 8-11) times the unweighted part for
-        the constant model, :func:`flavour_split` for MSW.
+        the constant model, the source's energy-dependent split for MSW (:func:`per_flavour`).
     """
     t = check_recoils(t_nr_kev)
     t_mev = t * MEV_PER_KEV
@@ -144,11 +138,7 @@ def flavour_differential_rates(model, t_nr_kev):
     for j, comp in enumerate(model.components):
         sm[j], m_all = nuclide_sum(model, comp, lambda nuc, c=comp: evaluate(c.spectrum, nuc),
                                    MEV_PER_KEV)
-        if model.flavour_model == "constant":
-            mm[j] = m_all[:, None] * np.asarray(model.probabilities)[None, :]
-        else:
-            mm[j] = flavour_split(model, m_all,
-                                  electron_part(model, comp, evaluate, m_all, MEV_PER_KEV))
+        mm[j] = per_flavour(model, comp, evaluate, m_all, MEV_PER_KEV)
     return sm, mm
 
 

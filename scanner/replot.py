@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .analysis import PlaneGrid
 from .errors import InputError
+from .grid import PlaneGrid
 from .neyman import read_neyman
 from .outputs import load_npz, previous_result_files, probe_writable, write_json
 from .plots import check_overlays, figure2, figure3, load_overlay, save_figure

@@ -17,12 +17,9 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from .analysis import Analysis, PlaneGrid
 from .contours import contour_lines, extent_limits, refine_minimum
-from .datasets import ASIMOV_NAME
-from .experiments.quenched import QuenchedBins
-from .limits import axis_interval, threshold
-from .neyman import QUANTILES
+from .grid import PlaneGrid
+from .limits import axis_interval, check_limit, threshold
 from .outputs import atomic_write_bytes, npz_bytes, write_csv, write_json
 
 #: Panel order of the paper's Fig. 3.
@@ -56,77 +53,6 @@ class GoodnessOfFit:
     def __str__(self) -> str:
         text = f"chi2_min = {self.chi2_min:.4g} for {self.dof} d.o.f., p = {self.p_value:.3g}"
         return f"{text} ({self.note})" if self.note else text
-
-
-#: A 2-d.o.f. limit is resolved when its region spans at least this many grid cells.
-MIN_CELLS = 10
-
-
-@dataclass(frozen=True)
-class LimitCheck:
-    """Whether the grid resolves one 2-d.o.f. limit, from the exact on-axis crossings.
-
-    ``extent`` is the limit read off the contour (mu_B); ``on_axis`` = (lower, upper) is the
-    exact interval of that moment (the other at zero) where the statistic is within
-    delta_chi2 of the global minimum (lower = 0 when the origin is allowed; NaN when the axis
-    never enters the region); ``cell`` is the grid spacing of the axis. ``problems`` lists
-    what makes the printed limit untrustworthy, each with the fix; empty when resolved.
-    """
-
-    name: str
-    extent: float
-    on_axis: tuple[float, float]
-    cell: float
-    problems: tuple[str, ...] = ()
-
-    @property
-    def resolved(self) -> bool:
-        return not self.problems
-
-    @property
-    def cells(self) -> float:
-        """How many grid cells the allowed region spans along this axis."""
-        return self.extent / self.cell if self.cell > 0 else float("inf")
-
-    def to_dict(self) -> dict:
-        return {"limit": self.extent, "on_axis_lower": self.on_axis[0],
-                "on_axis_upper": self.on_axis[1], "grid_cell": self.cell,
-                "cells_spanned": self.cells, "resolved": self.resolved,
-                "problems": list(self.problems)}
-
-
-def check_limit(name: str, extent: float, on_axis: tuple[float, float], axis: np.ndarray,
-                rank: int, touches: bool) -> LimitCheck:
-    """Compare a contour extent with the exact on-axis crossing (see :class:`LimitCheck`).
-
-    A limit is flagged when the region spans fewer than :data:`MIN_CELLS` cells, when the
-    extent falls short of the exact crossing by more than one cell (or, with one constrained
-    direction, ``rank == 1``, differs from it by more than one cell), when the region reaches
-    the grid edge, or when there is no region on the grid.
-    """
-    fl = name.removeprefix("mu_")
-    cell = float(axis[-1] - axis[0]) / max(axis.size - 1, 1)
-    upper = on_axis[1]
-    target = 1.3 * upper if np.isfinite(upper) and upper > 0 else None
-    fix = (f"set --mu-max {fl}={target:.2g} (about 1.3 x the exact crossing) and a --grid of "
-           "at least 101" if target else f"check the axis range of mu_{fl} and the grid")
-    problems = []
-    if not np.isfinite(extent):
-        problems.append(f"no allowed region on the grid; {fix}")
-    else:
-        if touches:
-            problems.append(f"the allowed region reaches the grid edge mu_{fl} = {axis[-1]:.4g} "
-                            f"mu_B, so the limit is only a lower bound; {fix}")
-        elif extent / cell < MIN_CELLS:
-            problems.append(f"the allowed region spans only {extent / cell:.2g} grid cells "
-                            f"(of {cell:.3g} mu_B) along mu_{fl}; {fix}")
-        if np.isfinite(upper) and (upper - extent > cell
-                                   or (rank == 1 and abs(extent - upper) > cell)):
-            problems.append(f"the contour extent {extent:.4g} and the exact on-axis crossing "
-                            f"{upper:.4g} mu_B differ by {abs(extent - upper) / cell:.2g} grid "
-                            f"cells; {fix}")
-    return LimitCheck(name, float(extent), (float(on_axis[0]), float(upper)), cell,
-                      tuple(problems))
 
 
 def goodness_of_fit(chi2_min: float, dof: int, note: str = "") -> GoodnessOfFit:
@@ -227,7 +153,7 @@ def read_plane(pg: PlaneGrid, chi2: np.ndarray, chi2_min: float, best, cl: float
                        tuple(touches), gof)
 
 
-def plane_result(analysis: Analysis, pg: PlaneGrid, chi2: np.ndarray,
+def plane_result(analysis, pg: PlaneGrid, chi2: np.ndarray,
                  cl: float | None = None) -> PlaneResult:
     """Global minimum (polished with the model), contour and 2-d.o.f. limits of one map."""
     chi2_min, bx, by = refine_minimum(
@@ -264,53 +190,24 @@ def edge_messages(results) -> list[str]:
     return out
 
 
-def element_z(symbol: str) -> int | None:
-    """Z of an element symbol (data/elements.csv), or None for a custom target label."""
+def element_z(name: str) -> list[int]:
+    """Z of each element of a target name (a symbol or a formula; data/elements.csv), or []
+    for a custom target label."""
     from .errors import InputError
-    from .nuclides import element
+    from .targets import make_target
 
     try:
-        return element(symbol).z
+        target = make_target(name)
     except InputError:
-        return None
+        return []
+    return sorted({n.z for n in target.nuclides})
 
 
 def _dataset_record(ds) -> dict:
     """run.json's account of one experiment's data."""
-    return {"label": ds.label, "source": ds.source, "sha256": ds.digest(),
+    return {"label": ds.label, "kind": ds.kind, "source": ds.source, "sha256": ds.digest(),
             "note": ds.description, "metadata": {k: str(v) for k, v in ds.metadata.items()},
-            "asimov": ds.label == ASIMOV_NAME}
-
-
-def _probabilities_record(model) -> dict:
-    """What run.json says about the flavour probabilities of the model used."""
-    if model.flavour_model == "msw":
-        avg = model.flux_averaged_probabilities()
-        return {"model": "msw: day-time adiabatic MSW, energy dependent per flux component",
-                "flux_averaged": {c: dict(zip(("P_ee", "P_emu", "P_etau"), map(float, p),
-                                              strict=True)) for c, p in avg.items()}}
-    return {"model": "constant: eqs. 8-11",
-            **dict(zip(("P_ee", "P_emu", "P_etau"), model.probabilities, strict=True))}
-
-
-#: Lindhard k of the paper, measured for germanium.
-GERMANIUM_K = 0.162
-
-
-def target_warnings(analysis) -> list[str]:
-    """Germanium-specific inputs used with another target (quenching k, the CDEX-like data)."""
-    tgt = analysis.model.target
-    if tgt.symbol == "Ge" or not any(isinstance(e.response, QuenchedBins)
-                                     for e in analysis.experiments):
-        return []
-    out = []
-    if analysis.config.physics.quenching_k == GERMANIUM_K:
-        out.append(f"target {tgt.name} uses the Lindhard k = {GERMANIUM_K} measured for "
-                   "germanium; set [physics] quenching_k for this target")
-    if any(e.dataset.label == ASIMOV_NAME for e in analysis.experiments):
-        out.append(f"dataset {ASIMOV_NAME} is a CDEX-10 (germanium) exposure; with target "
-                   f"{tgt.name} it is a hypothetical experiment")
-    return out
+            "synthetic": bool(ds.description)}
 
 
 def package_versions() -> dict:
@@ -336,7 +233,7 @@ class AnalysisResult:
     moments at zero; lower = 0 unless the data exclude mu = 0.
     """
 
-    analysis: Analysis
+    analysis: object  # cevns_scan.analysis.Analysis
     planes: tuple[PlaneResult, ...]
     one_dof_intervals: dict
     timings: dict = field(default_factory=dict)
@@ -374,7 +271,7 @@ class AnalysisResult:
                 out.append(f"1 d.o.f.: mu = 0 is excluded for {name}; reported as an interval")
         for ney in self.neyman:
             out += [f"plane {ney.name}, Neyman: {p}" for p in ney.problems()]
-        return out + target_warnings(self.analysis)
+        return out + self.analysis.warnings()
 
     def summary_lines(self) -> list[str]:
         """The printed summary: limits (flagged where unresolved), intervals, fit quality."""
@@ -479,16 +376,12 @@ class AnalysisResult:
             "datasets": datasets,
             "input_sha256": ana.digest(),
             "target": {"name": ana.target_label,
-                        "z": sorted({element_z(e.target) for e in ana.experiments})},
-            "experiments": [{"name": e.name, "target": e.target,
+                        "z": sorted({z for e in ana.experiments for z in element_z(e.target)})},
+            "experiments": [{"name": e.name, "kind": e.kind, "target": e.target,
                              "likelihood": e.likelihood.describe()} for e in ana.experiments],
             "likelihood": ana.likelihood.describe(),
-            "flux_model": ana.model.flux_model,
-            "flux_uncertainties": (
-                f"fractional 1-sigma flux errors from {ana.model.sigma_model}; BS05(OP) "
-                "uncertainties are not available to us"),
+            **ana.model.source.describe(),
             "physics_choices": ana.model.choices,
-            "flavour_probabilities": _probabilities_record(ana.model),
             "timings_s": timings,
             "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
@@ -537,7 +430,7 @@ class AnalysisResult:
             pg = ney.wilks.grid
             atomic_write_bytes(out / f"tcrit_{pg.name}.npz", npz_bytes(
                 mu_x=pg.mu_x, mu_y=pg.mu_y, tcrit=ney.tcrit, tcrit_err=ney.tcrit_err,
-                quantiles=ney.quantiles, quantile_levels=np.array(QUANTILES),
+                quantiles=ney.quantiles, quantile_levels=np.array(ney.quantile_levels),
                 toys_per_point=np.int64(ney.n_toys), seed=np.int64(ney.seed),
                 cl=np.float64(ney.cl), t_obs=ney.t_obs,
                 flavours=np.array([pg.flavour_x, pg.flavour_y])))

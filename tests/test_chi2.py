@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy.optimize import least_squares, minimize
 
-from cevns_scan.config import FitSection
-from cevns_scan.experiments.gaussian import PullChi2 as Problem
+from cevns_scan.experiments.spectrum.pull_chi2 import PullChi2 as Problem
+from cevns_scan.experiments.spectrum.settings import SpectrumSection
 from cevns_scan.kernels.chi2 import chi2_grid, gram_coefficients, last_cholesky_pivot
 from cevns_scan.kernels.cholesky import cholesky_columns
 
@@ -89,9 +89,9 @@ def test_zero_pull_data_gives_zero():
 
 
 def test_zero_template_component_drops_out():
-    from cevns_scan.datasets import Dataset
-    from cevns_scan.experiments.gaussian import make_pull_chi2 as make_problem
-    from cevns_scan.experiments.quenched import Templates
+    from cevns_scan.experiments.spectrum.datasets import Dataset
+    from cevns_scan.experiments.spectrum.pull_chi2 import make_pull_chi2 as make_problem
+    from cevns_scan.experiments.spectrum.response import Templates
 
     rng = np.random.default_rng(11)
     n = 8
@@ -102,7 +102,8 @@ def test_zero_template_component_drops_out():
     lo = 0.2 + 0.1 * np.arange(n)
     tp = Templates(("a", "b", "c"), lo, lo + 0.1, sm, mm, np.array([0.1, 0.2, 0.3]))
     ds = Dataset("t", lo, lo + 0.1, rng.uniform(1, 2, n), rng.uniform(0.1, 0.3, n), "test")
-    p = make_problem(tp, ds, FitSection(background="free", cl=0.9))
+    p = make_problem(tp, ds, SpectrumSection(quenching_k=0.162, bin_rate="integrated",
+                                             background="free"))
     assert p.components == ("a", "c")
     full = Problem(("a", "b", "c"), sm, mm, tp.frac_sigma, ds.rate, ds.sigma, True, 0.0)
     mu = [0.3, 0.2, 0.1]
@@ -120,17 +121,17 @@ def test_gram_coefficients_shape():
 
 
 def test_tiny_sigma_is_finite_and_underflowing_sigma_is_an_error():
-    from cevns_scan.datasets import Dataset
     from cevns_scan.errors import InputError
-    from cevns_scan.experiments.gaussian import make_pull_chi2 as make_problem
-    from cevns_scan.experiments.quenched import Templates
+    from cevns_scan.experiments.spectrum.datasets import Dataset
+    from cevns_scan.experiments.spectrum.pull_chi2 import make_pull_chi2 as make_problem
+    from cevns_scan.experiments.spectrum.response import Templates
 
     n = 4
     lo = 0.2 + 0.1 * np.arange(n)
     sm = np.full((1, n), 0.01)
     mm = np.repeat(np.array([1e15, 5e14, 2e14, 1e14])[None, :, None], 3, axis=2)
     tp = Templates(("8B",), lo, lo + 0.1, sm, mm, np.array([0.12]))
-    fit = FitSection(background="free", cl=0.9)
+    fit = SpectrumSection(quenching_k=0.162, bin_rate="integrated", background="free")
     ds = Dataset("t", lo, lo + 0.1, sm[0] + 2.0, np.full(n, 1e-4), "test")
     p = make_problem(tp, ds, fit)
     assert p.statistic([0, 0, 0]) < 1e-6 and np.isfinite(p.statistic([1e-9, 0, 0]))

@@ -56,7 +56,7 @@ def test_reproduce_writes_every_file_with_its_schema(reproduced):
     assert run["command"][:2] == ["cevns-scan", "reproduce"]
     assert run["config"]["fluxes"]["model"] == "BS05-OP"
     assert len(run["input_sha256"]) == 64 and len(run["dataset"]["sha256"]) == 64
-    assert run["dataset"]["asimov"] is True and "not the published" in run["dataset"]["note"]
+    assert run["dataset"]["synthetic"] is True and "not the published" in run["dataset"]["note"]
     assert {"numpy", "scipy", "numba", "cevns-scan"} <= set(run["versions"])
     assert "B16-GS98" in run["flux_uncertainties"]
 

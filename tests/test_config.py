@@ -10,7 +10,7 @@ def test_default_is_the_paper():
     cfg = load_config()
     assert cfg.target.name == "Ge"
     assert cfg.physics.sin2_theta_w == 0.23863
-    assert cfg.physics.quenching_k == 0.162
+    assert cfg.spectrum.quenching_k == 0.162
     assert cfg.fluxes.model == "BS05-OP"
     assert cfg.fit.cl == 0.9
     assert cfg.scan.planes == ("e-mu", "e-tau")
@@ -35,7 +35,7 @@ def test_override_and_round_trip(tmp_path):
     ({"scan": {"grid": True}}, r"not an integer"),
     ({"fluxes": {"sigma": {"8B": -0.1}}}, r"\[fluxes.sigma\] 8B = -0.1 is negative"),
     ({"fluxes": {"model": "BS06"}}, r"not in data/solar_fluxes.csv"),
-    ({"target": {"name": "Xx"}}, r"give \[target\] z and molar_mass"),
+    ({"target": {"name": "Xx"}}, r"give z and molar_mass"),
     ({"scan": {"mu_max_e": -1e-9}}, r"mu_max_e = -1e-09 is out of range"),
     ({"scan": {"planes": ["e-e"]}}, r"plane 'e-e'"),
 ])

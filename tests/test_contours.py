@@ -6,7 +6,7 @@ import numpy as np
 
 from cevns_scan.analysis import PlaneGrid
 from cevns_scan.contours import contour_lines, extent_limits, refine_minimum
-from cevns_scan.experiments.gaussian import PullChi2 as Problem
+from cevns_scan.experiments.spectrum.pull_chi2 import PullChi2 as Problem
 from cevns_scan.plots import figure3, save_figure
 from cevns_scan.results import read_plane
 from cevns_scan.scan import make_chunks, scan_map

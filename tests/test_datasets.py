@@ -6,16 +6,16 @@ import numpy as np
 import pytest
 
 from cevns_scan.config import load_config
-from cevns_scan.datasets import ASIMOV_NAME, asimov_dataset, load_dataset
 from cevns_scan.errors import InputError
-from cevns_scan.experiments.quenched import binned_templates
+from cevns_scan.experiments.spectrum.datasets import ASIMOV_NAME, asimov_dataset, load_dataset
+from cevns_scan.experiments.spectrum.response import binned_templates
 from cevns_scan.model import build_model
 
 
 def test_asimov_is_sm_plus_background_with_poisson_errors():
     cfg = load_config()
     model = build_model(cfg)
-    ds = asimov_dataset(model, cfg.asimov)
+    ds = asimov_dataset(model, cfg.asimov, cfg.spectrum)
     assert ds.label == ASIMOV_NAME and "not the published" in ds.description
     assert ds.rate.size == 20
     assert np.allclose(ds.tee_lo, 0.16 + 0.1 * np.arange(20), rtol=0, atol=1e-12)

@@ -9,8 +9,9 @@ import re
 import numpy as np
 import pytest
 
-from cevns_scan.datasets import COLUMNS, dataset_from_table
-from cevns_scan.digitize import (
+from cevns_scan.errors import InputError
+from cevns_scan.experiments.spectrum.datasets import COLUMNS, dataset_from_table
+from cevns_scan.experiments.spectrum.digitize import (
     DEFAULT_MAX_SHIFT,
     BinGrid,
     dataset_from_digitized,
@@ -19,7 +20,6 @@ from cevns_scan.digitize import (
     parse_export,
     strip_bom,
 )
-from cevns_scan.errors import InputError
 from cevns_scan.tables import parse_table
 
 W = 0.1

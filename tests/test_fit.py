@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 from cevns_scan.contours import contour_lines, extent_limits
-from cevns_scan.experiments.gaussian import PullChi2 as Problem
+from cevns_scan.experiments.spectrum.pull_chi2 import PullChi2 as Problem
 from cevns_scan.limits import axis_crossing, one_dof_limits, threshold
 
 P = (0.5420911520320001, 0.19506916923436798, 0.26283967873363195)

@@ -24,7 +24,7 @@ from scipy import constants as sc
 from cevns_scan import msw
 from cevns_scan.config import PRESETS, load_config, validate
 from cevns_scan.errors import InputError
-from cevns_scan.experiments.quenched import binned_templates
+from cevns_scan.experiments.spectrum.response import binned_templates
 from cevns_scan.kernels.cross_sections import weak_charge
 from cevns_scan.model import build_model, make_target
 from cevns_scan.probabilities import draw_probabilities, probability_table
@@ -198,7 +198,7 @@ def test_tree_couplings_are_eq_3_bit_for_bit(paper):
 def test_msw_leaves_the_sm_part_unchanged_and_keeps_unitarity(msw_model):
     """SM is flavour blind; with mu_e = mu_mu = mu_tau the MM part is sum_l P_el = 1 times the
     unweighted one, whatever P(E); mu and tau share 1 - P_ee as cos^2 : sin^2 theta23."""
-    const = dataclasses.replace(msw_model, oscillation=None)
+    const = msw_model.with_source(dataclasses.replace(msw_model.source, oscillation=None))
     a, b = binned_templates(msw_model, LO, HI), binned_templates(const, LO, HI)
     assert np.array_equal(a.sm, b.sm)
     np.testing.assert_allclose(a.mm.sum(axis=2), b.mm.sum(axis=2), rtol=1e-12, atol=0)
@@ -302,9 +302,9 @@ def test_draw_probabilities_returns_labelled_artists():
 
 def test_centre_bin_rate_with_msw(msw_model):
     """bin_rate = 'centre' (eq. 17) splits the flavours the same way."""
-    centre = dataclasses.replace(msw_model, bin_rate="centre")
-    a = binned_templates(centre, LO, HI)
-    b = binned_templates(dataclasses.replace(centre, oscillation=None), LO, HI)
+    constant = msw_model.with_source(dataclasses.replace(msw_model.source, oscillation=None))
+    a = binned_templates(msw_model, LO, HI, bin_rate="centre")
+    b = binned_templates(constant, LO, HI, bin_rate="centre")
     assert np.array_equal(a.sm, b.sm)
     np.testing.assert_allclose(a.mm.sum(axis=2), b.mm.sum(axis=2), rtol=1e-12, atol=0)
     assert not np.allclose(a.mm, b.mm, rtol=1e-3)

@@ -28,9 +28,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from cevns_scan.config import load_config
-from cevns_scan.experiments.gaussian import GaussianPlane
-from cevns_scan.experiments.gaussian import PullChi2 as Problem
-from cevns_scan.experiments.quenched import binned_templates
+from cevns_scan.experiments.spectrum.pull_chi2 import GaussianPlane
+from cevns_scan.experiments.spectrum.pull_chi2 import PullChi2 as Problem
+from cevns_scan.experiments.spectrum.response import PAPER_K, binned_templates
 from cevns_scan.kernels.chi2 import chi2_grid, gram_coefficients
 from cevns_scan.kernels.constants import HBARC_MEV_FM, MEV_PER_KEV
 from cevns_scan.kernels.kinematics import t_nr_max
@@ -123,7 +123,7 @@ def kinematic_tee_max(model) -> float:
     """Largest keV_ee any component of ``model`` can give on its target."""
     e_max = max(c.e_max_mev for c in model.components)
     t_nr_kev = t_nr_max(e_max, model.target.m_n_mev) / MEV_PER_KEV
-    return t_ee_kev(t_nr_kev, float(model.target.z), model.quenching_k)
+    return t_ee_kev(t_nr_kev, float(model.target.z), PAPER_K)
 
 
 @st.composite

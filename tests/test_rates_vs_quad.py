@@ -24,7 +24,7 @@ import pytest
 from scipy import constants, integrate, optimize, special
 
 from cevns_scan.config import load_config
-from cevns_scan.experiments.quenched import binned_templates
+from cevns_scan.experiments.spectrum.response import binned_templates
 from cevns_scan.model import build_model, make_target
 from cevns_scan.rates import differential_rates
 
@@ -418,7 +418,7 @@ def test_model_parameters_match_literals(models, probs):
     assert (ge.target.z, ge.target.molar_mass) == TARGETS["Ge"]
     assert (xe.target.z, xe.target.molar_mass) == TARGETS["Xe"]
     assert ge.sin2_theta_w == SIN2_THETA_W
-    assert ge.quenching_k == QUENCHING_K
+    assert load_config().spectrum.quenching_k == QUENCHING_K
     np.testing.assert_allclose(ge.probabilities, probs, rtol=1e-12, atol=0)
     np.testing.assert_allclose(xe.probabilities, probs, rtol=1e-12, atol=0)
     assert abs(sum(probs) - 1.0) < 1e-14
@@ -868,8 +868,8 @@ def msw_template_reference(nuc: Nucleus, comp: str, tee_lo: float, tee_hi: float
 def test_msw_templates_vs_quad(comps, bins):
     model = build_model(_config(oscillation="msw")).with_components(comps)
     tpl = binned_templates(model, np.array(BIN_LO), np.array(BIN_HI))
-    const = binned_templates(dataclasses.replace(model, oscillation=None), np.array(BIN_LO),
-                             np.array(BIN_HI))
+    constant = model.with_source(dataclasses.replace(model.source, oscillation=None))
+    const = binned_templates(constant, np.array(BIN_LO), np.array(BIN_HI))
     nuc = Nucleus(*TARGETS["Ge"])
     cmp_ = Comparer("MSW templates Ge")
     for j, comp in enumerate(model.component_names):

@@ -25,7 +25,8 @@ import pytest
 from scipy import integrate, optimize, stats
 from scipy.interpolate import PchipInterpolator
 
-from cevns_scan.experiments.xenonnt import MonoEfficiencyFold, sm_measurement
+from cevns_scan.experiments.xenonnt.fold import MonoEfficiencyFold
+from cevns_scan.experiments.xenonnt.measurement import sm_measurement
 
 #: Unit conversions of the test (per kg day -> per tonne year).
 PER_TONNE_YEAR = 1000.0 * 365.25
@@ -525,13 +526,14 @@ def joint_reference(gauss, poisson, mu):
 
 
 def test_shared_flux_joint_fit():
-    """SharedFluxLikelihood = min_f [eq. 18 (8B x f, no 8B pull) + XENONnT at flux f]."""
+    """The 8B flux shared by name: min_f [eq. 18 (8B x f, no 8B pull) + XENONnT at flux f]."""
     from cevns_scan import Analysis
-    from cevns_scan.experiments.joint import SharedFluxLikelihood
+    from cevns_scan.experiments.joint import SharedQuadraticLikelihood
 
     joint = Analysis.from_config(data=["cdex10-asimov", "xenonnt-8b"]).likelihood
-    assert isinstance(joint, SharedFluxLikelihood)
-    gauss, poisson = joint.gauss, joint.poisson
+    assert isinstance(joint, SharedQuadraticLikelihood)
+    assert joint.name == "flux_8B"
+    gauss, poisson = joint.provider, joint.absorber
     mu = (1.2e-9, 0.7e-9, 0.4e-9)
     ref, _ = joint_reference(gauss, poisson, mu)
     assert joint.statistic(mu) == pytest.approx(ref, abs=1e-5)
@@ -544,7 +546,7 @@ def test_shared_flux_joint_fit():
     j8 = gauss.components.index("8B")
     strong = dataclasses.replace(gauss, obs=gauss.obs + gauss.sm[j8], delta=gauss.delta / 1000,
                                  bg_free=False, bg_value=2.0)
-    stressed = SharedFluxLikelihood(strong, poisson)
+    stressed = SharedQuadraticLikelihood("flux_8B", strong, poisson)
     mu = (0.3e-9, 0.0, 2e-9)
     ref, f_joint = joint_reference(strong, poisson, mu)
     f_alone = optimize.minimize_scalar(

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cevns_scan import xenonnt_release as xr
 from cevns_scan.errors import InputError
+from cevns_scan.experiments.xenonnt import release as xr
 from cevns_scan.tables import data_file
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "xenonnt"

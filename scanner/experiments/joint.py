@@ -1,123 +1,92 @@
-"""Experiments fitted together, with the 8B flux as one shared nuisance parameter.
+"""Experiments fitted together: nuisance parameters shared by name, independent ones added.
 
-For the CDEX-like pull chi^2 (eq. 18) and the XENONnT Poisson likelihood the joint statistic
-at a point mu is
+Every likelihood declares the names of the nuisances it can share (``shared``, e.g.
+``"flux_8B"`` for the solar experiments, ``"flux_sns"`` for two detectors at one spallation
+source), as iminuit shares parameters by name. :func:`combine` groups the experiments that
+share a name and fits each group with one parameter for it:
 
-    -2 ln L(mu) = min over f, nuisances [ chi2_C(mu; f) + D_X(mu; f, nuisances) ],      (J1)
+* a likelihood that is an exact quadratic in the shared parameter at fixed mu (it offers
+  ``quadratic_nodes(name)``: itself at the parameter's values 0, 1, 2) joins one that can
+  profile with an external quadratic penalty on it (``penalised_plane`` and
+  ``penalised_statistic``):
 
-where f is the 8B flux in units of the model's flux. chi2_C(mu; f) is eq. 18 with the 8B
-templates scaled by f and without their own pull (the flux is constrained once, by SNO, in
-D_X); its other pulls and the background are profiled exactly. At fixed mu, chi2_C is an exact
-quadratic in f (the minimum of a quadratic form over linear parameters), so it enters the
-compiled Poisson profile as the external quadratic penalty q0 + q1 f + q2 f^2 on f, with q from
-chi2_C at f = 0, 1, 2. Experiments that share no nuisance are simply added.
+      -2 ln L(mu) = min over f, nuisances [ chi2_A(mu; f) + D_B(mu; f, nuisances) ],   (J1)
+
+  with chi2_A(mu; f) = q0 + q1 f + q2 f^2 read off three evaluations (exact); this is the
+  CDEX-like pull chi2 of eq. 18 with the XENONnT Poisson likelihood, one 8B flux;
+* two likelihoods that can merge into one model (``merge(other, names)`` returns the joint
+  likelihood, or None) are merged, e.g. two binned Poisson models in one compiled profile.
+
+Groups without shared names are independent: their -2 ln L add up (:class:`SumLikelihood`).
+A group whose likelihoods offer no way to share is refused with a one-line error naming them.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ParameterError
-from .gaussian import PullChi2
-from .xenonnt import I_FLUX, I_U, I_V, PoissonLikelihood
-
-#: Flux factors at which eq. 18 is evaluated to read off its exact quadratic in f.
-F_NODES = (0.0, 1.0, 2.0)
-
-
-def quadratic_in_flux(c0, c1, c2):
-    """(q0, q1, q2) of the parabola through (0, c0), (1, c1), (2, c2) (exact for a quadratic)."""
-    return c0, (-3.0 * c0 + 4.0 * c1 - c2) / 2.0, (c0 - 2.0 * c1 + c2) / 2.0
-
-
-def scaled_8b(gauss: PullChi2, f: float) -> PullChi2:
-    """Eq. 18 with the 8B templates times ``f`` and no 8B pull (sigma 0)."""
-    j = gauss.components.index("8B")
-    sm, mm, sigma = gauss.sm.copy(), gauss.mm.copy(), gauss.sigma.copy()
-    sm[j] *= f
-    mm[j] *= f
-    sigma[j] = 0.0
-    return dataclasses.replace(gauss, sm=sm, mm=mm, sigma=sigma)
+from ..errors import InputError
+from .binned_poisson import quadratic_in_flux
 
 
 @dataclass(frozen=True)
-class SharedFluxPlane:
-    """The plane statistic of (J1): three eq.-18 maps give the penalty of each point."""
+class SharedQuadraticLikelihood:
+    """(J1): ``provider`` is quadratic in the shared parameter ``name``; ``absorber`` profiles
+    it with the provider's quadratic as a penalty (the parameter constrained once, there)."""
 
-    gauss: tuple  # GaussianPlane at F_NODES
-    model: object  # kernels.poisson.PoissonModel (pen_index = I_FLUX)
-    theta0: np.ndarray
-    free: np.ndarray
-    scale: float
-
-    def evaluate(self, mu_x: np.ndarray, mu_y: np.ndarray, out: np.ndarray) -> None:
-        from ..kernels.poisson import CONVERGED, profile
-
-        c = []
-        for g in self.gauss:
-            m = np.empty((mu_x.size, mu_y.size))
-            g.evaluate(mu_x, mu_y, m)
-            c.append(m)
-        q0, q1, q2 = quadratic_in_flux(*c)
-        for i in range(mu_x.size):
-            theta = self.theta0.copy()
-            for k in range(mu_y.size):
-                theta[I_U] = (mu_x[i] / self.scale) ** 2
-                theta[I_V] = (mu_y[k] / self.scale) ** 2
-                model = self.model._replace(pen_q=np.array([q0[i, k], q1[i, k], q2[i, k]]))
-                d, best, _, status = profile(theta, self.free, model)
-                out[i, k] = d
-                theta = best if status == CONVERGED else self.theta0.copy()
-
-
-@dataclass(frozen=True)
-class SharedFluxLikelihood:
-    """(J1): the CDEX-like pull chi^2 and the XENONnT Poisson likelihood, 8B flux shared."""
-
-    gauss: PullChi2
-    poisson: PoissonLikelihood
-
-    def __post_init__(self):
-        if "8B" not in self.gauss.components:
-            raise ParameterError("data", "cdex10-asimov", "has no 8B templates to share")
+    name: str
+    provider: object
+    absorber: object
 
     @property
     def n_data(self) -> int:
-        return self.gauss.n_data + self.poisson.n_data
+        return self.provider.n_data + self.absorber.n_data
 
     @property
     def n_unconstrained(self) -> int:
-        return self.gauss.n_unconstrained + self.poisson.n_unconstrained
+        return self.provider.n_unconstrained + self.absorber.n_unconstrained
 
-    def _gauss_nodes(self) -> tuple[PullChi2, ...]:
-        return tuple(scaled_8b(self.gauss, f) for f in F_NODES)
+    @property
+    def gof_note(self) -> str:
+        return "; ".join(n for n in (self.provider.gof_note, self.absorber.gof_note) if n)
 
-    def plane(self, flavour_x: str, flavour_y: str) -> SharedFluxPlane:
-        lik = self.poisson
-        theta, free = lik.start()
-        model = lik.kernel_model(lik._mm(flavour_x), lik._mm(flavour_y))._replace(
-            pen_index=I_FLUX)
-        return SharedFluxPlane(tuple(g.plane(flavour_x, flavour_y) for g in self._gauss_nodes()),
-                               model, theta, free, lik.scale)
+    @property
+    def shared(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(n for lik in (self.provider, self.absorber)
+                                   for n in lik.shared if n != self.name))
+
+    def plane(self, flavour_x: str, flavour_y: str):
+        nodes = self.provider.quadratic_nodes(self.name)
+        return self.absorber.penalised_plane(flavour_x, flavour_y, self.name,
+                                             [g.plane(flavour_x, flavour_y) for g in nodes])
 
     def statistic(self, mu) -> float:
-        q = quadratic_in_flux(*(g.statistic(mu) for g in self._gauss_nodes()))
-        return self.poisson.profile_at(mu, penalty=q)[0]
+        nodes = self.provider.quadratic_nodes(self.name)
+        q = quadratic_in_flux(*(g.statistic(mu) for g in nodes))
+        return self.absorber.penalised_statistic(mu, self.name, q)
+
+    def toys(self, flavour_x: str, flavour_y: str):
+        raise InputError("the Neyman construction of experiments sharing a parameter through "
+                         f"a quadratic penalty ({self.name}) is not available; run it on each "
+                         "experiment alone")
 
     def mu_scale(self, flavour: str) -> float:
-        return min(self.gauss.mu_scale(flavour), self.poisson.mu_scale(flavour))
+        return min(self.provider.mu_scale(flavour), self.absorber.mu_scale(flavour))
 
     def moment_rank(self, flavour_x: str, flavour_y: str) -> int:
-        return max(self.gauss.moment_rank(flavour_x, flavour_y),
-                   self.poisson.moment_rank(flavour_x, flavour_y))
+        return joint_rank((self.provider, self.absorber), flavour_x, flavour_y)
+
+    def moment_columns(self, flavour_x: str, flavour_y: str):
+        return _stacked_columns((self.provider, self.absorber), flavour_x, flavour_y)
 
     def describe(self) -> dict:
-        return {"likelihood": "joint fit, 8B flux shared (one parameter, constrained once by "
-                              "SNO in the XENONnT likelihood; eq. 18 drops its own 8B pull)",
-                "parts": [self.gauss.describe(), self.poisson.describe()]}
+        return {"likelihood": f"joint fit, {self.name} shared (one parameter, constrained once "
+                              "in the second likelihood; the first drops its own constraint and "
+                              "enters as an exact quadratic penalty)",
+                "shared": [self.name],
+                "parts": [self.provider.describe(), self.absorber.describe()]}
 
 
 @dataclass(frozen=True)
@@ -136,7 +105,7 @@ class SumPlane:
 
 @dataclass(frozen=True)
 class SumLikelihood:
-    """Independent experiments: -2 ln L adds up."""
+    """Independent experiments (or groups): -2 ln L adds up."""
 
     parts: tuple
 
@@ -148,34 +117,232 @@ class SumLikelihood:
     def n_unconstrained(self) -> int:
         return sum(p.n_unconstrained for p in self.parts)
 
+    @property
+    def gof_note(self) -> str:
+        return "; ".join(dict.fromkeys(p.gof_note for p in self.parts if p.gof_note))
+
+    @property
+    def shared(self) -> tuple[str, ...]:
+        return ()
+
     def plane(self, flavour_x: str, flavour_y: str) -> SumPlane:
         return SumPlane(tuple(p.plane(flavour_x, flavour_y) for p in self.parts))
 
     def statistic(self, mu) -> float:
         return float(sum(p.statistic(mu) for p in self.parts))
 
+    def toys(self, flavour_x: str, flavour_y: str):
+        raise InputError("the Neyman construction of several independent experiments is not "
+                         "available here; run it on each experiment alone")
+
     def mu_scale(self, flavour: str) -> float:
         return min(p.mu_scale(flavour) for p in self.parts)
 
     def moment_rank(self, flavour_x: str, flavour_y: str) -> int:
-        return max(p.moment_rank(flavour_x, flavour_y) for p in self.parts)
+        return joint_rank(self.parts, flavour_x, flavour_y)
+
+    def moment_columns(self, flavour_x: str, flavour_y: str):
+        return _stacked_columns(self.parts, flavour_x, flavour_y)
 
     def describe(self) -> dict:
-        return {"likelihood": "sum of independent experiments",
+        return {"likelihood": "sum of independent experiments (no shared nuisance parameters)",
                 "parts": [p.describe() for p in self.parts]}
 
 
-def combine(likelihoods) -> object:
-    """One likelihood for several experiments: the 8B flux is shared where it can be.
+def _stacked_columns(parts, flavour_x: str, flavour_y: str):
+    """The parts' magnetic-moment template columns (n, 2) stacked, or None if one lacks them."""
+    cols = [getattr(p, "moment_columns", None) for p in parts]
+    if any(c is None for c in cols):
+        return None
+    blocks = [c(flavour_x, flavour_y) for c in cols]
+    if any(b is None for b in blocks):
+        return None
+    return np.vstack([b / max(np.abs(b).max(), 1e-300) for b in blocks])
 
-    A CDEX-like pull chi^2 with a XENONnT likelihood -> :class:`SharedFluxLikelihood`; one
-    experiment -> itself; anything else -> :class:`SumLikelihood` of independent parts.
+
+def joint_rank(parts, flavour_x: str, flavour_y: str) -> int:
+    """Independent signal directions of a plane over several likelihoods together.
+
+    Two experiments that each constrain one combination of the moments constrain two when
+    their combinations differ (solar neutrinos and a beam with other flavours): the rank of
+    their stacked template columns (each part scaled to unit maximum). Parts that do not
+    give their columns fall back to the largest rank of any part.
     """
+    stacked = _stacked_columns(parts, flavour_x, flavour_y)
+    if stacked is None:
+        return max(p.moment_rank(flavour_x, flavour_y) for p in parts)
+    return int(np.linalg.matrix_rank(stacked, tol=1e-9 * np.abs(stacked).max()))
+
+
+@dataclass(frozen=True)
+class QuadraticSumPlane:
+    """Providers' node maps -> the sum of their quadratics in f, minimised with the constraint."""
+
+    nodes: tuple  # per provider, its three plane statistics at f = 0, 1, 2
+    sigma: float
+
+    def evaluate(self, mu_x: np.ndarray, mu_y: np.ndarray, out: np.ndarray) -> None:
+        q = [np.zeros((mu_x.size, mu_y.size)) for _ in range(3)]
+        for planes in self.nodes:
+            c = []
+            for g in planes:
+                m = np.empty((mu_x.size, mu_y.size))
+                g.evaluate(mu_x, mu_y, m)
+                c.append(m)
+            for a, b in zip(q, quadratic_in_flux(*c), strict=True):
+                a += b
+        out[...] = minimum_of_quadratic(*q, self.sigma)
+
+
+def minimum_of_quadratic(q0, q1, q2, sigma: float):
+    """min over f of q0 + q1 f + q2 f^2 + ((f - 1) / sigma)^2 (arrays or floats)."""
+    w = 1.0 / sigma**2
+    a, b, c = q2 + w, q1 - 2.0 * w, q0 + w
+    return c - b * b / (4.0 * a)
+
+
+@dataclass(frozen=True)
+class _NodeSum:
+    """Several likelihoods at one value of a shared parameter, added."""
+
+    parts: tuple
+
+    def plane(self, flavour_x: str, flavour_y: str) -> SumPlane:
+        return SumPlane(tuple(p.plane(flavour_x, flavour_y) for p in self.parts))
+
+    def statistic(self, mu) -> float:
+        return float(sum(p.statistic(mu) for p in self.parts))
+
+
+@dataclass(frozen=True)
+class QuadraticSumLikelihood:
+    """Likelihoods each an exact quadratic in the shared parameter ``name`` (eq. 18 of several
+    datasets sharing the 8B flux): the quadratics add, one Gaussian constraint of width
+    ``sigma`` (fraction of the model's value) is added, and f is minimised exactly."""
+
+    name: str
+    parts: tuple
+    sigma: float
+
+    @property
+    def n_data(self) -> int:
+        return sum(p.n_data for p in self.parts)
+
+    @property
+    def n_unconstrained(self) -> int:
+        return sum(p.n_unconstrained for p in self.parts)
+
+    @property
+    def gof_note(self) -> str:
+        return "; ".join(dict.fromkeys(p.gof_note for p in self.parts if p.gof_note))
+
+    @property
+    def shared(self) -> tuple[str, ...]:
+        return (self.name,)
+
+    def quadratic_nodes(self, name: str):
+        """The sum of the parts at the shared parameter's values 0, 1, 2 (without the
+        constraint, which a likelihood joining them then applies once)."""
+        nodes = [p.quadratic_nodes(name) for p in self.parts]
+        return tuple(_NodeSum(tuple(n[i] for n in nodes)) for i in range(3))
+
+    def constraint_sigma(self, name: str) -> float:
+        return self.sigma
+
+    def plane(self, flavour_x: str, flavour_y: str) -> QuadraticSumPlane:
+        return QuadraticSumPlane(tuple(tuple(g.plane(flavour_x, flavour_y)
+                                             for g in p.quadratic_nodes(self.name))
+                                       for p in self.parts), self.sigma)
+
+    def statistic(self, mu) -> float:
+        q = [0.0, 0.0, 0.0]
+        for p in self.parts:
+            for i, v in enumerate(quadratic_in_flux(*(g.statistic(mu)
+                                                      for g in p.quadratic_nodes(self.name)))):
+                q[i] += v
+        return float(minimum_of_quadratic(*q, self.sigma))
+
+    def toys(self, flavour_x: str, flavour_y: str):
+        raise InputError(f"the Neyman construction of several experiments sharing {self.name} "
+                         "is not available; run it on each experiment alone")
+
+    def mu_scale(self, flavour: str) -> float:
+        return min(p.mu_scale(flavour) for p in self.parts)
+
+    def moment_rank(self, flavour_x: str, flavour_y: str) -> int:
+        return joint_rank(self.parts, flavour_x, flavour_y)
+
+    def moment_columns(self, flavour_x: str, flavour_y: str):
+        return _stacked_columns(self.parts, flavour_x, flavour_y)
+
+    def describe(self) -> dict:
+        return {"likelihood": f"joint fit of {len(self.parts)} likelihoods each quadratic in "
+                              f"{self.name}: one parameter, one constraint of "
+                              f"{self.sigma:g} (fractional)",
+                "shared": [self.name], "parts": [p.describe() for p in self.parts]}
+
+
+def _join(a, b, names: tuple[str, ...]):
+    """One likelihood of ``a`` and ``b`` sharing ``names``, or None if neither offers a way."""
+    for x, y in ((a, b), (b, a)):
+        merge = getattr(x, "merge", None)
+        if merge is not None:
+            joined = merge(y, names)
+            if joined is not None:
+                return joined
+    if len(names) == 1:
+        name = names[0]
+        for provider, absorber in ((a, b), (b, a)):
+            if (hasattr(provider, "quadratic_nodes") and hasattr(absorber, "penalised_plane")
+                    and hasattr(absorber, "penalised_statistic")):
+                return SharedQuadraticLikelihood(name, provider, absorber)
+        if all(hasattr(x, "quadratic_nodes") and hasattr(x, "constraint_sigma") for x in (a, b)):
+            parts = tuple(p for x in (a, b)
+                          for p in (x.parts if isinstance(x, QuadraticSumLikelihood) else (x,)))
+            return QuadraticSumLikelihood(name, parts, a.constraint_sigma(name))
+    return None
+
+
+def _groups(liks: list) -> list[list]:
+    """Connected groups of likelihoods linked by shared parameter names, in input order."""
+    parent = list(range(len(liks)))
+
+    def root(i):
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    owner: dict[str, int] = {}
+    for i, lik in enumerate(liks):
+        for name in lik.shared:
+            if name in owner:
+                parent[root(i)] = root(owner[name])
+            else:
+                owner[name] = i
+    out: dict[int, list] = {}
+    for i, lik in enumerate(liks):
+        out.setdefault(root(i), []).append(lik)
+    return list(out.values())
+
+
+def _combine_group(group: list):
+    joined = group[0]
+    for other in group[1:]:
+        names = tuple(n for n in joined.shared if n in other.shared)
+        result = _join(joined, other, names)
+        if result is None:
+            raise InputError(
+                f"the experiments share {', '.join(names)}, but their likelihoods "
+                f"({type(joined).__name__}, {type(other).__name__}) offer no joint fit of "
+                "it; fit them separately")
+        joined = result
+    return joined
+
+
+def combine(likelihoods):
+    """One likelihood of several experiments: shared names joined, independent groups added."""
     liks = list(likelihoods)
     if len(liks) == 1:
         return liks[0]
-    gauss = [lk for lk in liks if isinstance(lk, PullChi2)]
-    poisson = [lk for lk in liks if isinstance(lk, PoissonLikelihood)]
-    if len(liks) == 2 and len(gauss) == 1 and len(poisson) == 1:
-        return SharedFluxLikelihood(gauss[0], poisson[0])
-    return SumLikelihood(tuple(liks))
+    parts = [_combine_group(g) for g in _groups(liks)]
+    return parts[0] if len(parts) == 1 else SumLikelihood(tuple(parts))

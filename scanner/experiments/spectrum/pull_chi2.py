@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config import FLAVOURS
-from ..errors import InputError
-from ..kernels.chi2 import chi2_grid, gram_coefficients
-from ..kernels.gaussian_toys import conditional_fit, make_gauss_model, toy_statistics_from
+from ...config import FLAVOURS
+from ...errors import InputError
+from ...kernels.chi2 import chi2_grid, gram_coefficients
+from ...kernels.gaussian_toys import conditional_fit, make_gauss_model, toy_statistics_from
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,48 @@ class PullChi2:
     delta: np.ndarray
     bg_free: bool
     bg_value: float
+
+    #: The chi2 distribution of eq. 18 holds for Gaussian data: no caveat.
+    gof_note = ""
+
+    @property
+    def shared(self) -> tuple[str, ...]:
+        """``("flux_8B",)`` when the 8B flux enters: a joint fit shares it by that name."""
+        return ("flux_8B",) if "8B" in self.components else ()
+
+    def quadratic_nodes(self, name: str) -> tuple[PullChi2, PullChi2, PullChi2]:
+        """Eq. 18 with the shared flux ``name`` at f = 0, 1, 2 times the model's, no own pull.
+
+        At fixed mu, eq. 18 is an exact quadratic in the 8B flux factor f (the minimum of a
+        quadratic form over linear parameters), so three evaluations give it exactly; a joint
+        fit adds it as a penalty on the shared parameter of another likelihood
+        (:mod:`cevns_scan.experiments.joint`). The flux is then constrained once, by that
+        likelihood, so eq. 18 drops its own 8B pull.
+        """
+        if name not in self.shared:
+            raise InputError(f"the pull chi2 of {', '.join(self.components)} has no shared "
+                             f"parameter {name!r}")
+        return tuple(self._scaled_8b(f) for f in (0.0, 1.0, 2.0))
+
+    def constraint_sigma(self, name: str) -> float:
+        """Fractional 1-sigma of the shared 8B flux (its pull's width in eq. 18)."""
+        return float(self.sigma[self.components.index("8B")])
+
+    def moment_columns(self, flavour_x: str, flavour_y: str) -> np.ndarray:
+        """(n, 2): the two moments' templates over components and bins, in units of Delta."""
+        return np.stack([(self.mm[:, :, FLAVOURS.index(f)] / self.delta).ravel()
+                         for f in (flavour_x, flavour_y)], axis=1)
+
+    def _scaled_8b(self, f: float) -> PullChi2:
+        """Eq. 18 with the 8B templates times ``f`` and no 8B pull (sigma 0)."""
+        import dataclasses
+
+        j = self.components.index("8B")
+        sm, mm, sigma = self.sm.copy(), self.mm.copy(), self.sigma.copy()
+        sm[j] *= f
+        mm[j] *= f
+        sigma[j] = 0.0
+        return dataclasses.replace(self, sm=sm, mm=mm, sigma=sigma)
 
     @property
     def n_data(self) -> int:
@@ -175,10 +217,11 @@ def _check_precision(dataset, expected: np.ndarray) -> None:
             "needs; check the sigma column (a 1-sigma error in events/(keV_ee kg day))")
 
 
-def make_pull_chi2(templates, dataset, fit) -> PullChi2:
+def make_pull_chi2(templates, dataset, settings) -> PullChi2:
     """Combine templates (for the dataset's bins) with the data and the background choice.
 
-    ``fit`` is the :class:`~cevns_scan.config.FitSection` (background free or fixed).
+    ``settings`` has ``background`` (``"free"`` or ``"fixed"``) and ``background_value``
+    (events/(keV_ee kg day)): the ``[spectrum]`` config section.
     """
     if not (np.allclose(templates.tee_lo, dataset.tee_lo, rtol=0, atol=1e-12)
             and np.allclose(templates.tee_hi, dataset.tee_hi, rtol=0, atol=1e-12)):
@@ -196,15 +239,15 @@ def make_pull_chi2(templates, dataset, fit) -> PullChi2:
                          f"{dataset.tee_hi[i]:g} keV_ee): sigma = {dataset.sigma[i]:g} is too "
                          "small (1/sigma^2 overflows); give sigma in events/(keV_ee kg day)")
     _check_precision(dataset, templates.sm.sum(axis=0))
-    bg_free = fit.background == "free"
+    bg_free = settings.background == "free"
     if dataset.rate.size <= (1 if bg_free else 0):
         raise InputError(f"dataset {dataset.label}: {dataset.rate.size} bin(s) and a free flat "
                          "background: the background absorbs any signal, so no moment is "
-                         "constrained; use more bins or [fit] background = 'fixed' with "
-                         "background_value")
+                         "constrained; use more bins or a fixed background (config [spectrum] "
+                         "background = 'fixed' with background_value)")
     names = tuple(n for n, a in zip(templates.components, active, strict=True) if a)
     return PullChi2(names, np.ascontiguousarray(templates.sm[active]),
                     np.ascontiguousarray(templates.mm[active]),
                     np.ascontiguousarray(templates.frac_sigma[active]),
                     np.ascontiguousarray(dataset.rate), np.ascontiguousarray(dataset.sigma),
-                    bg_free, 0.0 if bg_free else float(fit.background_value))
+                    bg_free, 0.0 if bg_free else float(settings.background_value))

@@ -38,9 +38,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ...errors import InputError
+from ...tables import parse_table, strip_bom
 from .datasets import COLUMNS, Dataset, dataset_from_table
-from .errors import InputError
-from .tables import parse_table, strip_bom
 
 #: Default limit on |x - bin centre| of a digitised point, as a fraction of the bin width.
 DEFAULT_MAX_SHIFT = 0.25

@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
+from ...errors import InputError
 
 #: Science runs of the release, in the order of every run axis.
 RUNS = ("sr0", "sr1", "sr2")

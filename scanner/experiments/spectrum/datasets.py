@@ -7,7 +7,6 @@ events / (keV_ee kg day)) and optional ``# key: value`` metadata lines before th
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import math
 from dataclasses import dataclass, field
@@ -15,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
-from .experiments.quenched import BIN_EDGE_TOLERANCE
-from .tables import Table, read_table
+from ...errors import InputError
+from ...tables import Table, read_table
+from .response import BIN_EDGE_TOLERANCE
 
 COLUMNS = ("Tee_lo_keV", "Tee_hi_keV", "rate", "sigma")
 RATE_UNITS = "events/(keV_ee kg day)"
@@ -41,6 +40,16 @@ class Dataset:
     source: str
     description: str = ""
     metadata: dict = field(default_factory=dict)
+
+    #: The experiment kind of binned keV_ee spectra (:mod:`cevns_scan.experiments.spectrum`).
+    kind = "spectrum"
+
+    def __post_init__(self):
+        check_dataset_arrays(self)
+
+    def __repr__(self) -> str:
+        return (f"Dataset({self.label!r}, {self.rate.size} bins "
+                f"{self.tee_lo[0]:g}-{self.tee_hi[-1]:g} keV_ee, source={self.source!r})")
 
     def to_csv(self) -> str:
         """The dataset in its CSV schema (metadata lines first)."""
@@ -114,21 +123,22 @@ def load_dataset(path: str | Path) -> Dataset:
     return dataset_from_table(read_table(path, COLUMNS))
 
 
-def asimov_dataset(model, asimov) -> Dataset:
+def asimov_dataset(model, asimov, response) -> Dataset:
     """The built-in ``cdex10-asimov`` dataset (docs/design.md §4).
 
-    ``asimov`` is the :class:`~cevns_scan.config.AsimovSection`: bins of ``bin_width_kev``
-    from ``tee_min_kev``; observed = SM expectation of the model (all its flux components) +
-    flat background b0; Delta_i = Poisson error of the expected counts,
+    ``asimov`` is the ``[asimov]`` config section: bins of ``bin_width_kev`` from
+    ``tee_min_kev``; observed = SM expectation of the model (all its flux components) seen by
+    the detector's ``response`` settings (``quenching_k``, ``bin_rate``: the ``[spectrum]``
+    section) + flat background b0; Delta_i = Poisson error of the expected counts,
     sqrt(N_i) / (exposure * width), N_i = (S_i + b0) * exposure * width.
     """
-    from .experiments.quenched import binned_templates
+    from .response import binned_templates
 
     a = asimov
     edges = a.tee_min_kev + a.bin_width_kev * np.arange(a.n_bins + 1)
     lo, hi = edges[:-1], edges[1:]
     width = hi - lo
-    sm = binned_templates(model, lo, hi).sm.sum(axis=0)
+    sm = binned_templates(model, lo, hi, response.quenching_k, response.bin_rate).sm.sum(axis=0)
     rate = sm + a.background
     counts = rate * a.exposure_kg_day * width
     if np.any(counts <= 0):
@@ -140,20 +150,35 @@ def asimov_dataset(model, asimov) -> Dataset:
     return Dataset(ASIMOV_NAME, lo, hi, rate, sigma, ASIMOV_NAME, ASIMOV_NOTE, meta)
 
 
-#: Datasets built in (``--data NAME``).
-BUILT_IN = (ASIMOV_NAME, "xenonnt-8b")
-
-
-def resolve_dataset(spec: str | None, model, config) -> Dataset:
-    """``None`` or ``'cdex10-asimov'`` -> the Asimov dataset; anything else is a CSV path.
-
-    A path that does not exist but is close to a built-in name gets a did-you-mean.
-    """
-    if spec in (None, ASIMOV_NAME):
-        return asimov_dataset(model, config.asimov)
-    if not Path(spec).exists():
-        match = difflib.get_close_matches(spec, BUILT_IN, n=1, cutoff=0.6)
-        if match:
-            raise InputError(f"--data {spec}: no such file, and not a built-in dataset; did you "
-                             f"mean {match[0]!r}? (built in: {', '.join(BUILT_IN)})")
-    return load_dataset(spec)
+def check_dataset_arrays(ds) -> None:
+    """The checks of the CSV reader for a dataset built in Python: equal-length finite arrays,
+    0 < lo < hi, ordered non-overlapping bins, sigma > 0 (one line naming the bin)."""
+    arrays = {}
+    for name in ("tee_lo", "tee_hi", "rate", "sigma"):
+        try:
+            a = np.asarray(getattr(ds, name), dtype=float)
+        except (TypeError, ValueError):
+            raise InputError(f"dataset {ds.label}: {name} is not an array of numbers") from None
+        if a.ndim != 1:
+            raise InputError(f"dataset {ds.label}: {name} must be one-dimensional")
+        arrays[name] = a
+    n = arrays["tee_lo"].size
+    if n == 0 or any(a.size != n for a in arrays.values()):
+        raise InputError(f"dataset {ds.label}: tee_lo, tee_hi, rate and sigma need the same "
+                         "non-zero length")
+    for name, a in arrays.items():
+        if not np.all(np.isfinite(a)):
+            i = int(np.nonzero(~np.isfinite(a))[0][0])
+            raise InputError(f"dataset {ds.label} bin {i}: {name} = {a[i]!r} is not finite")
+    lo, hi, sigma = arrays["tee_lo"], arrays["tee_hi"], arrays["sigma"]
+    for i in range(n):
+        if lo[i] <= 0 or hi[i] <= lo[i]:
+            raise InputError(f"dataset {ds.label} bin {i}: [{lo[i]:g}, {hi[i]:g}] keV_ee needs "
+                             "0 < Tee_lo_keV < Tee_hi_keV")
+        if sigma[i] <= 0:
+            raise InputError(f"dataset {ds.label} bin {i}: sigma = {sigma[i]:g} must be > 0 "
+                             "(a 1-sigma error in events/(keV_ee kg day))")
+        if i > 0 and lo[i] < hi[i - 1] - BIN_EDGE_TOLERANCE * (hi[i - 1] - lo[i - 1]):
+            raise InputError(f"dataset {ds.label} bin {i}: [{lo[i]:g}, {hi[i]:g}] keV_ee starts "
+                             f"below the end of the previous bin ({hi[i - 1]:g}); bins must be "
+                             "ordered and must not overlap")

@@ -1,0 +1,271 @@
+"""Binned Poisson likelihoods with constrained nuisances, profiled in compiled code.
+
+The pieces every counting experiment shares (XENONnT today, COHERENT next): the plane
+statistic and the toys of a :class:`~cevns_scan.kernels.poisson.PoissonModel`, and
+:class:`BinnedPoisson`, the :class:`~cevns_scan.experiments.protocols.Likelihood` methods
+written once on top of a subclass's model arrays.
+
+The kernel's parameters are ``[r_0 .. r_{P-1}, s_0, s_1, u, v]``: rate multipliers, two
+morphing shape parameters and the squared magnetic moments u = (mu_x / scale)^2,
+v = (mu_y / scale)^2 (``scale`` in mu_B makes them of order one). Expected counts
+
+    lambda_b = sum_k c_k(u, v) prod_{m in mult[k]} r_m T_k(s_0, s_1)_b,        (P1)
+
+and -2 ln L is the Baker-Cousins deviance plus Gaussian constraints (kernels/poisson).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError
+
+
+@dataclass(frozen=True)
+class PoissonPlane:
+    """The :class:`~cevns_scan.experiments.protocols.PlaneStatistic` of a binned Poisson model.
+
+    ``scale`` (mu_B) makes the kernel's u, v of order one: u = (mu_x / scale)^2.
+    """
+
+    model: object  # kernels.poisson.PoissonModel
+    theta0: np.ndarray
+    free: np.ndarray
+    scale: float
+
+    def evaluate(self, mu_x: np.ndarray, mu_y: np.ndarray, out: np.ndarray) -> None:
+        """-2 ln L (deviance + constraints) profiled at every (mu_x[i], mu_y[k])."""
+        from ..kernels.poisson import profile_plane
+
+        theta = np.empty((mu_x.size, mu_y.size, self.theta0.size))
+        info = np.empty((mu_x.size, mu_y.size, 2), dtype=np.int64)
+        profile_plane(np.ascontiguousarray(mu_x / self.scale),
+                      np.ascontiguousarray(mu_y / self.scale), self.theta0, self.free,
+                      self.model, out, theta, info)
+
+
+@dataclass(frozen=True)
+class PenalisedPlane:
+    """A Poisson plane with an external quadratic penalty q0 + q1 f + q2 f^2 on parameter
+    ``index`` whose coefficients are maps of other likelihoods (a shared parameter).
+
+    ``penalties`` are plane statistics of the other likelihood at f = 0, 1, 2; their values
+    at a point give the exact quadratic in f (:func:`quadratic_in_flux`).
+    """
+
+    penalties: tuple
+    model: object  # kernels.poisson.PoissonModel with pen_index set
+    theta0: np.ndarray
+    free: np.ndarray
+    scale: float
+    i_u: int
+
+    def evaluate(self, mu_x: np.ndarray, mu_y: np.ndarray, out: np.ndarray) -> None:
+        from ..kernels.poisson import CONVERGED, profile
+
+        c = []
+        for g in self.penalties:
+            m = np.empty((mu_x.size, mu_y.size))
+            g.evaluate(mu_x, mu_y, m)
+            c.append(m)
+        q0, q1, q2 = quadratic_in_flux(*c)
+        i_u, i_v = self.i_u, self.i_u + 1
+        for i in range(mu_x.size):
+            theta = self.theta0.copy()
+            for k in range(mu_y.size):
+                theta[i_u] = (mu_x[i] / self.scale) ** 2
+                theta[i_v] = (mu_y[k] / self.scale) ** 2
+                model = self.model._replace(pen_q=np.array([q0[i, k], q1[i, k], q2[i, k]]))
+                d, best, _, status = profile(theta, self.free, model)
+                out[i, k] = d
+                theta = best if status == CONVERGED else self.theta0.copy()
+
+
+def quadratic_in_flux(c0, c1, c2):
+    """(q0, q1, q2) of the parabola through (0, c0), (1, c1), (2, c2) (exact for a quadratic)."""
+    return c0, (-3.0 * c0 + 4.0 * c1 - c2) / 2.0, (c0 - 2.0 * c1 + c2) / 2.0
+
+
+@dataclass(frozen=True)
+class PoissonToys:
+    """Pseudo-experiments of a binned Poisson likelihood at one point (profile construction).
+
+    The nuisances are fitted to the data at the tested (u0, v0); toys draw Poisson counts
+    from the expectation there and fluctuate the auxiliary measurements (the constraint
+    centres of every constrained parameter) around the fitted values.
+    """
+
+    model: object  # kernels.poisson.PoissonModel of the data
+    theta0: np.ndarray
+    free: np.ndarray
+    scale: float
+    v_to_u: float = -1.0  # >= 0: the v templates are v_to_u times the u ones (one direction)
+
+    @property
+    def _iu(self) -> int:
+        return self.theta0.size - 2
+
+    def conditional(self, u0: float, v0: float) -> np.ndarray:
+        """The nuisances' best fit to the data at (u0, v0) = (mu_x^2, mu_y^2) in mu_B^2."""
+        from ..kernels.poisson import profile
+
+        theta = self.theta0.copy()
+        theta[self._iu], theta[self._iu + 1] = u0 / self.scale**2, v0 / self.scale**2
+        return profile(theta, self.free, self.model)[1]
+
+    def draw(self, theta: np.ndarray, rng: np.random.Generator, n: int):
+        """Counts (n, B) and constraint centres (n, P + 4) of ``n`` toys around ``theta``."""
+        from ..kernels.poisson_toys import expected_counts
+
+        lam = expected_counts(self.model, theta)
+        counts = rng.poisson(lam, size=(n, lam.size)).astype(float)
+        sigma = self.model.sigma
+        constrained = np.flatnonzero((sigma > 0) & np.isfinite(sigma))
+        centres = np.repeat(self.model.centre[None, :], n, axis=0)
+        z = rng.standard_normal((n, constrained.size))
+        centres[:, constrained] = theta[constrained] + sigma[constrained] * z
+        return counts, centres
+
+    def _fit(self, theta, counts, centres) -> np.ndarray:
+        from ..kernels.poisson_toys import toy_statistics
+
+        out = np.empty(counts.shape[0])
+        toy_statistics(self.model, theta, self.free, counts, centres, self.v_to_u, out)
+        return out
+
+    def statistics(self, u0: float, v0: float, rng: np.random.Generator, n: int) -> np.ndarray:
+        """t of ``n`` toys at (u0, v0) = (mu_x^2, mu_y^2) in mu_B^2."""
+        theta = self.conditional(u0, v0)
+        return self._fit(theta, *self.draw(theta, rng, n))
+
+    def pseudo_data(self, u0: float, v0: float, rng: np.random.Generator, n: int):
+        """``n`` pseudo-experiments as data: (counts, centres, t)."""
+        theta = self.conditional(u0, v0)
+        counts, centres = self.draw(theta, rng, n)
+        return counts, centres, self._fit(theta, counts, centres)
+
+    def with_data(self, counts: np.ndarray, centres: np.ndarray) -> PoissonToys:
+        """The same model with a pseudo-experiment as the data."""
+        return PoissonToys(self.model._replace(n_obs=np.ascontiguousarray(counts),
+                                               centre=np.ascontiguousarray(centres)),
+                           self.theta0, self.free, self.scale, self.v_to_u)
+
+
+def one_direction_ratio(x: np.ndarray, y: np.ndarray) -> float:
+    """r with y = r x exactly (to rounding), or -1 when x and y are not proportional."""
+    sx, sy = float(x.sum()), float(y.sum())
+    if not sx > 0:
+        return -1.0
+    r = sy / sx
+    return r if np.max(np.abs(y - r * x)) <= 1e-12 * max(np.max(np.abs(y)), 1e-300) else -1.0
+
+
+class BinnedPoisson:
+    """The Likelihood methods of a binned Poisson model, written once.
+
+    A subclass (a frozen dataclass) provides
+
+    * ``parameters``: names of the kernel parameters, ``(*rates, s0, s1, "u", "v")``;
+    * ``scale``: mu_B of the kernel's unit u, v;
+    * ``kernel_model(mx, my, n_obs=None, centre=None, **options)``: the
+      :class:`~cevns_scan.kernels.poisson.PoissonModel` with magnetic-moment templates
+      ``mx``, ``my`` per unit u and v;
+    * ``start(**options)``: (theta, free) of a profile (u, v fixed);
+    * ``mm_all()``: the magnetic-moment templates of (e, mu, tau) per unit u, in the layout
+      ``kernel_model`` takes, stacked on a last axis of 3;
+    * ``shared``: the names of shareable parameters (each one of ``parameters``);
+    * ``n_data``, ``n_unconstrained``, ``gof_note``, ``mu_scale``, ``describe``.
+
+    ``options`` are the subclass's model variants (e.g. XENONnT's free 8B flux).
+    """
+
+    def parameter_index(self, name: str) -> int:
+        """Index of the kernel parameter ``name``."""
+        try:
+            return self.parameters.index(name)
+        except ValueError:
+            raise InputError(f"the likelihood has no parameter {name!r} (it has "
+                             f"{', '.join(self.parameters)})") from None
+
+    @property
+    def i_u(self) -> int:
+        return len(self.parameters) - 2
+
+    def _mm(self, flavour: str) -> np.ndarray:
+        from ..config import FLAVOURS
+
+        return np.ascontiguousarray(self.mm_all()[..., FLAVOURS.index(flavour)])
+
+    def plane(self, flavour_x: str, flavour_y: str) -> PoissonPlane:
+        """The compiled statistic of the (mu_x, mu_y) plane (third moment zero)."""
+        theta, free = self.start()
+        return PoissonPlane(self.kernel_model(self._mm(flavour_x), self._mm(flavour_y)), theta,
+                            free, self.scale)
+
+    def toys(self, flavour_x: str, flavour_y: str) -> PoissonToys:
+        """Pseudo-experiments of the (mu_x, mu_y) plane (third moment zero)."""
+        theta, free = self.start()
+        mx, my = self._mm(flavour_x), self._mm(flavour_y)
+        return PoissonToys(self.kernel_model(mx, my), theta, free, self.scale,
+                           one_direction_ratio(mx, my))
+
+    def profile_at(self, mu, fixed: dict | None = None, penalty=None, **options):
+        """(D, theta) profiled at (mu_e, mu_mu, mu_tau) mu_B; ``fixed`` pins parameters.
+
+        ``penalty`` = (name, (q0, q1, q2)) adds q0 + q1 f + q2 f^2 on the parameter ``name``
+        (another likelihood sharing it, :mod:`cevns_scan.experiments.joint`).
+        """
+        from ..kernels.poisson import profile
+
+        mu2 = (np.asarray(mu, dtype=float) / self.scale) ** 2
+        mm = self.mm_all()
+        model = self.kernel_model(mm @ mu2, np.zeros_like(mm[..., 0]), **options)
+        if penalty is not None:
+            name, q = penalty
+            model = model._replace(pen_index=self.parameter_index(name),
+                                   pen_q=np.asarray(q, dtype=float))
+        theta, free = self.start(**options)
+        theta[self.i_u] = 1.0
+        for name, value in (fixed or {}).items():
+            i = self.parameter_index(name)
+            theta[i] = value
+            free[i] = False
+        d, best, _, _ = profile(theta, free, model)
+        return float(d), best
+
+    def statistic(self, mu) -> float:
+        """-2 ln L profiled over the nuisances at (mu_e, mu_mu, mu_tau) in mu_B."""
+        return self.profile_at(mu)[0]
+
+    def moment_rank(self, flavour_x: str, flavour_y: str) -> int:
+        """Independent signal directions of the two moments' templates (1 or 2)."""
+        cols = np.stack([self._mm(f).ravel() for f in (flavour_x, flavour_y)], axis=1)
+        return int(np.linalg.matrix_rank(cols, tol=1e-9 * np.abs(cols).max()))
+
+    def moment_columns(self, flavour_x: str, flavour_y: str) -> np.ndarray:
+        """(n, 2): the two moments' templates over every bin (for the rank of joint fits)."""
+        return np.stack([self._mm(f).ravel() for f in (flavour_x, flavour_y)], axis=1)
+
+    # -- sharing a parameter with a likelihood that is quadratic in it (joint fits) ----------
+
+    def penalised_plane(self, flavour_x: str, flavour_y: str, name: str, penalties
+                        ) -> PenalisedPlane:
+        """The plane with the shared parameter ``name`` penalised by other likelihoods'
+        exact quadratics, given as their plane statistics at f = 0, 1, 2."""
+        theta, free = self.start()
+        model = self.kernel_model(self._mm(flavour_x), self._mm(flavour_y))._replace(
+            pen_index=self.parameter_index(name))
+        return PenalisedPlane(tuple(penalties), model, theta, free, self.scale, self.i_u)
+
+    def penalised_statistic(self, mu, name: str, q) -> float:
+        """-2 ln L at mu with q0 + q1 f + q2 f^2 added on the shared parameter ``name``."""
+        return self.profile_at(mu, penalty=(name, q))[0]
+
+
+def check_shared(lik, name: str) -> None:
+    """Refuse a shared name the likelihood does not declare."""
+    if name not in lik.shared:
+        raise InputError(f"likelihood {type(lik).__name__} does not share a parameter {name!r} "
+                         f"(it shares: {', '.join(lik.shared) or 'none'})")

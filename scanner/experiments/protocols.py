@@ -1,0 +1,216 @@
+"""The protocols of an experiment: dataset, response, likelihood, toys, plane statistic, kind.
+
+An **experiment** is a dataset seen through a response and judged by a likelihood
+(docs/design.md §1). An **experiment kind** is the plug-in that knows one family of datasets
+(the CDEX-like keV_ee spectrum, the XENONnT release, ...): how to recognise, load, configure,
+build, checkpoint and write it. Generic machinery (analysis, scan, contours, limits, Neyman,
+results) sees only these protocols; it never names a concrete experiment.
+
+Writing a new kind: ``docs/experiments.md`` and the worked example
+``examples/counting_experiment/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class Dataset(Protocol):
+    """Observed data of one experiment, validated when it was loaded."""
+
+    #: Name of the experiment kind that loaded it (:class:`ExperimentKind` ``name``).
+    kind: str
+    #: Short name, unique within an analysis (the label of outputs and figures).
+    label: str
+    #: Where the data came from (a file, a release folder, a built-in name).
+    source: str
+    #: What figures and summaries must say about the data ("" for real data; synthetic data
+    #: such as an Asimov dataset say so here).
+    description: str
+    #: Extra facts recorded in run.json (exposure, citation, licence ...).
+    metadata: Mapping
+
+    def digest(self) -> str:
+        """SHA-256 of the numbers (a checkpoint belongs to exactly these data)."""
+
+
+@runtime_checkable
+class PlaneStatistic(Protocol):
+    """-2 ln L profiled over the nuisances on a grid of one (mu_x, mu_y) plane.
+
+    The Wilks scan's statistic fills one value per point; a Neyman plane fills
+    ``channels`` values per point (the statistic, then its toy critical values). Must be
+    picklable (it travels to process and dask workers) and deterministic: a point's value may
+    not depend on which chunk of rows it is computed in (``row0`` is the chunk's first row).
+    """
+
+    def evaluate(self, mu_x: np.ndarray, mu_y: np.ndarray, out: np.ndarray) -> None:
+        """Fill ``out[i, k]`` (``out[i, k, :]`` with channels) at (mu_x[i], mu_y[k]), mu_B."""
+
+
+@runtime_checkable
+class Toys(Protocol):
+    """Pseudo-experiments of one plane of a likelihood (the profile construction).
+
+    At a tested point (u0, v0) = (mu_x^2, mu_y^2) in mu_B^2 the nuisances are fitted to the
+    data; toys are drawn from the model there (auxiliary measurements fluctuated too), and
+    each toy gets t = -2 ln L(u0, v0) - min over u, v >= 0, both profiled.
+    """
+
+    def statistics(self, u0: float, v0: float, rng: np.random.Generator, n: int) -> np.ndarray:
+        """t of ``n`` toys at (u0, v0)."""
+
+    def pseudo_data(self, u0: float, v0: float, rng: np.random.Generator, n: int) -> tuple:
+        """``n`` pseudo-experiments as data: (observation, auxiliary centres, t)."""
+
+    def with_data(self, observation: np.ndarray, auxiliary: np.ndarray) -> Toys:
+        """The same model with one pseudo-experiment as the data (for coverage)."""
+
+
+@runtime_checkable
+class Response(Protocol):
+    """How recoil spectra become expected values in an experiment's analysis bins."""
+
+    def templates(self, model) -> Any:
+        """Per flux component: SM and magnetic-moment (per mu_B^2, per flavour) expectations."""
+
+
+@runtime_checkable
+class Likelihood(Protocol):
+    """-2 ln L(mu) of one experiment (or of several combined), its nuisances profiled."""
+
+    #: Number of data points (bins) entering the goodness of fit.
+    n_data: int
+    #: Nuisance parameters fitted without a constraint (they reduce the degrees of freedom).
+    n_unconstrained: int
+    #: A caveat on the asymptotic goodness of fit ("" when the chi2 distribution holds).
+    gof_note: str
+    #: Names of nuisance parameters this likelihood can share with others in a joint fit
+    #: (e.g. ``"flux_8B"``): experiments that declare the same name get one parameter.
+    shared: tuple[str, ...]
+
+    def statistic(self, mu) -> float:
+        """-2 ln L profiled over the nuisances at (mu_e, mu_mu, mu_tau) in mu_B."""
+
+    def plane(self, flavour_x: str, flavour_y: str) -> PlaneStatistic:
+        """The compiled statistic of one plane (the third moment at zero)."""
+
+    def toys(self, flavour_x: str, flavour_y: str) -> Toys:
+        """Pseudo-experiments of one plane (the Neyman construction and coverage)."""
+
+    def mu_scale(self, flavour: str) -> float:
+        """A natural scale of mu_flavour (mu_B): its signal is about one error per bin."""
+
+    def moment_rank(self, flavour_x: str, flavour_y: str) -> int:
+        """Independent signal directions of the plane's two moments (1 or 2)."""
+
+    def describe(self) -> dict:
+        """What run.json records about this likelihood (nuisances, widths, choices)."""
+
+
+@dataclass(frozen=True)
+class DatasetCommand:
+    """A ``cevns-scan dataset NAME`` subcommand contributed by an experiment kind.
+
+    ``add_arguments(parser)`` declares its options on an argparse parser; ``run(args)`` does
+    the work and returns the exit code. Library errors raised inside are printed as one line.
+    """
+
+    name: str
+    help: str
+    example: str
+    add_arguments: Any
+    run: Any
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A dataset with its response, templates and likelihood, on its target."""
+
+    name: str
+    dataset: Any
+    response: Response
+    templates: Any
+    likelihood: Likelihood
+    target: str = ""
+    kind: str = ""
+
+    def write_outputs(self, out, result, figures: bool = True) -> None:
+        """Write this experiment's own files into the results folder ``out`` (its kind's)."""
+        from .registry import kind
+
+        kind(self.kind).write_outputs(self, out, result, figures)
+
+
+@runtime_checkable
+class ExperimentKind(Protocol):
+    """The plug-in of one family of datasets, registered under the entry-point group
+    ``cevns_scan.experiments`` (built-in kinds too).
+
+    Attributes
+    ----------
+    name : str
+        Unique kind name (``"spectrum"``, ``"xenonnt"``); ``--data NAME:SPEC`` selects it.
+    summary : str
+        One line: what the experiment is.
+    data_help : str
+        How a user names its data with ``--data`` (built-in names, file types, folders).
+    builtin : tuple of str
+        Built-in dataset names it provides (e.g. ``("xenonnt-8b",)``).
+    default_data : str or None
+        The dataset of an analysis given no data (one kind has it: ``"cdex10-asimov"``).
+    config_sections : mapping
+        Section name -> frozen dataclass of its keys (fields declared with
+        :func:`cevns_scan.config.config_key`); the config schema is assembled from these.
+    config_defaults : str
+        TOML text of the sections' default values (with comments: the packaged defaults).
+    config_moved : mapping
+        ``(old section, key) -> (section, key)`` for keys that moved here (accepted one
+        release longer, with a note).
+    output_files : tuple of str
+        File names (or glob patterns) it writes into a results folder.
+    dataset_commands : tuple of DatasetCommand
+        Its ``cevns-scan dataset`` subcommands.
+    """
+
+    name: str
+    summary: str
+    data_help: str
+    builtin: tuple[str, ...]
+    default_data: str | None
+    config_sections: Mapping[str, type]
+    config_defaults: str
+    config_moved: Mapping[tuple[str, str], tuple[str, str]]
+    output_files: tuple[str, ...]
+    dataset_commands: tuple[DatasetCommand, ...]
+
+    def recognises(self, spec: str) -> bool:
+        """True when the ``--data`` text ``spec`` names this kind's data (a built-in name, a
+        file of its format, a release folder as published). Must be cheap and not raise."""
+
+    def load(self, spec: str) -> Dataset:
+        """Read and validate the data (one-line :class:`~cevns_scan.errors.InputError` on a
+        bad file); nothing is computed from the physics model yet."""
+
+    def build(self, data, model, config) -> Experiment:
+        """The experiment of ``data`` with the physics ``model`` and the validated config."""
+
+    def manifest(self, data: Dataset) -> dict:
+        """How a checkpoint manifest records the data (JSON types; ``from_manifest`` reads it
+        back). Must contain ``"kind": name``."""
+
+    def from_manifest(self, record: dict, where: str) -> Dataset:
+        """The data a manifest recorded (checked against its digest; ``where`` names the
+        manifest in error messages)."""
+
+    def write_outputs(self, experiment: Experiment, out, result, figures: bool = True) -> None:
+        """Write the experiment's own files into the results folder ``out``."""
+
+    def warnings(self, experiment: Experiment, analysis) -> list[str]:
+        """Caveats about the inputs (one line each, with the fix), e.g. a germanium quenching
+        factor used with another target."""

@@ -1,0 +1,30 @@
+"""The axes of one (mu_x, mu_y) plane of a scan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import FLAVOURS
+
+
+@dataclass(frozen=True)
+class PlaneGrid:
+    """The axes of one (mu_x, mu_y) plane in mu_B; the third moment is zero."""
+
+    flavour_x: str
+    flavour_y: str
+    mu_x: np.ndarray
+    mu_y: np.ndarray
+
+    @property
+    def name(self) -> str:
+        return f"{self.flavour_x}_{self.flavour_y}"
+
+    def mu_vector(self, mx: float, my: float) -> np.ndarray:
+        """(mu_e, mu_mu, mu_tau) at (mu_x, mu_y) = (mx, my)."""
+        mu = np.zeros(3)
+        mu[FLAVOURS.index(self.flavour_x)] = mx
+        mu[FLAVOURS.index(self.flavour_y)] = my
+        return mu
