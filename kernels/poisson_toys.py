@@ -1,4 +1,4 @@
-"""Pseudo-experiments of the binned Poisson likelihood (kernels/poisson.py) for the Neyman
+"""Pseudo-experiments of the binned Poisson likelihood (kernels/poisson/) for the Neyman
 construction (docs/design.md §3).
 
 Each toy replaces the observed counts and the constraint centres (the auxiliary

@@ -13,7 +13,7 @@ and takes its CL quantile t_c(mu). The Neyman region is {mu : t_obs(mu) <= t_c(m
 Each point's toys are drawn from ``numpy.random.SeedSequence(seed, spawn_key=(index,))`` with
 ``index = row * n_columns + column``, so a map does not depend on workers, chunks, shards or
 backends. The toy fits themselves run in compiled code (kernels/gaussian_toys.py for the pull
-chi^2, kernels/poisson.py for the binned Poisson likelihood).
+chi^2, kernels/poisson/ for the binned Poisson likelihood).
 """
 
 from __future__ import annotations
