@@ -243,7 +243,7 @@ def _numpy_deviance(model, theta):
 def test_compiled_profile_against_scipy(likelihood):
     from cevns_scan.kernels.poisson import profile
 
-    model = likelihood.kernel_model()
+    model = likelihood.kernel_model(sm_fit=True)
     theta0, free = likelihood.start(sm_fit=True)
     d, best, _, status = profile(theta0, free, model)
     assert status == 0
@@ -284,7 +284,7 @@ def test_sm_fit_beside_the_collaboration(release, templates, likelihood):
     assert fit.counts["brn"] == pytest.approx(553.0, abs=2 * 34.0)
     assert fit.counts["steady_state"] == pytest.approx(3131.0, abs=2 * 23.0)
     # the interval ends sit where the profile rises by 1
-    model = likelihood.kernel_model()
+    model = likelihood.kernel_model(sm_fit=True)
     _, free = likelihood.start(sm_fit=True)
     fixed = free.copy()
     fixed[0] = False

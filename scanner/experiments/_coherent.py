@@ -264,3 +264,35 @@ def count_interval(model, theta0: np.ndarray, free: np.ndarray, index: int,
         ends.append(brentq(excess, min(a, b), max(a, b), xtol=1e-10 * max(1.0, abs(x_hat)))
                     if excess(b) >= 0.0 else b)
     return x_hat, ends[0], ends[1], best
+
+
+def profile_grid(model, theta0: np.ndarray, free: np.ndarray, u_root: np.ndarray,
+                 v_root: np.ndarray) -> tuple[np.ndarray, float]:
+    """-2 ln L profiled at (u, v) = (u_root[i]^2, v_root[k]^2), and the seconds per point.
+
+    :func:`cevns_scan.kernels.poisson.profile_plane` (warm starts along each row); a point
+    whose extrapolated warm start is infeasible or fails is profiled again from ``theta0``
+    (:func:`~cevns_scan.kernels.poisson.profile`). The time per point is the wall-clock
+    time of both steps over the grid size (compilation excluded).
+    """
+    import time
+
+    from ..kernels.poisson import CONVERGED, profile, profile_plane
+
+    ux = np.ascontiguousarray(u_root, dtype=float)
+    vy = np.ascontiguousarray(v_root, dtype=float)
+    out = np.empty((ux.size, vy.size))
+    th = np.empty((ux.size, vy.size, theta0.size))
+    info = np.empty((ux.size, vy.size, 2), dtype=np.int64)
+    profile_plane(ux[:1], vy[:2], theta0, free, model, out[:1, :2], th[:1, :2], info[:1, :2])
+    profile(theta0, free, model)  # compile both outside the timing
+    t0 = time.perf_counter()
+    profile_plane(ux, vy, theta0, free, model, out, th, info)
+    for i, k in np.argwhere(info[..., 1] != CONVERGED):
+        theta = theta0.copy()
+        theta[-2], theta[-1] = ux[i] ** 2, vy[k] ** 2
+        out[i, k], _, _, status = profile(theta, free, model)
+        if status != CONVERGED:
+            raise RuntimeError(f"the profile at grid point ({i}, {k}) did not converge "
+                               f"(status {status})")
+    return out, (time.perf_counter() - t0) / out.size

@@ -5,7 +5,7 @@ note arXiv:2006.12659) as a :class:`~cevns_scan.kernels.poisson.PoissonModel`. E
 
     lambda_b = r_cevns r_flux S_b + r_flux (u X_b + v Y_b)
                + r_ss SS_b + r_brn (BRN_b + sum_k s_k dBRN_kb) + r_dbrn dBRN_b
-               + r_cevns (s_F90 dS_F90,b + s_t dS_t,b)                                    (L1)
+               + r_n (s_F90 dS_F90,b + s_t dS_t,b),   r_n = r_cevns or r_flux             (L1)
 
 with S our computed SM CEvNS (:mod:`.response`, all three pi-DAR components), X, Y the
 magnetic-moment templates of the plane's two flavours per unit of the kernel's u, v, and the
@@ -23,10 +23,10 @@ Shape systematics (each scaled by its own unit-Gaussian nuisance s, centre 0, wi
   and the CEvNS timing mean (``cevnspdfCEvNSTimingMeanSyst``).
 
 The CEvNS differences are the release's, rescaled by (sum of S) / (sum of cevnspdf) so that
-they are the same fraction of our prediction as of the collaboration's. They multiply
-r_cevns only (the kernel has two multiplier slots), so the flux factor of a shape
-difference, a second-order term, is left out; the magnetic-moment templates carry no shape
-nuisances.
+they are the same fraction of our prediction as of the collaboration's. They multiply the
+signal's free normalisation: r_cevns in the SM fit (where r_flux = 1), r_flux in
+magnetic-moment scans (where r_cevns = 1), written r_n in (L1). The magnetic-moment
+templates carry no shape nuisances.
 
 Priors (Gaussian constraints on the multipliers, centre and width in units of the template
 sums; from ``LArParametersAnlA.yaml``): steady state 3154 +- 25 events, prompt BRN 497 +- 160,
@@ -41,12 +41,11 @@ c = min_b lambda_b / sum_k |dT_kb| (:meth:`ArgonLikelihood.shape_bound`).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
 
-from .._coherent import count_interval
+from .._coherent import count_interval, profile_grid
 
 #: Rate multipliers r_0 .. r_9 of (L1), in the kernel's order.
 RATE_PARAMETERS = ("cevns", "flux", "steady_state", "brn", "delayed_brn", "brn_energy",
@@ -171,10 +170,12 @@ class ArgonLikelihood:
         return self.templates.mm[..., FLAVOUR_INDEX[flavour]].sum(axis=0) * MU_UNIT**2
 
     def kernel_model(self, mx: np.ndarray | None = None, my: np.ndarray | None = None,
-                     n_obs: np.ndarray | None = None):
+                     n_obs: np.ndarray | None = None, sm_fit: bool = False):
         """The :class:`~cevns_scan.kernels.poisson.PoissonModel` of (L1).
 
-        ``mx``, ``my``: the (960,) templates of u and v (default zero).
+        ``mx``, ``my``: the (960,) templates of u and v (default zero). ``sm_fit``: the CEvNS
+        shape differences are scaled by r_cevns (the SM fit), otherwise by r_flux
+        (magnetic-moment scans, where r_cevns = 1).
         """
         from ...kernels.poisson import make_model
 
@@ -193,8 +194,9 @@ class ArgonLikelihood:
         add(my, 2, I_FLUX)
         for i, _, values in self._backgrounds():
             add(values, 0, i)
+        signal_owner = I_CEVNS if sm_fit else I_FLUX
         owner = {"brn_energy": I_BRN, "brn_time_mean": I_BRN, "brn_time_width": I_BRN,
-                 "cevns_f90": I_CEVNS, "cevns_time_mean": I_CEVNS}
+                 "cevns_f90": signal_owner, "cevns_time_mean": signal_owner}
         for name, diff in self.shape_differences().items():
             add(diff, 0, owner[name], PARAMETERS.index(name))
         centre, sigma, lo, hi = self.constraints()
@@ -223,7 +225,7 @@ class ArgonLikelihood:
         """Fit r_cevns with everything else profiled; the 68 % interval from Delta(-2 ln L)=1."""
         from ...kernels.poisson import profile
 
-        model = self.kernel_model()
+        model = self.kernel_model(sm_fit=True)
         theta, free = self.start(sm_fit=True)
         r_hat, r_lo, r_hi, best = count_interval(model, theta, free, I_CEVNS)
         d, _, _, _ = profile(best, free, model)
@@ -236,22 +238,10 @@ class ArgonLikelihood:
     def profile_grid(self, mu_x: np.ndarray, mu_y: np.ndarray, flavours=("e", "mu")):
         """-2 ln L profiled over all nuisances on a (mu_x, mu_y) grid in mu_B.
 
-        Returns (D (nx, ny), seconds per grid point of the compiled profile).
+        Returns (D (nx, ny), seconds per grid point); see
+        :func:`cevns_scan.experiments._coherent.profile_grid`.
         """
-        from ...kernels.poisson import profile_plane
-
         model = self.kernel_model(self.mm_template(flavours[0]), self.mm_template(flavours[1]))
         theta, free = self.start(sm_fit=False)
-        mx = np.ascontiguousarray(np.asarray(mu_x, dtype=float) / MU_UNIT)
-        my = np.ascontiguousarray(np.asarray(mu_y, dtype=float) / MU_UNIT)
-        out = np.empty((mx.size, my.size))
-        th = np.empty((mx.size, my.size, theta.size))
-        info = np.empty((mx.size, my.size, 2), dtype=np.int64)
-        profile_plane(mx[:1], my[:2], theta, free, model, out[:1, :2], th[:1, :2],
-                      info[:1, :2])  # compile
-        t0 = time.perf_counter()
-        profile_plane(mx, my, theta, free, model, out, th, info)
-        seconds = (time.perf_counter() - t0) / out.size
-        if np.any(info[..., 1] != 0):
-            raise RuntimeError(f"{int(np.sum(info[..., 1] != 0))} grid points did not converge")
-        return out, seconds
+        return profile_grid(model, theta, free, np.asarray(mu_x) / MU_UNIT,
+                            np.asarray(mu_y) / MU_UNIT)
