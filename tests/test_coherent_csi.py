@@ -168,6 +168,15 @@ def test_prediction(release, likelihood):
                                                                       v["eff_minus"].sum())
 
 
+def test_recoil_cut(release, likelihood):
+    from cevns_scan.experiments.coherent_csi import response as r
+
+    lower = r.csi_templates(release, r.recoil_spectra(t_min_kev=0.01),
+                            beam=likelihood.nominal.beam)
+    assert lower.total_sm == pytest.approx(likelihood.nominal.total_sm, rel=1e-12)
+    assert lower.mm.sum() == pytest.approx(likelihood.nominal.mm.sum(), rel=1e-12)
+
+
 # -- likelihood ----------------------------------------------------------------------------------
 
 def _numpy_deviance(model, theta):

@@ -54,21 +54,28 @@ from ...kernels.constants import KEV_PER_MEV, MEV_PER_KEV
 from ...sources import pion_dar
 from .._coherent import compound_nuclei, kinematic_breaks_kev, recoil_density, recoil_quadrature
 
-#: Protons on target: 3.198e23 (13.99 GWh at 983 MeV per proton). Full-dataset exposure of
-#: arXiv:2110.07730 as used by public fitters (Newtrinos.jl coherent_csi.jl: 13.99 GWh;
-#: other fitters of the release: 0.0848 x 3.198e23 neutrinos per flavour).
+#: Protons on target: 3.198e23, i.e. 13.99 GWh at 983 MeV per proton. The full-dataset
+#: exposure of arXiv:2110.07730 as used by public fitters of the release (Newtrinos.jl,
+#: src/experiments/coherent/coherent_2020/coherent_csi.jl: 13.99 GWh; another public fitter:
+#: 0.0848 x 3.198e23 neutrinos per flavour); not checked against the paper's text here.
 POT = 3.198e23
-#: Neutrinos per flavour per proton: 0.0848 +- 10 % (Newtrinos.jl sns_flux.jl prior
-#: Normal(0.0848, 0.00848); the SNS flux simulation, PRD 106, 032003 (2022), arXiv:2109.11049,
-#: quotes a ~10 % uncertainty).
+#: Neutrinos per flavour per proton, 0.0848 +- 10 % (Newtrinos.jl src/physics/sns_flux.jl,
+#: prior Normal(0.0848, 0.00848)); the ~10 % is the uncertainty of the COHERENT SNS flux
+#: simulation (C.-H. Yu et al., "Simulating the neutrino flux from the Spallation Neutron
+#: Source for the COHERENT experiment", Phys. Rev. D; ORNL publication record).
 NU_PER_FLAVOUR_PER_POT = 0.0848
 FLUX_SIGMA = 0.10
-#: Distance from the SNS target (m) and CsI[Na] mass (kg): 19.3 m, 14.6 kg (COHERENT,
-#: Science 357, 1123 (2017), arXiv:1708.01294; the same detector; csicheck.json of the
-#: collaboration's dukecevns code gives 1930 cm and 14.57 kg).
+#: Distance from the SNS target (m) and CsI[Na] mass (kg): 19.3 m and 14.6 kg. The mass is
+#: that of the detector of the first observation (B. Scholz, PhD thesis, arXiv:1904.01155:
+#: "a low-background, 14.6-kg CsI[Na] scintillator"); csicheck.json of the COHERENT rate code
+#: dukecevns (K. Scholberg, github schol/dukecevns) gives 1930 cm and 14.57 kg.
 DISTANCE_M = 19.3
 MASS_KG = 14.6
-#: Light yield (PE/keV_ee) and the gamma-shape slope B (per keV_ee) of (C3).
+#: Light yield (PE/keV_ee) and the gamma-shape slope B (per keV_ee) of (C3): the gamma
+#: parametrisation of the COHERENT CsI release of 2018 (arXiv:1804.09459), with the numbers
+#: public fitters use for the full dataset (Newtrinos.jl coherent_csi.jl:
+#: "light_yield = 13.35 # PE/keVee", "resolution = [0.0749, 9.56] # a/Eee and b*Eee"; another
+#: public fitter the same); not checked against the text of arXiv:2110.07730 here.
 LIGHT_YIELD_PE_PER_KEVEE = 13.35
 GAMMA_B_PER_KEVEE = 9.56
 #: Time efficiency (C4): flat to 0.52 us, then exp(-0.0494 (t - 0.52)); public fitters of the
@@ -86,8 +93,8 @@ TIME_EDGES_US = np.array([0.0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0,
 N_PE, N_TIME = PE_EDGES.size - 1, TIME_EDGES_US.size - 1
 N_BINS = N_PE * N_TIME
 
-#: Lower end of the recoil integral (keV_nr): below it (E_ee < 0.003 keV_ee) no PE bin gets
-#: more than 1e-12 of a recoil's probability.
+#: Lower end of the recoil integral (keV_nr): recoils below it (E_ee < 0.003 keV_ee) never
+#: reach 8 PE; lowering it to 0.01 keV_nr changes no count (tests/test_coherent_csi.py).
 T_MIN_KEV = 0.05
 #: Gauss-Legendre order and piece widths of the PE (C3) and time (C4) integrals.
 PE_PIECE = 0.5
