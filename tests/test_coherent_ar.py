@@ -269,7 +269,6 @@ def test_compiled_profile_against_scipy(likelihood):
     assert best[0] == pytest.approx(best_scipy.x[0], abs=2e-3)
 
 
-@pytest.mark.slow
 def test_sm_fit_beside_the_collaboration(release, templates, likelihood):
     """Ours 139 (+41 -41) and, with the release's CEvNS PDF, 161 (+44 -43): 159 +- 43 published."""
     from cevns_scan.experiments.coherent_ar.likelihood import ArgonLikelihood
@@ -295,7 +294,6 @@ def test_sm_fit_beside_the_collaboration(release, templates, likelihood):
         assert d - fit.deviance == pytest.approx(1.0, abs=1e-6)
 
 
-@pytest.mark.slow
 def test_profile_grid_converges(likelihood):
     mu = np.linspace(0.0, 3e-8, 12)
     d, seconds = likelihood.profile_grid(mu, mu)

@@ -244,7 +244,6 @@ def test_sm_fit(likelihood):
         assert d - fit.deviance == pytest.approx(1.0, abs=1e-6)
 
 
-@pytest.mark.slow
 def test_profile_grid_converges(likelihood):
     mu = np.linspace(0.0, 6e-8, 15)
     d, seconds = likelihood.profile_grid(mu, mu)
