@@ -42,3 +42,15 @@ HELM_SERIES_X = 0.1
 
 #: Lindhard epsilon = LINDHARD_EPS_COEFF * Z^(-7/3) * T_nr[keV] (eq. 15).
 LINDHARD_EPS_COEFF = 11.5
+
+#: Pion decay at rest (cevns_scan.sources.pion_dar). The muon mass is CODATA (scipy.constants);
+#: scipy has no pion data, so the charged-pion mass and both lifetimes are the PDG 2024 values
+#: (S. Navas et al. (Particle Data Group), Phys. Rev. D 110, 030001 (2024), summary tables):
+#: m_pi+ = 139.57039(18) MeV, tau_pi+ = 2.6033(5)e-8 s, tau_mu = 2.1969811(22)e-6 s.
+M_MU_MEV = _pc["muon mass energy equivalent in MeV"][0]
+M_PI_CHARGED_MEV = 139.57039
+TAU_PI_CHARGED_S = 2.6033e-8
+TAU_MU_S = 2.1969811e-6
+#: Seconds per microsecond and centimetres per metre (unit conversions at the edges).
+S_PER_US = 1.0e-6
+CM_PER_M = 100.0
