@@ -46,59 +46,130 @@ CHOICE_KEYS = {"oscillation": ("oscillation", "model"), "isotopes": ("target", "
                "couplings": ("physics", "couplings")}
 
 
+def number_text(x: float) -> str:
+    """A short rendering of a range end: 5.25e6, 7.5e-5, 0.12, 100."""
+    if x != 0 and not 1e-3 <= abs(x) < 1e4:
+        mantissa, exponent = f"{x:.6e}".split("e")
+        return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+    return f"{x:.6g}"
+
+
+@dataclass(frozen=True)
+class Range:
+    """The plausible range of a physical key, in the unit the key takes.
+
+    A value outside it is almost always a unit slip (``sno_flux = 5.25`` for 5.25e6 cm^-2
+    s^-1, ``8B = 12`` for a 12 % fractional error), so it is refused with the unit and the
+    range. ``low_open``/``high_open`` exclude an end; ``None`` leaves a side unbounded.
+    ``note`` names the reference value (``"SNO: 5.25e6"``).
+    """
+
+    low: float | None
+    high: float | None
+    unit: str = ""
+    low_open: bool = False
+    high_open: bool = False
+    note: str = ""
+
+    def __call__(self, value) -> bool:
+        values = value if isinstance(value, tuple) else (value,)
+        return all(self._inside(v) for v in values)
+
+    def _inside(self, v) -> bool:
+        if self.low is not None and (v < self.low or (self.low_open and v == self.low)):
+            return False
+        return not (self.high is not None
+                    and (v > self.high or (self.high_open and v == self.high)))
+
+    @property
+    def unit_text(self) -> str:
+        return f" {self.unit}" if self.unit else ", dimensionless"
+
+    def text(self) -> str:
+        """``in [5.25e5, 5.25e7] cm^-2 s^-1``, ``> 0 mu_B``..."""
+        lo, hi = self.low, self.high
+        if lo is not None and hi is not None:
+            span = (f"in {'(' if self.low_open else '['}{number_text(lo)}, {number_text(hi)}"
+                    f"{')' if self.high_open else ']'}")
+        elif lo is not None:
+            span = f"{'>' if self.low_open else '>='} {number_text(lo)}"
+        elif hi is not None:
+            span = f"{'<' if self.high_open else '<='} {number_text(hi)}"
+        else:
+            span = "any value"
+        return span + self.unit_text + (f" ({self.note})" if self.note else "")
+
+
 @dataclass(frozen=True)
 class Spec:
-    """How one configuration key is checked: its kind, a range check and a hint."""
+    """How one configuration key is checked: its kind, a range check and a hint.
 
-    kind: str  # "float", "int", "str", "list", "table", "float_or_auto"
+    ``valid`` is the :class:`Range` of a physical key (its unit and plausible values), or
+    None for a key that is not a physical quantity (names, choices, list lengths).
+    """
+
+    kind: str  # "float", "int", "str", "list", "floats", "table", "float_or_auto"
     check: Callable[[Any], bool] = lambda v: True
     hint: str = ""
+    valid: Range | None = None
+    length: int | None = None
+
+    @property
+    def expected(self) -> str:
+        """What a valid value is: the hint, with the unit and range of a physical key."""
+        if self.valid is None:
+            return self.hint
+        return f"{self.hint} {self.valid.text()}".strip()
 
 
-def config_key(kind: str, check: Callable[[Any], bool] | None = None, hint: str = "",
-               optional: bool = False):
+def config_key(kind: str, check: Callable[[Any], bool] | Range | None = None, hint: str = "",
+               optional: bool = False, length: int | None = None):
     """A dataclass field carrying its :class:`Spec`; ``optional`` keys default to None.
 
     ``kind`` is one of "float", "int", "str", "list" (of strings), "floats" (list of
-    numbers), "table" (of component = fractional sigma) or "float_or_auto"; ``check`` a range
-    test of the coerced value; ``hint`` what a valid value is, with its unit (the error
-    message's fix). Experiment kinds declare their config sections with it.
+    numbers), "table" (of component = fractional sigma) or "float_or_auto"; ``check`` a
+    :class:`Range` for a physical quantity (its unit and plausible values, each element of a
+    list), or another test of the coerced value; ``hint`` what a valid value is (the error
+    message's fix; a range adds its unit and ends); ``length`` the number of elements of a
+    "floats" list. Experiment kinds declare their config sections with it.
     """
-    spec = Spec(kind, check or (lambda v: True), hint)
+    if isinstance(check, Range):
+        spec = Spec(kind, check, hint, check, length)
+    else:
+        spec = Spec(kind, check or (lambda v: True), hint, None, length)
     if optional:
         return field(default=None, metadata={"spec": spec})
     return field(metadata={"spec": spec})
 
 
-def _positive(v):
-    return v > 0
+#: A fractional (relative) 1-sigma: 0.12 is 12 %.
+FRACTION = Range(0.0, 1.0, "", note="a fraction: 0.12 = 12 %")
+#: The plausible magnetic moments of any input, in mu_B: laboratory limits lie near 1e-11,
+#: an electron's moment is 1; 3 for 3e-8 is a unit slip.
+MU_RANGE = Range(0.0, 1e-4, "mu_B", low_open=True)
+#: Measured Delta m^2_21 (de Salas et al. 2021), eV^2; the range is a factor of ten each way.
+DM2_21_EV2 = 7.50e-5
 
 
-def _non_negative(v):
-    return v >= 0
-
-
-def _unit_interval(v):
-    return 0.0 <= v <= 1.0
-
-
-def _open_unit(v):
-    return 0.0 < v < 1.0
-
-
-_RATE_HINT = "a rate >= 0 in events/(keV_ee kg day)"
-_MU_MAX_HINT = "'auto' or a maximum > 0 in mu_B"
+#: The fewest points per grid axis (library, config and command line).
+MIN_GRID = 2
+#: The most points per grid axis a configuration may ask for.
+MAX_GRID = 100001
 
 
 @dataclass(frozen=True)
 class TargetSection:
-    """[target]: the detector element and how its nuclei are modelled (docs/design.md §2)."""
+    """[target]: the detector element and how its nuclei are modelled (docs/design.md §2).
+
+    ``molar_mass`` must also fit the element (its natural isotopes' masses, see
+    :func:`cevns_scan.targets.make_target`), as ``z`` must match it.
+    """
 
     name: str = config_key("str", lambda v: v.strip() != "",
                      "a chemical symbol such as 'Ge' or 'Ar', or a label with z and molar_mass")
     z: int | None = config_key("int", lambda v: 1 <= v <= 120, "an integer proton number 1-120",
                          optional=True)
-    molar_mass: float | None = config_key("float", _positive, "a molar mass > 0 in g/mol",
+    molar_mass: float | None = config_key("float", Range(1.0, 300.0, "g/mol"), "a molar mass",
                                     optional=True)
     isotopes: str | None = config_key("str", lambda v: v in CHOICES["isotopes"],
                                 "'effective' or 'natural'", optional=True)
@@ -109,7 +180,8 @@ class PhysicsSection:
     """[physics]: preset of physics choices and the weak couplings."""
 
     preset: str = config_key("str", lambda v: v in PRESETS, "'paper' or 'modern'")
-    sin2_theta_w: float = config_key("float", _open_unit, "a number in (0, 1)")
+    sin2_theta_w: float = config_key(
+        "float", Range(0.1, 0.4, note="PDG low-energy value 0.23863"), "sin^2 theta_W")
     couplings: str | None = config_key("str", lambda v: v in CHOICES["couplings"],
                                  "'tree' or 'radiative'", optional=True)
 
@@ -126,22 +198,29 @@ class FluxesSection:
         + ", ".join(FLUX_COMPONENTS))
     spectrum_8B: str = config_key("str", lambda v: v in ("winter2006", "bahcall1996"),
                             "'winter2006' or 'bahcall1996'")
-    sigma: tuple[tuple[str, float], ...] = config_key("table",
-                                                hint="component = fractional 1-sigma (>= 0)")
+    sigma: tuple[tuple[str, float], ...] = config_key("table", FRACTION,
+                                                hint="component = fractional 1-sigma")
 
     def sigma_overrides(self) -> dict[str, float]:
         """``[fluxes.sigma]`` as a dict: component -> fractional 1-sigma."""
         return dict(self.sigma)
 
 
+def _mixing(value: str) -> Range:
+    return Range(0.0, 1.0, note=f"de Salas et al. 2021: {value}")
+
+
 @dataclass(frozen=True)
 class OscillationSection:
     """[oscillation]: flavour-probability model and its parameters (eqs. 8-11; MSW)."""
 
-    sin2_theta12: float = config_key("float", _unit_interval, "a number in [0, 1]")
-    sin2_theta23: float = config_key("float", _unit_interval, "a number in [0, 1]")
-    sin2_theta13: float = config_key("float", _unit_interval, "a number in [0, 1]")
-    dm2_21_ev2: float = config_key("float", _positive, "a mass splitting > 0 in eV^2, e.g. 7.50e-5")
+    sin2_theta12: float = config_key("float", _mixing("0.318"), "sin^2 theta_12")
+    sin2_theta23: float = config_key("float", _mixing("0.574"), "sin^2 theta_23")
+    sin2_theta13: float = config_key("float", _mixing("0.02200"), "sin^2 theta_13")
+    dm2_21_ev2: float = config_key(
+        "float", Range(DM2_21_EV2 / 10, DM2_21_EV2 * 10, "eV^2",
+                       note="within a factor of ten of the measured 7.5e-5 eV^2"),
+        "a mass splitting Delta m^2_21")
     model: str | None = config_key("str", lambda v: v in CHOICES["oscillation"],
                              "'constant' or 'msw'", optional=True)
 
@@ -150,20 +229,25 @@ class OscillationSection:
 class FitSection:
     """[fit]: the confidence level of contours and limits."""
 
-    cl: float = config_key("float", _open_unit, "a confidence level in (0, 1), e.g. 0.9")
+    cl: float = config_key("float", Range(0.0, 1.0, low_open=True, high_open=True,
+                                          note="0.9 = 90 %"), "a confidence level")
+
+
+_MU_MAX_HINT = "'auto' or an axis maximum"
 
 
 @dataclass(frozen=True)
 class ScanSection:
     """[scan]: grids, planes and chunking of the 2-D scans."""
 
-    grid: int = config_key("int", lambda v: 2 <= v <= 100001, "an integer >= 2 (points per axis)")
+    grid: int = config_key("int", lambda v: MIN_GRID <= v <= MAX_GRID,
+                           f"an integer >= {MIN_GRID} points per axis (at most {MAX_GRID})")
     planes: tuple[str, ...] = config_key("list", lambda v: len(v) > 0,
                                    "a non-empty list such as ['e-mu', 'e-tau']")
-    mu_max_e: float | str = config_key("float_or_auto", _positive, _MU_MAX_HINT)
-    mu_max_mu: float | str = config_key("float_or_auto", _positive, _MU_MAX_HINT)
-    mu_max_tau: float | str = config_key("float_or_auto", _positive, _MU_MAX_HINT)
-    auto_margin: float = config_key("float", lambda v: v >= 1.0, "a factor >= 1")
+    mu_max_e: float | str = config_key("float_or_auto", MU_RANGE, _MU_MAX_HINT)
+    mu_max_mu: float | str = config_key("float_or_auto", MU_RANGE, _MU_MAX_HINT)
+    mu_max_tau: float | str = config_key("float_or_auto", MU_RANGE, _MU_MAX_HINT)
+    auto_margin: float = config_key("float", Range(1.0, 10.0), "a factor on the crossing")
     chunk_points: int = config_key("int", lambda v: v >= 1, "an integer >= 1")
     neyman_chunk_points: int = config_key("int", lambda v: v >= 1, "an integer >= 1")
 
@@ -177,7 +261,8 @@ class NumericsSection:
     """[numerics]: quadrature of the recoil-bin integrals."""
 
     gl_order: int = config_key("int", lambda v: 2 <= v <= 64, "an integer 2-64")
-    max_ratio: float = config_key("float", lambda v: 1.0 < v <= 2.0, "a ratio in (1, 2]")
+    max_ratio: float = config_key("float", Range(1.0, 2.0, low_open=True),
+                                  "a ratio T_hi / T_lo of recoil sub-intervals")
 
 
 #: The core sections (physics model, scans, numerics), in file order; experiment kinds add
@@ -313,33 +398,35 @@ def _closest(name: str, candidates) -> str:
 def _coerce(source: str, where: str, spec: Spec, value: Any) -> Any:
     """Check one value's type and range; return it in its canonical Python type."""
     bad = f"{source}: key {where} = {value!r}"
-    kind = spec.kind
+    kind, hint = spec.kind, spec.expected
     if kind == "float_or_auto" and value == "auto":
         return "auto"
     if kind in ("float", "float_or_auto"):
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise InputError(f"{bad} is not a number; use {spec.hint}")
+            raise InputError(f"{bad} is not a number; use {hint}")
         value = float(value)
         if not math.isfinite(value):
-            raise InputError(f"{bad} is not finite; use {spec.hint}")
+            raise InputError(f"{bad} is not finite; use {hint}")
     elif kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
-            raise InputError(f"{bad} is not an integer; use {spec.hint}")
+            raise InputError(f"{bad} is not an integer; use {hint}")
     elif kind == "str":
         if not isinstance(value, str):
-            raise InputError(f"{bad} is not a string; use {spec.hint}")
+            raise InputError(f"{bad} is not a string; use {hint}")
     elif kind == "floats":
         if not isinstance(value, list | tuple) or not all(
                 isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
                 for v in value):
-            raise InputError(f"{bad} is not a list of numbers; use {spec.hint}")
+            raise InputError(f"{bad} is not a list of numbers; use {hint}")
         value = tuple(float(v) for v in value)
+        if spec.length is not None and len(value) != spec.length:
+            raise InputError(f"{bad} has {len(value)} values, not {spec.length}; use {hint}")
     elif kind == "list":
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-            raise InputError(f"{bad} is not a list of strings; use {spec.hint}")
+            raise InputError(f"{bad} is not a list of strings; use {hint}")
         value = tuple(value)
     if not spec.check(value):
-        raise InputError(f"{bad} is out of range; use {spec.hint}")
+        raise InputError(f"{bad} is out of range; use {hint}")
     return value
 
 
@@ -355,10 +442,13 @@ def _check_sigma_table(source: str, table: Any) -> tuple[tuple[str, float], ...]
         if (isinstance(value, bool) or not isinstance(value, int | float)
                 or not math.isfinite(value)):
             raise InputError(f"{source}: key {where} = {value!r} is not a number; "
-                             "use a fractional 1-sigma >= 0")
+                             f"use a fractional 1-sigma {FRACTION.text()}")
         if value < 0:
             raise InputError(f"{source}: key {where} = {value!r} is negative; "
-                             "use a fractional 1-sigma >= 0 (0.12 = 12 %)")
+                             f"use a fractional 1-sigma {FRACTION.text()}")
+        if not FRACTION(value):
+            raise InputError(f"{source}: key {where} = {value!r} is out of range; use a "
+                             f"fractional 1-sigma {FRACTION.text()}")
         out[comp] = float(value)
     return tuple(sorted(out.items()))
 
@@ -449,10 +539,6 @@ def _check_consistency(cfg: Config) -> None:
     from .model import flux_models, make_target
 
     source, tgt = cfg.source, cfg.target
-    if tgt.z is not None and tgt.molar_mass is not None and tgt.molar_mass <= tgt.z:
-        raise InputError(
-            f"{source}: key [target] molar_mass = {tgt.molar_mass} is not above z = {tgt.z}; "
-            "give the molar mass in g/mol")
     try:
         make_target(tgt.name, tgt.z, tgt.molar_mass, cfg.choices["isotopes"])
     except InputError as exc:

@@ -46,8 +46,25 @@ ELEMENT_COLUMNS = ("symbol", "z", "atomic_weight", "name")
 ISOTOPE_COLUMNS = ("symbol", "z", "a", "mass_u", "abundance")
 
 #: Elements up to Z = 92 that the tables leave out (no natural isotopes in periodictable, or, for
-#: U, a composition periodictable 2.1.0 does not apply); named in the error for a clearer message.
-UNTABULATED = ("Tc", "Pm", "Po", "At", "Rn", "Fr", "Ra", "Ac", "U")
+#: U, a composition periodictable 2.1.0 does not apply): symbol -> (Z, name, molar mass in g/mol:
+#: U's standard atomic weight, else the mass number of the longest-lived isotope). Named in the
+#: error with what to give instead, rather than a look-alike symbol.
+UNTABULATED = {"Tc": (43, "technetium", 98.0), "Pm": (61, "promethium", 145.0),
+               "Po": (84, "polonium", 209.0), "At": (85, "astatine", 210.0),
+               "Rn": (86, "radon", 222.0), "Fr": (87, "francium", 223.0),
+               "Ra": (88, "radium", 226.0), "Ac": (89, "actinium", 227.0),
+               "U": (92, "uranium", 238.02891)}
+
+
+def untabulated(name: str) -> str | None:
+    """For an element the tables leave out (by symbol or name), what to give instead; else None."""
+    q = name.strip().lower()
+    for sym, (z, full, mass) in UNTABULATED.items():
+        if q in (sym.lower(), full):
+            return (f"{sym} ({full}, Z = {z}) is not tabulated in data/{ELEMENTS_FILE} (it has no "
+                    f"natural-isotope composition there); give z = {z} and "
+                    f"molar_mass = {mass:g} g/mol with the name")
+    return None
 
 #: British spellings accepted besides the table's (American) element names.
 NAME_ALIASES = {"aluminium": "Al", "caesium": "Cs", "sulphur": "S"}
@@ -321,12 +338,9 @@ def element(symbol_or_name: str) -> Element:
     found = _index().get(query.lower())
     if found is not None:
         return found
-    if query.lower() in {s.lower() for s in UNTABULATED}:
-        raise InputError(
-            f"element {query!r} is not tabulated in data/{ELEMENTS_FILE} (only elements with "
-            "natural isotopes in the generated tables are, see its header); give Z and the molar "
-            "mass directly"
-        )
+    missing = untabulated(query)
+    if missing is not None:
+        raise InputError(f"element {missing}")
     hint = _suggestions(query)
     listed = ""
     if hint:

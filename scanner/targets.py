@@ -169,8 +169,11 @@ def _find_element(name: str):
 
 
 def _unknown_element(name: str, need: str) -> InputError:
-    from .nuclides import _suggestions
+    from .nuclides import _suggestions, untabulated
 
+    missing = untabulated(name)
+    if missing is not None:
+        return InputError(f"name = {name!r}: element {missing}")
     hint = _suggestions(name, 2)
     close = f" (did you mean {' or '.join(hint)}?)" if hint else ""
     return InputError(f"name = {name!r} is not an element of data/elements.csv nor a chemical "
@@ -276,5 +279,43 @@ def make_target(name: str, z: int | None = None, molar_mass: float | None = None
         raise _unknown_element(name, "use a chemical symbol such as 'Ar', a formula such as "
                                "'CsI', or give z and molar_mass for another target")
     z = z if z is not None else el.z
-    molar_mass = molar_mass if molar_mass is not None else el.atomic_weight
+    if molar_mass is None:
+        molar_mass = el.atomic_weight
+    else:
+        check_molar_mass(molar_mass, int(z), el if el is not None else element_by_z(z))
     return Target(label, int(z), float(molar_mass))
+
+
+#: How far (g/mol) a molar mass may lie outside the masses of an element's natural isotopes.
+MOLAR_MASS_MARGIN = 2.0
+#: For a Z without tabulated isotopes: A between Z (hydrogen) and this many times Z (no bound
+#: nucleus lies further from stability, the lightest halo nuclei apart).
+MAX_A_PER_Z = 3.0
+
+
+def molar_mass_range(z: int, el=None) -> tuple[float, float, str]:
+    """The plausible molar masses (g/mol) of an effective nucleus of proton number ``z``.
+
+    For a tabulated element: its natural isotopes' atomic masses widened by
+    :data:`MOLAR_MASS_MARGIN` (an enriched target lies between its lightest and heaviest
+    isotope); otherwise Z to :data:`MAX_A_PER_Z` Z. Returns (low, high, what they come from).
+    """
+    if el is not None and el.isotopes:
+        masses = [iso.mass_u for iso in el.isotopes]
+        return (min(masses) - MOLAR_MASS_MARGIN, max(masses) + MOLAR_MASS_MARGIN,
+                f"{el.symbol}'s natural isotopes {min(masses):.2f}-{max(masses):.2f} g/mol "
+                f"+- {MOLAR_MASS_MARGIN:g}; standard atomic weight {el.atomic_weight:g}")
+    return float(z), MAX_A_PER_Z * z, f"Z to {MAX_A_PER_Z:g} Z for Z = {z}"
+
+
+def check_molar_mass(molar_mass: float, z: int, el=None) -> None:
+    """Refuse a molar mass that does not fit the element of proton number ``z`` (g/mol).
+
+    ``molar_mass = 7.263`` for germanium (a slip for 72.63) would make every nucleus ten
+    times lighter and the rates per kg ten times larger.
+    """
+    low, high, why = molar_mass_range(z, el)
+    if not low <= molar_mass <= high:
+        name = el.symbol if el is not None else f"Z = {z}"
+        raise InputError(f"molar_mass = {molar_mass!r} does not fit {name}; use a molar mass in "
+                         f"[{low:.2f}, {high:.2f}] g/mol ({why})")

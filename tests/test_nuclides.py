@@ -125,7 +125,8 @@ def test_unknown_symbol_suggests(query, suggested):
 
 
 def test_untabulated_and_bad_input():
-    with pytest.raises(InputError, match=r"'Tc' is not tabulated in data/elements.csv"):
+    with pytest.raises(InputError,
+                       match=r"Tc \(technetium, Z = 43\) is not tabulated in data/elements.csv"):
         element("Tc")
     with pytest.raises(InputError, match="unknown element 'Qq'; give a chemical symbol"):
         element("Qq")
