@@ -2,15 +2,20 @@
 
 The public surface (imported lazily, so ``import cevns_scan`` is cheap):
 
-- :func:`load_config`, :class:`Config` - the validated configuration (default: the paper's)
+- :func:`load_config`, :class:`Config` - the validated configuration (default: the paper's;
+  ``load_config(overrides={...})``, ``cfg.replace(scan={"grid": 101})``)
 - :class:`Analysis` - physics model + experiments; ``Analysis.from_config(cfg, data=...)``,
   ``.scan(plane)`` -> :class:`PlaneResult`, ``.neyman(plane)`` -> :class:`NeymanResult`,
   ``.run()`` -> :class:`AnalysisResult`
+- :func:`load_results` -> :class:`SavedResult` - a results folder read back (also one merged
+  from the shards of a cluster job)
+- :class:`PlaneGrid`, :class:`GoodnessOfFit`, :class:`LimitCheck` - what the results hold
 - :func:`build_model`, :class:`Model`, :func:`make_target` - a neutrino source seen by a target
 - :func:`differential_rates` - rates dR/dT_nr (eq. 12)
 - :func:`figure2_tables`, :func:`figure2`, :func:`figure3`, :func:`save_figure` - the figures
 - :func:`experiment_kinds`, :func:`register_kind` - the registry of experiment kinds
-- :class:`InputError`, :class:`ParameterError` - bad input, one line each
+- :class:`InputError`, :class:`ParameterError` - bad input, one line each;
+  :class:`CevnsScanWarning` - caveats of a result, issued with :func:`warnings.warn`
 
 The CDEX-like spectrum's ``load_dataset`` and ``binned_templates`` live in
 :mod:`cevns_scan.experiments.spectrum`; the top-level names still work in this release and
@@ -31,11 +36,13 @@ _PUBLIC = {
     "load_config": "config", "Config": "config",
     "Analysis": "analysis",
     "PlaneResult": "results", "AnalysisResult": "results", "NeymanResult": "neyman",
+    "GoodnessOfFit": "results", "LimitCheck": "limits", "PlaneGrid": "grid",
+    "load_results": "saved_results", "SavedResult": "saved_results",
     "build_model": "model", "Model": "model", "make_target": "targets",
     "differential_rates": "rates", "figure2_tables": "rates",
     "figure2": "plots", "figure3": "plots", "save_figure": "plots",
     "experiment_kinds": "experiments.registry", "register_kind": "experiments.registry",
-    "InputError": "errors", "ParameterError": "errors",
+    "InputError": "errors", "ParameterError": "errors", "CevnsScanWarning": "errors",
 }
 #: Names the registry functions have in their module.
 _RENAMED = {"experiment_kinds": "kinds", "register_kind": "register"}

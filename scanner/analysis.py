@@ -11,6 +11,7 @@ the thresholds, contours and limits only need :meth:`Analysis.statistic`.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import time
@@ -18,12 +19,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import Config, load_config, parse_plane
-from .errors import ParameterError
+from .config import MIN_GRID, Config, load_config, parse_plane
+from .errors import ParameterError, warn
 from .experiments import registry
 from .experiments.protocols import Experiment
 from .grid import PlaneGrid
-from .limits import axis_crossing, one_dof_intervals, threshold
+from .limits import axis_crossing, check_cl, one_dof_intervals, threshold
 from .model import Model, build_model
 
 
@@ -54,6 +55,10 @@ class Analysis:
     model: Model
     experiments: tuple[Experiment, ...]
 
+    def __repr__(self) -> str:
+        return (f"Analysis({self.label} on {self.target_label}, preset "
+                f"{self.config.physics.preset}, CL {self.cl:g})")
+
     # -- construction ----------------------------------------------------------------------
 
     @classmethod
@@ -81,6 +86,13 @@ class Analysis:
     @property
     def cl(self) -> float:
         return self.config.fit.cl
+
+    def with_cl(self, cl: float) -> Analysis:
+        """The same analysis at confidence level ``cl`` in (0, 1) (``[fit] cl``)."""
+        cl = check_cl(cl)
+        if cl == self.cl:
+            return self
+        return dataclasses.replace(self, config=self.config.replace(fit={"cl": cl}))
 
     @property
     def dataset(self):
@@ -179,17 +191,18 @@ class Analysis:
         """Linear axes from 0 to :meth:`axis_maximum` with ``grid`` points each."""
         fx, fy = parse_plane(plane, "plane")
         n = grid if grid is not None else self.config.scan.grid
-        if n < 2:
-            raise ParameterError("grid", n, "must be >= 2 points per axis")
+        if n < MIN_GRID:
+            raise ParameterError("grid", n, f"must be >= {MIN_GRID} points per axis")
         return PlaneGrid(fx, fy, np.linspace(0.0, self.axis_maximum(fx), n),
                          np.linspace(0.0, self.axis_maximum(fy), n))
 
     def neyman_plane(self, flavour_x: str, flavour_y: str, toys: int, seed: int):
         """The statistic of a Neyman scan: the observed map plus toy critical values."""
-        from .neyman import NeymanPlane
+        from .neyman import MIN_TOYS, NeymanPlane
 
-        if toys < 10:
-            raise ParameterError("toys", toys, "must be >= 10 pseudo-experiments per point")
+        if toys < MIN_TOYS:
+            raise ParameterError("toys", toys, f"must be >= {MIN_TOYS} pseudo-experiments per "
+                                 "point")
         return NeymanPlane(self.plane(flavour_x, flavour_y),
                            self.likelihood.toys(flavour_x, flavour_y), int(toys), int(seed),
                            self.cl)
@@ -209,16 +222,25 @@ class Analysis:
 
     # -- scans -------------------------------------------------------------------------------
 
-    def scan(self, plane: str | PlaneGrid, grid: int | None = None, *, jobs: int = 1,
-             backend: str = "threading", scheduler: str | None = None, progress=None):
+    def scan(self, plane: str | PlaneGrid, grid: int | None = None, *, cl: float | None = None,
+             jobs: int = 1, backend: str = "threading", scheduler: str | None = None,
+             progress=None):
         """Scan one plane (``'e-mu'`` or a :class:`PlaneGrid`) and read off its results.
 
-        ``jobs`` workers of the joblib ``backend`` ('threading', 'loky' or 'dask' with a
-        ``scheduler`` address); ``progress`` is None or a factory
+        ``cl`` (default: the config's ``[fit] cl``) is the confidence level of the contour and
+        limits; ``jobs`` workers of the joblib ``backend`` ('threading', 'loky' or 'dask' with
+        a ``scheduler`` address); ``progress`` is None or a factory
         ``progress(total_chunks, description)`` returning an object with ``update()`` and
         ``close()`` (:class:`~cevns_scan.progress.Progress`). Returns a
-        :class:`~cevns_scan.results.PlaneResult`.
+        :class:`~cevns_scan.results.PlaneResult`; its caveats (a limit the grid does not
+        resolve, a bad fit) are issued as :class:`~cevns_scan.errors.CevnsScanWarning`.
         """
+        ana = self if cl is None else self.with_cl(cl)
+        res = ana._scan(plane, grid, jobs, backend, scheduler, progress)
+        warn([*res.warnings(), *ana.warnings()])
+        return res
+
+    def _scan(self, plane, grid, jobs, backend, scheduler, progress):
         from .results import plane_result
         from .scan import make_chunks, scan_map
 
@@ -232,14 +254,21 @@ class Analysis:
         return plane_result(self, pg, chi2)
 
     def neyman(self, plane: str | PlaneGrid, grid: int | None = None, *, toys: int = 1000,
-               seed: int = 0, jobs: int = 1, backend: str = "threading",
-               scheduler: str | None = None, progress=None):
+               seed: int = 0, cl: float | None = None, jobs: int = 1,
+               backend: str = "threading", scheduler: str | None = None, progress=None):
         """Scan one plane with the toy-MC Neyman construction (:mod:`cevns_scan.neyman`).
 
-        ``toys`` pseudo-experiments per grid point, seeded from (``seed``, point index).
-        Returns a :class:`~cevns_scan.neyman.NeymanResult`; its ``wilks`` is the same map read
-        with Wilks' threshold.
+        ``toys`` pseudo-experiments per grid point, seeded from (``seed``, point index);
+        ``cl`` as in :meth:`scan`. Returns a :class:`~cevns_scan.neyman.NeymanResult`; its
+        ``wilks`` is the same map read with Wilks' threshold.
         """
+        ana = self if cl is None else self.with_cl(cl)
+        ney = ana._neyman(plane, grid, toys, seed, jobs, backend, scheduler, progress)
+        warn([*ney.wilks.warnings(), *(f"plane {ney.name}, Neyman: {p}" for p in ney.problems()),
+              *ana.warnings()])
+        return ney
+
+    def _neyman(self, plane, grid, toys, seed, jobs, backend, scheduler, progress):
         from .neyman import read_neyman
         from .results import plane_result
         from .scan import make_chunks, scan_map
@@ -262,30 +291,34 @@ class Analysis:
         """
         return one_dof_intervals(self, self.cl if cl is None else cl)
 
-    def run(self, planes=None, grid: int | None = None, *, jobs: int = 1,
-            backend: str = "threading", scheduler: str | None = None, progress=None,
-            toys: int = 0, seed: int = 0):
+    def run(self, planes=None, grid: int | None = None, *, cl: float | None = None,
+            jobs: int = 1, backend: str = "threading", scheduler: str | None = None,
+            progress=None, toys: int = 0, seed: int = 0):
         """Scan every plane (default: the config's) and add the 1-d.o.f. limits.
 
+        ``cl`` (default: the config's) is the confidence level of every region and limit;
         ``progress`` is None or a factory ``progress(total_chunks, description)``. With
         ``toys`` > 0 every plane also gets the Neyman construction (:meth:`neyman`). Returns
-        an :class:`~cevns_scan.results.AnalysisResult`.
+        an :class:`~cevns_scan.results.AnalysisResult`; its :meth:`warnings
+        <cevns_scan.results.AnalysisResult.warnings>` are issued as
+        :class:`~cevns_scan.errors.CevnsScanWarning`, each once.
         """
         from .results import AnalysisResult
 
+        ana = self if cl is None else self.with_cl(cl)
         results, neyman, timings = [], [], {}
-        for plane in planes or self.config.scan.planes:
+        for plane in planes or ana.config.scan.planes:
             t0 = time.perf_counter()
             if toys:
-                ney = self.neyman(plane, grid, toys=toys, seed=seed, jobs=jobs, backend=backend,
-                                  scheduler=scheduler, progress=progress)
+                ney = ana._neyman(plane, grid, toys, seed, jobs, backend, scheduler, progress)
                 res = ney.wilks
                 neyman.append(ney)
                 timings[f"neyman_{res.grid.name}_s"] = time.perf_counter() - t0
             else:
-                res = self.scan(plane, grid, jobs=jobs, backend=backend, scheduler=scheduler,
-                                progress=progress)
+                res = ana._scan(plane, grid, jobs, backend, scheduler, progress)
                 timings[f"scan_{res.grid.name}_s"] = time.perf_counter() - t0
             results.append(res)
-        return AnalysisResult(self, tuple(results), self.one_dof_intervals(), timings,
-                              tuple(neyman))
+        result = AnalysisResult(ana, tuple(results), ana.one_dof_intervals(), timings,
+                                tuple(neyman))
+        warn(list(dict.fromkeys(result.warnings())))
+        return result

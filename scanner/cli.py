@@ -25,7 +25,8 @@ from .errors import InputError, ParameterError, ScanInterrupted
 PROG = "cevns-scan"
 
 #: Library parameter name -> the option that sets it.
-OPTIONS = {"jobs": "--jobs", "grid": "--grid", "backend": "--backend",
+OPTIONS = {"jobs": "--jobs", "grid": "--grid", "backend": "--backend", "toys": "--toys",
+           "inner": "--inner-toys",
            "scheduler": "--scheduler", "shard": "--shard", "plane": "--plane", "cl": "--cl",
            "out": "--out"}
 
@@ -33,29 +34,47 @@ OPTIONS = {"jobs": "--jobs", "grid": "--grid", "backend": "--backend",
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (raised, so that main() prints them uniformly).
 
-    Negative numbers in exponent form (``--mu -1e-9``) are read as values, not options, so
-    that the value check can name them.
+    Negative numbers in exponent form (``--mu -1e-9``) and comma lists that start with one
+    (``--energies -1,5``) are read as values, not options, so that the value check can name
+    them.
     """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+        number = r"(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?"
+        self._negative_number_matcher = re.compile(rf"^-{number}(,\s*-?{number})*$")
 
     def error(self, message):
         raise InputError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
-def positive_int(name):
-    """argparse type: an integer >= 1, errors naming the option ``name``."""
+def positive_int(name, minimum: int = 1, what: str = ""):
+    """argparse type: an integer >= ``minimum``, errors naming the option ``name``.
+
+    The minimum is the library's (``MIN_GRID``, ``MIN_TOYS``), so that an option states the
+    same one as the parameter it sets; ``what`` says what the number counts.
+    """
     def parse(text):
         try:
             value = int(text)
         except ValueError:
             raise InputError(f"{name} {text!r} is not an integer") from None
-        if value < 1:
-            raise InputError(f"{name} {value} must be >= 1")
+        if value < minimum:
+            raise InputError(f"{name} {value} must be >= {minimum}{' ' + what if what else ''}")
         return value
     return parse
+
+
+def _grid_type():
+    from .config import MIN_GRID
+
+    return positive_int("--grid", MIN_GRID, "points per axis")
+
+
+def _toys_type(name: str):
+    from .neyman import MIN_TOYS
+
+    return positive_int(name, MIN_TOYS, "pseudo-experiments")
 
 
 def float_option(name, minimum=None, strict=False):
@@ -74,14 +93,18 @@ def float_option(name, minimum=None, strict=False):
 
 
 def _mu_max(text):
-    from .config import FLAVOURS
+    from .config import FLAVOURS, MU_RANGE
 
     if "=" not in text:
         raise InputError(f"--mu-max {text!r}: use FLAVOUR=VALUE, e.g. --mu-max e=2e-9")
     fl, value = text.split("=", 1)
     if fl not in FLAVOURS:
         raise InputError(f"--mu-max {text!r}: flavour {fl!r} is not one of e, mu, tau")
-    return fl, float_option("--mu-max", 0.0, strict=True)(value)
+    value = float_option("--mu-max", 0.0, strict=True)(value)
+    if not MU_RANGE(value):
+        raise InputError(f"--mu-max {text!r}: out of range; give an axis maximum "
+                         f"{MU_RANGE.text()} (e.g. 3e-8, not 3)")
+    return fl, value
 
 
 def _jobs(text):
@@ -139,8 +162,8 @@ def _add_analysis_options(p, default_out=None, grid=True):
                         f"kind; default {_default_data()}; repeat to fit experiments together, "
                         "nuisances shared by name")
     if grid:
-        p.add_argument("--grid", type=positive_int("--grid"), metavar="N",
-                       help="points per axis (default from config: 201)")
+        p.add_argument("--grid", type=_grid_type(), metavar="N",
+                       help="points per axis, >= 2 (default from config: 201)")
     p.add_argument("--mu-max", action="append", type=_mu_max, default=[], metavar="FL=VALUE",
                    help="axis maximum in mu_B for flavour e, mu or tau, repeatable (default: "
                         "1.3 x the exact on-axis crossing)")
@@ -155,11 +178,11 @@ def _add_analysis_options(p, default_out=None, grid=True):
 
 def _add_toy_options(p, default: int):
     if default:
-        help_toys = f"pseudo-experiments per grid point (default {default})"
+        help_toys = f"pseudo-experiments per grid point, >= 10 (default {default})"
     else:
-        help_toys = ("also run the toy-MC Neyman construction with N pseudo-experiments per "
-                     "grid point (default: Wilks only)")
-    p.add_argument("--toys", type=positive_int("--toys"), default=default or None, metavar="N",
+        help_toys = ("also run the toy-MC Neyman construction with N >= 10 pseudo-experiments "
+                     "per grid point (default: Wilks only)")
+    p.add_argument("--toys", type=_toys_type("--toys"), default=default or None, metavar="N",
                    help=help_toys)
     p.add_argument("--seed", type=int, default=0,
                    help="random seed; each grid point's toys come from (seed, point index) "
@@ -226,10 +249,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE.csv", help="CSV file (default: print to stdout)")
     p.add_argument("--plot", metavar="FILE.png",
                    help="also draw the MSW P(E) of pp, 7Be and 8B (and --component) against "
-                        "the paper's constant P_ee, as PNG")
+                        "the paper's constant P_ee, as PNG; the table is then MSW too, unless "
+                        "--model says otherwise")
     add_force(p, "file")
 
-    p = _sub(sub, "figure2", "draw Fig. 2 (Ge and Xe rates) as PNG and PDF",
+    p = _sub(sub, "figure2", "draw Fig. 2 (8B rates of the configured target and Xe) as PNG and "
+             "PDF",
              f"{PROG} figure2 --out figs")
     p.add_argument("--config", metavar="FILE.toml", help="TOML configuration (default: paper's)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
@@ -269,11 +294,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--at", action="append", default=[], metavar="X=VALUE,Y=VALUE",
                    help="a true point in mu_B, e.g. e=1e-8,mu=0; repeatable (default: the "
                         "origin and 0.5, 1 x the exact 2-d.o.f. on-axis crossing)")
-    p.add_argument("--toys", type=positive_int("--toys"), default=400, metavar="N",
-                   help="pseudo-experiments per true point (default 400)")
-    p.add_argument("--inner-toys", type=positive_int("--inner-toys"), default=1000,
+    p.add_argument("--toys", type=_toys_type("--toys"), default=400, metavar="N",
+                   help="pseudo-experiments per true point, >= 10 (default 400)")
+    p.add_argument("--inner-toys", type=_toys_type("--inner-toys"), default=1000,
                    metavar="N", help="toys of each pseudo-experiment's own Neyman critical "
-                                     "value (default 1000)")
+                                     "value, >= 10 (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--jobs", type=_jobs, default=None, metavar="N",
                    help="threads; -1 or unset: all cores")
@@ -342,18 +367,22 @@ def _subparsers(parser) -> dict:
 
 
 def _unknown_option(argv: list[str], parser) -> None:
-    """Raise for the first ``--option`` that the command does not know, naming the closest."""
-    chain, sub = [PROG], parser
+    """Raise for the first ``--option`` that the command does not know, naming the closest.
+
+    Options before the command are the program's own (``--debug``, ``--version``).
+    """
+    chain, sub, first = [PROG], parser, len(argv)
     top = [o for a in parser._actions for o in a.option_strings]
-    for tok in argv:
+    for i, tok in enumerate(argv):
         subs = _subparsers(sub)
         if tok in subs:
             chain.append(tok)
             sub = subs[tok]
+            first = min(first, i)
     known = [o for a in sub._actions for o in a.option_strings]
-    for tok in argv:
+    for i, tok in enumerate(argv):
         name = tok.split("=", 1)[0]
-        if not tok.startswith("--") or name in known or (len(chain) == 1 and name in top):
+        if not tok.startswith("--") or name in known or (i < first and name in top):
             continue
         where = " ".join(chain)
         if name in top:
@@ -365,9 +394,30 @@ def _unknown_option(argv: list[str], parser) -> None:
         raise InputError(f"{where}: unrecognized option {name!r}{hint} (see {where} --help)")
 
 
+def _unknown_command(argv: list[str], parser) -> None:
+    """Raise for a command (or ``dataset`` action) that does not exist, naming the closest."""
+    chain, sub = [PROG], parser
+    for tok in argv:
+        if tok.startswith("-"):
+            continue
+        subs = _subparsers(sub)
+        if not subs:
+            return
+        if tok not in subs:
+            where = " ".join(chain)
+            match = difflib.get_close_matches(tok, list(subs), n=1, cutoff=0.5)
+            hint = f"; did you mean {match[0]!r}?" if match else ""
+            what = "command" if len(chain) == 1 else "action"
+            raise InputError(f"{where}: unknown {what} {tok!r}{hint} ({what}s: "
+                             f"{', '.join(subs)}; see {where} --help)")
+        chain.append(tok)
+        sub = subs[tok]
+
+
 def parse_args(argv: list[str]):
-    """Parse ``argv``; an unknown option names the command's help and the closest option."""
+    """Parse ``argv``; an unknown command or option names the closest one and the help."""
     parser = build_parser()
+    _unknown_command(argv, parser)
     _unknown_option(argv, parser)
     return parser.parse_args(argv)
 
@@ -407,16 +457,43 @@ def _overlays(args):
     return [load_overlay(s) for s in getattr(args, "overlay", [])]
 
 
-def _finish(result, out, argv, args, extra, started):
-    """Write a results folder, print warnings, limits and where it went."""
+def _warnings_to_stderr(command):
+    """Run ``command`` printing each :class:`~cevns_scan.errors.CevnsScanWarning` that the
+    library issues as one line on stderr (``warning: ...``), every time it is issued."""
+    import functools
+    import warnings
+
+    from .errors import CevnsScanWarning
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", CevnsScanWarning)
+            shown = warnings.showwarning
+
+            def show(message, category, filename, lineno, file=None, line=None):
+                if issubclass(category, CevnsScanWarning):
+                    print(f"warning: {message}", file=sys.stderr)
+                else:
+                    shown(message, category, filename, lineno, file, line)
+
+            warnings.showwarning = show
+            return command(*args, **kwargs)
+    return run
+
+
+def _finish(result, out, argv, args, extra, started, warn: bool = False):
+    """Write a results folder, print limits and where it went; ``warn``: also issue the
+    result's warnings (a merge; an analysis run has issued them already)."""
+    from .errors import warn as issue
     from .plots import check_overlays
 
     overlays = _overlays(args)
     check_overlays(overlays, result.planes)
     result.write(out, argv, force=args.force, overlays=overlays, extra=extra,
                  caveat=not args.no_caveat, figures=not args.no_figures)
-    for msg in result.warnings():
-        print(f"warning: {msg}", file=sys.stderr)
+    if warn:
+        issue(list(dict.fromkeys(result.warnings())))
     print("\n".join(result.summary_lines()))
     if result.analysis.dataset.description:
         print(f"note: {result.analysis.dataset.description}")
@@ -435,9 +512,14 @@ def cmd_rates(args, argv) -> int:
 
     if args.tnr_max <= args.tnr_min:
         raise InputError(f"--tnr-max {args.tnr_max:g} must exceed --tnr-min {args.tnr_min:g} (keV)")
+    from .config import MU_RANGE, number_text
+
     for m in args.mu:
         if m < 0:
             raise InputError(f"--mu {m:g}: a magnetic moment must be >= 0 (mu_B)")
+        if m > MU_RANGE.high:
+            raise InputError(f"--mu {m:g}: out of range; give a magnetic moment in "
+                             f"[0, {number_text(MU_RANGE.high)}] mu_B (e.g. 1e-9, not 1)")
     if args.out is not None:
         check_output_file(args.out, force=args.force)
     cfg = _config(args)
@@ -489,7 +571,10 @@ def _energies(text: str | None):
         return None
     values = []
     for part in text.split(","):
-        values.append(float_option("--energies", 0.0, strict=True)(part.strip()))
+        value = float_option("--energies")(part.strip())
+        if value <= 0:
+            raise InputError(f"--energies {value:g}: a neutrino energy must be > 0 (MeV)")
+        values.append(value)
     return values
 
 
@@ -504,9 +589,11 @@ def cmd_probabilities(args, argv) -> int:
     energies = _energies(args.energies)
     if energies is None:
         energies = component_energies(args.component, cfg, points=50)
-    tab = probability_table(args.component, energies, cfg, model=args.model)
+    # the table is of the model drawn (MSW) unless --model names another
+    model = args.model or ("msw" if args.plot is not None else cfg.choices["oscillation"])
+    tab = probability_table(args.component, energies, cfg, model=model)
     _emit_table(tab, f"flavour probabilities at Earth of {args.component} neutrinos, "
-                f"{args.model or cfg.choices['oscillation']} model; E in MeV", args, digits=8)
+                f"{model} model; E in MeV", args, digits=8)
     if args.plot is not None:
         import io
 
@@ -518,8 +605,8 @@ def cmd_probabilities(args, argv) -> int:
         ax = fig.subplots()
         comps = tuple(dict.fromkeys((*DEFAULT_COMPONENTS, args.component)))
         draw_probabilities(ax, cfg, comps, model="msw", flavours=("ee", "emu", "etau"))
-        ax.axhline(probability_table("8B", [1.0], cfg, model="constant")["P_ee"][0], color="k",
-                   lw=1, ls="-.", label=r"$P_{ee}$, eqs. 8-11 (paper)")
+        ax.axhline(probability_table("8B", [1.0], cfg, model="constant")["P_ee"][0], color="0.4",
+                   lw=1, ls="-.", zorder=1, label=r"$P_{ee}$, eqs. 8-11 (paper)")
         ax.set_title("day-time adiabatic MSW, BS05(OP) production zones", fontsize=9)
         ax.legend(fontsize=7, ncol=2)
         buf = io.BytesIO()
@@ -545,16 +632,18 @@ def cmd_figure2(args, argv) -> int:
     return 0
 
 
+@_warnings_to_stderr
 def cmd_reproduce(args, argv) -> int:
     from .analysis import Analysis
     from .outputs import check_results_dir
+    from .plots import check_overlay_planes
     from .scan import check_backend
 
     started = time.perf_counter()
     check_backend(args.backend, args.scheduler)
     out = check_results_dir(args.out, force=args.force)
     cfg = _config(args)
-    _overlays(args)
+    check_overlay_planes(_overlays(args), cfg.scan.planes)
     t0 = time.perf_counter()
     analysis = Analysis.from_config(cfg, args.data)
     prepare_s = time.perf_counter() - t0
@@ -592,6 +681,7 @@ def cmd_scan(args, argv) -> int:
     return 0
 
 
+@_warnings_to_stderr
 def cmd_merge(args, argv) -> int:
     from .checkpoint import merge_scan
     from .outputs import check_results_dir
@@ -604,7 +694,7 @@ def cmd_merge(args, argv) -> int:
     out = check_results_dir(args.out, force=args.force)
     _overlays(args)
     result = merge_scan(root, args.cl)
-    _finish(result, out, argv, args, {"merged_from": str(root)}, None)
+    _finish(result, out, argv, args, {"merged_from": str(root)}, None, warn=True)
     return 0
 
 
@@ -643,10 +733,11 @@ def _true_point(text: str, fx: str, fy: str) -> tuple[float, float]:
     return values.get(fx, 0.0), values.get(fy, 0.0)
 
 
+@_warnings_to_stderr
 def cmd_coverage(args, argv) -> int:
     from .analysis import Analysis
     from .config import parse_plane
-    from .limits import axis_crossing, threshold
+    from .limits import axis_crossing, check_true_point, threshold
     from .neyman import coverage
     from .outputs import check_output_file, json_bytes, write_output_file
 
@@ -655,6 +746,11 @@ def cmd_coverage(args, argv) -> int:
     fx, fy = parse_plane(args.plane, "--plane")
     points = [_true_point(text, fx, fy) for text in args.at]
     analysis = Analysis.from_config(_config(args), args.data)
+    for text, point in zip(args.at, points, strict=True):
+        try:
+            check_true_point(analysis, (fx, fy), point, analysis.cl)
+        except InputError as exc:
+            raise InputError(f"--at {text!r}: {exc}") from None
     if not points:
         thr = threshold(analysis.cl, 2)
         cx, cy = axis_crossing(analysis, fx, thr), axis_crossing(analysis, fy, thr)

@@ -36,3 +36,24 @@ class ScanInterrupted(Exception):
     def __init__(self, message: str, signum: int):
         super().__init__(message)
         self.signum = signum
+
+
+class CevnsScanWarning(UserWarning):
+    """A caveat about a result or an input that does not stop the computation: a limit the
+    grid does not resolve, a bad fit, germanium inputs used with another target.
+
+    Library calls issue it through :func:`warnings.warn`, so a notebook shows it and
+    ``warnings.simplefilter("error", CevnsScanWarning)`` turns it into an exception; the
+    command line prints each as one line on stderr (``warning: ...``).
+    """
+
+
+def warn(messages, stacklevel: int = 2) -> None:
+    """Issue each message (a string or a list of them) as a :class:`CevnsScanWarning`.
+
+    ``stacklevel`` counts from the caller of ``warn`` (2: the caller's caller, the user's code).
+    """
+    import warnings
+
+    for message in [messages] if isinstance(messages, str) else messages:
+        warnings.warn(message, CevnsScanWarning, stacklevel=stacklevel + 1)

@@ -18,6 +18,11 @@ class PlaneGrid:
     mu_x: np.ndarray
     mu_y: np.ndarray
 
+    def __repr__(self) -> str:
+        return (f"PlaneGrid({self.name}: mu_{self.flavour_x} {self.mu_x.size} points "
+                f"{self.mu_x[0]:.3g}-{self.mu_x[-1]:.3g}, mu_{self.flavour_y} {self.mu_y.size} "
+                f"points {self.mu_y[0]:.3g}-{self.mu_y[-1]:.3g} mu_B)")
+
     @property
     def name(self) -> str:
         return f"{self.flavour_x}_{self.flavour_y}"

@@ -12,12 +12,25 @@ import numpy as np
 from scipy import optimize, stats
 
 from .config import FLAVOURS
-from .errors import InputError
+from .errors import InputError, ParameterError
+
+
+def check_cl(cl, name: str = "cl") -> float:
+    """``cl`` as a float if it is a confidence level in (0, 1); else a ParameterError.
+
+    Every function that takes a CL checks it here first, so that ``cl=1.5`` (or 90 for
+    90 %) is named as the problem rather than showing up as a NaN threshold later.
+    """
+    if (isinstance(cl, bool) or not isinstance(cl, int | float | np.floating)
+            or not 0.0 < float(cl) < 1.0):
+        raise ParameterError(name, cl, "must be a confidence level in (0, 1), e.g. 0.9 for "
+                             "90 %")
+    return float(cl)
 
 
 def threshold(cl: float, dof: int) -> float:
     """Delta chi^2 of a confidence level (Wilks): scipy.stats.chi2.ppf(cl, dof)."""
-    return float(stats.chi2.ppf(cl, dof))
+    return float(stats.chi2.ppf(check_cl(cl), dof))
 
 
 def flavour_mu(flavour: str, value: float) -> np.ndarray:
@@ -47,8 +60,9 @@ def line_minimum(lik, flavour: str) -> tuple[float, float]:
 def _finite(lik, flavour: str, m: float) -> float:
     value = lik.statistic(flavour_mu(flavour, m))
     if not np.isfinite(value):
-        raise InputError(f"the test statistic is {value} at mu_{flavour} = {m:.4g} mu_B; the "
-                         "templates or the data errors are not usable there (check sigma)")
+        raise InputError(f"the test statistic is {value} at mu_{flavour} = {m:.4g} mu_B: an "
+                         "experiment's expected values or data are not finite there; check "
+                         "its dataset and the model configuration")
     return value
 
 
@@ -87,6 +101,41 @@ def axis_crossing(lik, flavour: str, delta_chi2: float, chi2_min: float | None =
     axis never enters the region.
     """
     return axis_interval(lik, flavour, delta_chi2, chi2_min)[1]
+
+
+#: A true point or overlay whose moment exceeds the analysis's natural scale this many times is
+#: in the wrong units (as :data:`cevns_scan.plots.OVERLAY_UNITS_FACTOR` for overlays).
+MU_UNITS_FACTOR = 100.0
+
+
+def check_true_point(lik, flavours: tuple[str, str], point, cl: float) -> tuple[float, float]:
+    """A true point (mu_x, mu_y) in mu_B of a plane, checked like an overlay's values.
+
+    Each moment must be finite, >= 0, at most the plausible 1e-4 mu_B
+    (:data:`cevns_scan.config.MU_RANGE`) and at most :data:`MU_UNITS_FACTOR` times the
+    exact 2-d.o.f. on-axis crossing of its flavour at ``cl`` (``e=2`` for 2e-8 is a unit slip).
+    """
+    from .config import MU_RANGE, number_text
+
+    out = []
+    for fl, value in zip(flavours, point, strict=True):
+        name = f"mu_{fl}"
+        if isinstance(value, bool) or not isinstance(value, int | float | np.floating) or not (
+                np.isfinite(value) and value >= 0):
+            raise InputError(f"{name} = {value!r} must be a finite magnetic moment >= 0 in mu_B")
+        value = float(value)
+        if value > MU_RANGE.high:
+            raise InputError(f"{name} = {value:g} is out of range; use a magnetic moment in "
+                             f"[0, {number_text(MU_RANGE.high)}] mu_B (e.g. 2e-8, not 2)")
+        if value > 0:
+            crossing = axis_crossing(lik, fl, threshold(cl, 2))
+            if np.isfinite(crossing) and value > MU_UNITS_FACTOR * crossing:
+                raise InputError(
+                    f"{name} = {value:g} mu_B is {value / crossing:.3g} times the "
+                    f"{100 * cl:g} % CL on-axis crossing {crossing:.3g} mu_B of this analysis; "
+                    f"give the point in mu_B, within {MU_UNITS_FACTOR:g} times that crossing")
+        out.append(value)
+    return out[0], out[1]
 
 
 def one_dof_intervals(lik, cl: float) -> dict[str, tuple[float, float]]:
@@ -153,8 +202,9 @@ def check_limit(name: str, extent: float, on_axis: tuple[float, float], axis: np
     cell = float(axis[-1] - axis[0]) / max(axis.size - 1, 1)
     upper = on_axis[1]
     target = 1.3 * upper if np.isfinite(upper) and upper > 0 else None
-    fix = (f"set --mu-max {fl}={target:.2g} (about 1.3 x the exact crossing) and a --grid of "
-           "at least 101" if target else f"check the axis range of mu_{fl} and the grid")
+    fix = (f"set the axis maximum mu_max_{fl} = {target:.2g} (about 1.3 x the exact crossing) "
+           "and a grid of at least 101 points" if target
+           else f"check the axis range of mu_{fl} and the grid")
     problems = []
     if not np.isfinite(extent):
         problems.append(f"no allowed region on the grid; {fix}")

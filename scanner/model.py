@@ -62,6 +62,11 @@ class Model:
     couplings: str = "tree"
     preset: str = "paper"
 
+    def __repr__(self) -> str:
+        return (f"Model(target {self.target.name} ({self.target.isotopes}), source "
+                f"{self.source.name}: {', '.join(self.component_names)}; preset {self.preset}, "
+                f"couplings {self.couplings})")
+
     def __getattr__(self, name):
         if name in _SOURCE_ATTRIBUTES:
             return getattr(self.source, name)

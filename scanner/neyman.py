@@ -27,6 +27,9 @@ import numpy as np
 #: Quantiles of the toy distribution stored besides t_c at the run's CL (so that a results
 #: folder can be read at these CLs without new toys).
 QUANTILES = (0.68, 0.90, 0.95, 0.99)
+#: The fewest pseudo-experiments per point (library and command line): a 90 % quantile of fewer
+#: toys is not defined.
+MIN_TOYS = 10
 #: The channels of a Neyman map, in order.
 CHANNELS = ("chi2", "tcrit", "tcrit_err", *(f"q{round(100 * q)}" for q in QUANTILES))
 
@@ -122,6 +125,13 @@ class NeymanResult:
     limits: dict
     touches: tuple[str, ...] = ()
 
+    def __repr__(self) -> str:
+        pg = self.wilks.grid
+        limits = ", ".join(f"{k} < {v:.4g}" for k, v in self.limits.items())
+        return (f"NeymanResult({self.name}, grid {pg.mu_x.size}x{pg.mu_y.size}, CL {self.cl:g}, "
+                f"{self.n_toys} toys/point, seed {self.seed}, {limits}; Wilks "
+                + ", ".join(f"{k} < {v:.4g}" for k, v in self.wilks.limits.items()) + ")")
+
     @property
     def name(self) -> str:
         return self.wilks.name
@@ -157,7 +167,9 @@ class NeymanResult:
         return out
 
     def plot(self, ax=None, **kwargs):
-        """Wilks and Neyman regions of this plane on ``ax`` (a new one if None)."""
+        """Wilks and Neyman regions of this plane on ``ax`` (a new pyplot figure if None);
+        keyword arguments style the Wilks region (see :meth:`PlaneResult.plot
+        <cevns_scan.results.PlaneResult.plot>`)."""
         from .plots import draw_allowed_region, draw_neyman_contour, new_axes
 
         ax = ax if ax is not None else new_axes()
@@ -246,12 +258,14 @@ def coverage(analysis, plane: str, points, *, toys: int = 200, inner: int = 1000
 
     from .config import parse_plane
     from .errors import ParameterError
-    from .limits import threshold
+    from .limits import check_true_point, threshold
     from .scan import resolve_jobs
 
     fx, fy = parse_plane(plane, "plane")
-    if toys < 10 or inner < 10:
-        raise ParameterError("toys", min(toys, inner), "must be >= 10 pseudo-experiments")
+    for name, n in (("toys", toys), ("inner", inner)):
+        if n < MIN_TOYS:
+            raise ParameterError(name, n, f"must be >= {MIN_TOYS} pseudo-experiments")
+    points = [check_true_point(analysis, (fx, fy), p, analysis.cl) for p in points]
     base = analysis.likelihood.toys(fx, fy)
     cl, thr = analysis.cl, threshold(analysis.cl, 2)
     jobs = resolve_jobs(jobs)

@@ -2,13 +2,16 @@
 
 Drawing functions take a matplotlib Axes, draw on it and return what they drew; figure
 builders return a :class:`matplotlib.figure.Figure`; saving is a separate step
-(:func:`save_figure`). Uses matplotlib's object API with the Agg canvas (no pyplot, no display).
+(:func:`save_figure`). The figures of the results folder use matplotlib's object API (no
+pyplot, no display, constrained layout); ``result.plot()`` without an Axes draws on a new
+pyplot figure, so that Jupyter shows it (:func:`new_axes`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,11 +22,49 @@ from matplotlib.ticker import NullFormatter
 FLAVOUR_TEX = {"e": r"\mu_{\nu_e}", "mu": r"\mu_{\nu_\mu}", "tau": r"\mu_{\nu_\tau}"}
 REGION_COLOUR = "#9ecae1"
 LINE_COLOUR = "#08519c"
+#: Colours and line styles of successive allowed regions on one Axes (several CLs, datasets).
+REGION_COLOURS = (LINE_COLOUR, "#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#666666")
+REGION_STYLES = ("-", "--", ":", "-.")
+#: Artist ids that mark what this module drew (to count regions and keep one best fit).
+_REGION_GID = "cevns_scan.region"
+_BEST_GID = "cevns_scan.best_fit"
 
 
 def new_axes(figsize=(5.0, 4.2)):
-    """A fresh Axes on its own Agg figure (for notebook-style ``result.plot()``)."""
-    return Figure(figsize=figsize).subplots()
+    """A fresh Axes on a new pyplot figure with constrained layout (``result.plot()``).
+
+    pyplot manages the figure, so Jupyter displays it after the cell and ``plt.show()``
+    shows it in a script; ``drawn.figure.savefig(...)`` keeps every label inside.
+    """
+    import matplotlib.pyplot as plt
+
+    return plt.figure(figsize=figsize, layout="constrained").subplots()
+
+
+class Drawn(dict):
+    """What a ``plot()`` drew: a dict of artists (``region``, ``lines``, ``best``...) with the
+    Axes and Figure as attributes (``drawn.figure.savefig("x.png")``) and a short repr."""
+
+    def __init__(self, ax, **artists):
+        super().__init__(**artists)
+        self.ax = ax
+
+    @property
+    def figure(self):
+        return self.ax.figure
+
+    def __repr__(self) -> str:
+        return f"<cevns-scan plot: {', '.join(self)} on {self.ax!r}>"
+
+
+def unique_legend(ax, **kwargs):
+    """One legend entry per label on ``ax`` (the first artist of each), however many regions
+    were drawn with it; keyword arguments go to :meth:`~matplotlib.axes.Axes.legend`."""
+    handles, labels = ax.get_legend_handles_labels()
+    first: dict = {}
+    for handle, label in zip(handles, labels, strict=True):
+        first.setdefault(label, handle)
+    return ax.legend(list(first.values()), list(first), **kwargs)
 
 
 def save_figure(fig: Figure, folder: str | Path, stem: str) -> None:
@@ -81,7 +122,8 @@ def axis_exponent(results) -> int:
 
 
 def draw_allowed_region(ax, result, *, exponent: int | None = None, overlays=(),
-                        best_fit: bool = True, label: str | None = None) -> dict:
+                        best_fit: bool = True, label: str | None = None,
+                        fill: bool | None = None, **style) -> Drawn:
     """Draw one plane's CL allowed region (filled), its contour and best fit on ``ax``.
 
     Parameters
@@ -92,81 +134,124 @@ def draw_allowed_region(ax, result, *, exponent: int | None = None, overlays=(),
     overlays : sequence of (label, polygon)
         Comparison regions, polygons (N, 2) in mu_B.
     best_fit : bool
-        Mark the global best fit.
+        Mark the global best fit (once per position on an Axes).
+    label : str, optional
+        Legend text of the contour (default: ``90 % CL (2 d.o.f., Wilks)``).
+    fill : bool, optional
+        Fill the region; default: only the first region drawn on ``ax``, so that regions
+        drawn over it (other CLs) stay visible as lines.
+    **style
+        Line properties of the contour (``color``, ``linestyle``, ``linewidth``, ``alpha``...,
+        as :meth:`matplotlib.axes.Axes.plot` takes them); ``color`` also tints the fill.
+        Without them the n-th region on ``ax`` takes the n-th of :data:`REGION_COLOURS` and
+        :data:`REGION_STYLES`.
 
     Returns
     -------
-    dict
-        ``region`` (the filled contour set), ``lines`` (Line2D list), ``best`` (Line2D or
-        None), ``overlays`` (patches).
+    Drawn
+        ``region`` (the filled contour set or None), ``lines`` (Line2D list), ``best``
+        (Line2D or None), ``overlays`` (patches); ``.ax``, ``.figure``.
     """
     pg = result.grid
     exponent = axis_exponent([result]) if exponent is None else exponent
     s = 10.0**exponent
-    region = ax.contourf(pg.mu_x / s, pg.mu_y / s, result.chi2.T, levels=[-np.inf, result.level],
-                         colors=[REGION_COLOUR], alpha=0.8)
+    n = sum(1 for line in ax.lines if line.get_gid() == _REGION_GID)
+    colour = style.pop("color", style.pop("c", None))
+    line_style = {"linestyle": style.pop("linestyle", style.pop("ls", REGION_STYLES[n % 4])),
+                  "linewidth": style.pop("linewidth", style.pop("lw", 1.8)),
+                  "color": colour if colour is not None else REGION_COLOURS[n % 6], **style}
+    region = None
+    if fill if fill is not None else n == 0:
+        shade, alpha = ((REGION_COLOUR, 0.8) if colour is None and n == 0
+                        else (line_style["color"], 0.25))
+        region = ax.contourf(pg.mu_x / s, pg.mu_y / s, result.chi2.T,
+                             levels=[-np.inf, result.level], colors=[shade], alpha=alpha,
+                             zorder=0.5)
     lines = []
     for line in result.lines:
-        lines += ax.plot(line[:, 0] / s, line[:, 1] / s, "-", color=LINE_COLOUR, lw=1.8)
+        lines += ax.plot(line[:, 0] / s, line[:, 1] / s, **line_style)
     patches = []
     for k, (name, poly) in enumerate(overlays):
         patches += ax.fill(poly[:, 0] / s, poly[:, 1] / s, alpha=0.3, color=f"C{(k + 3) % 10}",
                            label=name)
-    ax.plot([], [], "-", color=LINE_COLOUR,
-            label=label or f"{100 * result.cl:g} % CL (2 d.o.f., Wilks)")
+    (proxy,) = ax.plot([], [], **line_style,
+                       label=label or f"{100 * result.cl:g} % CL (2 d.o.f., Wilks)")
+    proxy.set_gid(_REGION_GID)
     best = None
-    if best_fit:
-        (best,) = ax.plot([result.best[0] / s], [result.best[1] / s], "k+", ms=9, mew=1.6,
-                          clip_on=False, label="best fit", zorder=5)
-    ax.set_xlim(0, pg.mu_x[-1] / s)
-    ax.set_ylim(0, pg.mu_y[-1] / s)
-    ax.set_xlabel(rf"${FLAVOUR_TEX[pg.flavour_x]}$ [$10^{{{exponent}}}\,\mu_B$]")
-    ax.set_ylabel(rf"${FLAVOUR_TEX[pg.flavour_y]}$ [$10^{{{exponent}}}\,\mu_B$]")
-    ax.legend(fontsize=8, loc="upper right")
-    return {"region": region, "lines": lines, "best": best, "overlays": patches}
+    bx, by = result.best[0] / s, result.best[1] / s
+    marked = any(m.get_gid() == _BEST_GID and tuple(m.get_xdata()) == (bx,)
+                 and tuple(m.get_ydata()) == (by,) for m in ax.lines)
+    if best_fit and not marked:
+        (best,) = ax.plot([bx], [by], "k+", ms=9, mew=1.6, clip_on=False, label="best fit",
+                          zorder=5)
+        best.set_gid(_BEST_GID)
+    if n == 0:
+        ax.set_xlim(0, pg.mu_x[-1] / s)
+        ax.set_ylim(0, pg.mu_y[-1] / s)
+        # tick labels clear of a best-fit "+" in the corner (the origin)
+        ax.tick_params(pad=7)
+        ax.set_xlabel(rf"${FLAVOUR_TEX[pg.flavour_x]}$ [$10^{{{exponent}}}\,\mu_B$]")
+        ax.set_ylabel(rf"${FLAVOUR_TEX[pg.flavour_y]}$ [$10^{{{exponent}}}\,\mu_B$]")
+    unique_legend(ax, fontsize=8, loc="upper right")
+    return Drawn(ax, region=region, lines=lines, best=best, overlays=patches)
 
 
 NEYMAN_COLOUR = "#cb181d"
 
 
-def draw_neyman_contour(ax, neyman, *, exponent: int | None = None) -> list:
-    """Draw the Neyman region's boundary (dashed) on ``ax``; returns the Line2D list."""
+def draw_neyman_contour(ax, neyman, *, exponent: int | None = None, **style) -> list:
+    """Draw the Neyman region's boundary (dashed) on ``ax``; returns the Line2D list.
+
+    ``style``: line properties as :meth:`matplotlib.axes.Axes.plot` takes them (``color``,
+    ``linestyle``, ``label``...).
+    """
     exponent = axis_exponent([neyman.wilks]) if exponent is None else exponent
     s = 10.0**exponent
+    label = style.pop("label", f"{100 * neyman.cl:g} % CL Neyman ({neyman.n_toys} toys/point)")
+    line_style = {"color": style.pop("color", style.pop("c", NEYMAN_COLOUR)),
+                  "linestyle": style.pop("linestyle", style.pop("ls", "--")),
+                  "linewidth": style.pop("linewidth", style.pop("lw", 1.8)), **style}
     lines = []
     for line in neyman.lines:
-        lines += ax.plot(line[:, 0] / s, line[:, 1] / s, "--", color=NEYMAN_COLOUR, lw=1.8)
-    lines += ax.plot([], [], "--", color=NEYMAN_COLOUR,
-                     label=f"{100 * neyman.cl:g} % CL Neyman ({neyman.n_toys} toys/point)")
-    ax.legend(fontsize=8, loc="upper right")
+        lines += ax.plot(line[:, 0] / s, line[:, 1] / s, **line_style)
+    lines += ax.plot([], [], **line_style, label=label)
+    unique_legend(ax, fontsize=8, loc="upper right")
     return lines
 
 
-def figure3(results, dataset: str, note: str = "", overlays=(), neyman=()) -> Figure:
+def _wrapped(text: str, width_in: float, fontsize: float) -> str:
+    """``text`` broken into lines that fit ``width_in`` inches at ``fontsize`` points."""
+    chars = max(20, int(width_in * 72.0 / (0.55 * fontsize)))
+    return "\n".join(textwrap.wrap(text, chars))
+
+
+def figure3(results, dataset: str, note: str = "", overlays=(), neyman=(), *,
+            physics: str = "") -> Figure:
     """Fig. 3: the allowed region of every plane, one panel each, one axis exponent.
 
-    ``overlays`` holds (label, polygon, plane): ``plane`` None for every panel or ``'e_mu'``
-    for one; ``note`` (the dataset caveat) is printed above the panels if given; ``neyman``
-    holds :class:`~cevns_scan.neyman.NeymanResult` whose boundaries are drawn dashed over
-    the Wilks regions of their planes.
+    ``dataset`` (its label and target) and ``physics`` (the preset, e.g. ``'paper'``) title
+    every panel; ``overlays`` holds (label, polygon, plane): ``plane`` None for every panel or
+    ``'e_mu'`` for one; ``note`` (the dataset caveat) is printed above the panels, wrapped to
+    the figure's width, if given; ``neyman`` holds :class:`~cevns_scan.neyman.NeymanResult`
+    whose boundaries are drawn dashed over the Wilks regions of their planes. Constrained
+    layout keeps every label and the caveat inside the figure.
     """
     results = list(results)
-    fig = Figure(figsize=(4.8 * len(results), 4.6))
-    fig.subplots_adjust(left=0.12 if len(results) == 1 else 0.1, right=0.97, bottom=0.12,
-                        top=0.86 if note else 0.92, wspace=0.3)
+    width = 4.8 * len(results)
+    fig = Figure(figsize=(width, 4.6), layout="constrained")
     axes = fig.subplots(1, len(results), squeeze=False)[0]
     exponent = axis_exponent(results)
     many = len(results) > 1
+    title = f"allowed region, dataset {dataset}" + (f", {physics} physics" if physics else "")
     for ax, r, tag in zip(axes, results, "abcdef", strict=False):
         mine = [(label, poly) for label, poly, plane in overlays if plane in (None, r.name)]
         draw_allowed_region(ax, r, exponent=exponent, overlays=mine)
         for ney in neyman:
             if ney.name == r.name:
                 draw_neyman_contour(ax, ney, exponent=exponent)
-        ax.set_title(f"{f'({tag}) ' if many else ''}allowed region, dataset {dataset}",
-                     fontsize=9)
+        ax.set_title(_wrapped(f"{f'({tag}) ' if many else ''}{title}", 4.6, 9), fontsize=9)
     if note:
-        fig.suptitle(note, fontsize=8)
+        fig.suptitle(_wrapped(note, width - 0.3, 8), fontsize=8)
     return fig
 
 
@@ -213,10 +298,26 @@ def load_overlay(spec: str) -> Overlay:
     return Overlay(label.strip(), poly, plane, path, digest)
 
 
-def check_overlays(overlays, results) -> None:
-    """Refuse an overlay whose values are far outside its plane's axes (wrong units)."""
+def check_overlay_planes(overlays, planes) -> None:
+    """Refuse an overlay for a plane that is not among ``planes`` (``'e-mu'`` or ``'e_mu'``)
+    rather than drop it silently; checked before a scan starts."""
+    from .config import parse_plane
     from .errors import InputError
 
+    names = ["_".join(parse_plane(p, "plane")) for p in planes]
+    for label, _, plane in overlays:
+        if plane is not None and plane not in names:
+            raise InputError(f"overlay {label!r} is for plane {plane}, which is not among the "
+                             f"planes drawn ({', '.join(names)}); scan plane {plane} too or "
+                             "put the overlay on one of these")
+
+
+def check_overlays(overlays, results) -> None:
+    """Refuse an overlay for a plane that is not drawn, or whose values are far outside its
+    plane's axes (wrong units)."""
+    from .errors import InputError
+
+    check_overlay_planes(overlays, [r.name for r in results])
     for label, poly, plane in overlays:
         for r in results:
             if plane not in (None, r.name):

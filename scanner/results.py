@@ -19,7 +19,7 @@ from scipy import stats
 
 from .contours import contour_lines, extent_limits, refine_minimum
 from .grid import PlaneGrid
-from .limits import axis_interval, check_limit, threshold
+from .limits import axis_interval, check_cl, check_limit, threshold
 from .outputs import atomic_write_bytes, npz_bytes, write_csv, write_json
 
 #: Panel order of the paper's Fig. 3.
@@ -90,6 +90,9 @@ class PlaneResult:
     origin_excluded : bool
         True when mu = 0 lies outside the allowed region: the region is then an interval per
         axis (``checks[...].on_axis``), not an upper limit.
+    analysis : Analysis or None
+        The analysis the map came from (None when read back from a file): :meth:`with_cl`
+        uses it to re-check the limits against the exact on-axis crossings.
     """
 
     grid: PlaneGrid
@@ -104,6 +107,14 @@ class PlaneResult:
     gof: GoodnessOfFit | None = None
     checks: dict | None = None
     origin_excluded: bool = False
+    analysis: object = field(default=None, repr=False, compare=False)
+
+    def __repr__(self) -> str:
+        pg = self.grid
+        limits = ", ".join(f"{k} < {v:.4g}" for k, v in self.limits.items())
+        flag = "" if self.resolved else ", NOT RESOLVED (see .warnings())"
+        return (f"PlaneResult({self.name}, grid {pg.mu_x.size}x{pg.mu_y.size}, CL {self.cl:g}, "
+                f"chi2_min {self.chi2_min:.4g}, {limits}{flag})")
 
     @property
     def name(self) -> str:
@@ -123,53 +134,119 @@ class PlaneResult:
         return self.grid.mu_y
 
     def with_cl(self, cl: float) -> PlaneResult:
-        """The same map read off at another confidence level (no rescan)."""
-        return read_plane(self.grid, self.chi2, self.chi2_min, self.best, cl, self.gof)
+        """The same map read off at another confidence level (no rescan).
+
+        ``cl`` must lie in (0, 1). The limits are checked again at the new level: against the
+        exact on-axis crossings when the analysis is known, else against the grid alone (a
+        region at the grid edge or spanning too few cells is not resolved).
+        """
+        check_cl(cl)
+        return read_plane(self.grid, self.chi2, self.chi2_min, self.best, cl, self.gof,
+                          self.analysis)
 
     @property
     def resolved(self) -> bool:
-        """True unless a limit check found a problem (or none was made)."""
+        """True unless a limit check found a problem."""
         return all(c.resolved for c in (self.checks or {}).values())
 
-    def plot(self, ax=None, **kwargs):
-        """Draw the allowed region on ``ax`` (a new figure if None); returns the artists.
+    def warnings(self) -> list[str]:
+        """What makes this plane's numbers less than plain: one line each, with the fix."""
+        out = []
+        for name, chk in (self.checks or {}).items():
+            out += [f"plane {self.name}, {name} limit {chk.extent:.4g} mu_B is not resolved: {p}"
+                    for p in chk.problems]
+        if self.gof is not None and self.gof.bad:
+            out.append(f"plane {self.name}: bad fit, {self.gof}; the model does not describe the "
+                       "data, so its limits mean little (check the background treatment "
+                       "[fit] and the dataset's errors)")
+        if self.origin_excluded:
+            out.append(f"plane {self.name}: mu = 0 lies outside the {100 * self.cl:g} % CL "
+                       "region; the region is reported as intervals, not upper limits")
+        return out
 
-        Keyword arguments go to :func:`cevns_scan.plots.draw_allowed_region`.
+    def plot(self, ax=None, **style):
+        """Draw the allowed region, its contour and the best fit.
+
+        ``ax`` None draws on a new pyplot figure (shown by Jupyter, ``plt.show()`` in a
+        script); otherwise on ``ax``. Style keywords (``color``, ``linestyle``, ``linewidth``,
+        ``label``, ``fill``, ``alpha``...) go to :func:`cevns_scan.plots.draw_allowed_region`;
+        a second region on the same Axes (another CL, say) takes the next colour and line
+        style, and the legend lists each label once. Returns the artists drawn
+        (:class:`~cevns_scan.plots.Drawn`: a dict with ``.ax`` and ``.figure``).
         """
         from .plots import draw_allowed_region, new_axes
 
-        return draw_allowed_region(ax if ax is not None else new_axes(), self, **kwargs)
+        return draw_allowed_region(ax if ax is not None else new_axes(), self, **style)
 
 
 def read_plane(pg: PlaneGrid, chi2: np.ndarray, chi2_min: float, best, cl: float,
-               gof: GoodnessOfFit | None = None) -> PlaneResult:
-    """Contours and 2-d.o.f. limits of a map whose minimum is known."""
+               gof: GoodnessOfFit | None = None, analysis=None) -> PlaneResult:
+    """Contours, 2-d.o.f. limits and their checks of a map whose minimum is known.
+
+    With ``analysis`` the limits are checked against its exact on-axis crossings
+    (:func:`check_plane`), else against the grid alone.
+    """
     thr = threshold(cl, 2)
     level = chi2_min + thr
     lines = contour_lines(pg.mu_x, pg.mu_y, chi2, level)
     lim_x, lim_y, touches = extent_limits(lines, pg.mu_x, pg.mu_y, chi2, level)
-    return PlaneResult(pg, chi2, float(chi2_min), (float(best[0]), float(best[1])), cl, thr,
-                       lines, {f"mu_{pg.flavour_x}": lim_x, f"mu_{pg.flavour_y}": lim_y},
-                       tuple(touches), gof)
+    res = PlaneResult(pg, chi2, float(chi2_min), (float(best[0]), float(best[1])), cl, thr,
+                      lines, {f"mu_{pg.flavour_x}": lim_x, f"mu_{pg.flavour_y}": lim_y},
+                      tuple(touches), gof)
+    return check_plane(res, analysis)
+
+
+def check_plane(res: PlaneResult, analysis=None) -> PlaneResult:
+    """``res`` with its limit checks and whether the origin is excluded.
+
+    With the analysis, each 2-d.o.f. limit is compared with the exact on-axis crossing
+    (:func:`~cevns_scan.limits.check_limit`); without it (a map read from a file), only what
+    the grid shows is checked: the region at the grid edge, too few cells, no region. The
+    origin is excluded when the statistic there exceeds the contour level.
+    """
+    pg = res.grid
+    rank = analysis.moment_rank(pg.flavour_x, pg.flavour_y) if analysis is not None else 2
+    checks = {}
+    for fl, axis, edge in ((pg.flavour_x, pg.mu_x, "x"), (pg.flavour_y, pg.mu_y, "y")):
+        name = f"mu_{fl}"
+        if analysis is not None:
+            on_axis = axis_interval(analysis, fl, res.delta_chi2, res.chi2_min)
+        else:
+            on_axis = (float("nan"), float("nan"))
+        checks[name] = check_limit(name, res.limits[name], on_axis, axis, rank,
+                                   edge in res.touches)
+    if analysis is not None:
+        at_origin = analysis.statistic(np.zeros(3))
+    elif pg.mu_x[0] == 0.0 and pg.mu_y[0] == 0.0:
+        at_origin = float(res.chi2[0, 0])
+    else:
+        at_origin = float("-inf")  # the origin is not on this grid: nothing to say
+    excluded = bool(at_origin - res.chi2_min > res.delta_chi2)
+    return dataclasses.replace(res, checks=checks, origin_excluded=excluded, analysis=analysis)
 
 
 def plane_result(analysis, pg: PlaneGrid, chi2: np.ndarray,
                  cl: float | None = None) -> PlaneResult:
-    """Global minimum (polished with the model), contour and 2-d.o.f. limits of one map."""
+    """Global minimum (polished with the model), contour and checked 2-d.o.f. limits of a map."""
     chi2_min, bx, by = refine_minimum(
         lambda a, b: analysis.statistic(pg.mu_vector(a, b)), pg.mu_x, pg.mu_y, chi2)
     rank = analysis.moment_rank(pg.flavour_x, pg.flavour_y)
     dof = analysis.n_data - analysis.n_unconstrained - rank
-    res = read_plane(pg, chi2, chi2_min, (bx, by), analysis.cl if cl is None else cl,
-                     goodness_of_fit(chi2_min, dof, analysis.gof_note))
-    checks = {}
-    for fl, axis, edge in ((pg.flavour_x, pg.mu_x, "x"), (pg.flavour_y, pg.mu_y, "y")):
-        name = f"mu_{fl}"
-        on_axis = axis_interval(analysis, fl, res.delta_chi2, res.chi2_min)
-        checks[name] = check_limit(name, res.limits[name], on_axis, axis, rank,
-                                   edge in res.touches)
-    excluded = bool(analysis.statistic(np.zeros(3)) - res.chi2_min > res.delta_chi2)
-    return dataclasses.replace(res, checks=checks, origin_excluded=excluded)
+    return read_plane(pg, chi2, chi2_min, (bx, by), analysis.cl if cl is None else cl,
+                      goodness_of_fit(chi2_min, dof, analysis.gof_note), analysis)
+
+
+def find_plane(results, name: str):
+    """The result of plane ``name`` (``'e-mu'``, ``'e_mu'``) among ``results``; a KeyError
+    naming the planes there otherwise."""
+    from .config import parse_plane
+
+    key = "_".join(parse_plane(name, "plane"))
+    for r in results:
+        if r.name == key:
+            return r
+    raise KeyError(f"plane {name!r} is not among the results (planes: "
+                   f"{', '.join(r.name for r in results) or 'none'})")
 
 
 def sort_planes(results) -> list:
@@ -225,6 +302,35 @@ def package_versions() -> dict:
             "contourpy": contourpy.__version__, "platform": platform.platform()}
 
 
+def summary_lines(label: str, target: str, cl: float, planes, neyman,
+                  one_dof_intervals: dict) -> list[str]:
+    """The printed summary of a result (or of a results folder read back)."""
+    lines = [f"limits at {100 * cl:g} % CL, dataset {label}, target {target} (mu_B):"]
+    for r in planes:
+        parts = []
+        for name, value in r.limits.items():
+            chk = (r.checks or {}).get(name)
+            if r.origin_excluded and chk is not None:
+                text = f"{name} in [{chk.on_axis[0]:.3e}, {chk.on_axis[1]:.3e}] on its axis"
+            else:
+                text = f"{name} < {value:.3e}"
+            if chk is not None and not chk.resolved:
+                text += " [NOT RESOLVED by the grid, see warning]"
+            parts.append(text)
+        lines.append(f"  2 d.o.f., plane {r.name}: " + ", ".join(parts))
+    for ney in neyman:
+        lines.append(f"  Neyman (toy MC, {ney.n_toys} toys/point), plane {ney.name}: "
+                     + ", ".join(f"{k} < {v:.3e}" for k, v in ney.limits.items()))
+    one = [f"{k} in [{lo:.3e}, {hi:.3e}]" if lo > 0 else f"{k} < {hi:.3e}"
+           for k, (lo, hi) in one_dof_intervals.items()]
+    lines.append("  1 d.o.f. (each moment alone, the others zero): " + ", ".join(one))
+    for r in planes:
+        if r.gof is not None:
+            flag = "  [BAD FIT]" if r.gof.bad else ""
+            lines.append(f"  fit, plane {r.name}: {r.gof}{flag}")
+    return lines
+
+
 @dataclass(frozen=True)
 class AnalysisResult:
     """Every plane of an analysis, the 1-d.o.f. intervals, and how long it took.
@@ -254,18 +360,7 @@ class AnalysisResult:
 
     def warnings(self) -> list[str]:
         """Everything that makes a printed number less than plain: one line each, with the fix."""
-        out = []
-        for r in self.planes:
-            for name, chk in (r.checks or {}).items():
-                out += [f"plane {r.name}, {name} limit {chk.extent:.4g} mu_B is not resolved: {p}"
-                        for p in chk.problems]
-            if r.gof is not None and r.gof.bad:
-                out.append(f"plane {r.name}: bad fit, {r.gof}; the model does not describe the "
-                           "data, so its limits mean little (check the background treatment "
-                           "[fit] and the dataset's errors)")
-            if r.origin_excluded:
-                out.append(f"plane {r.name}: mu = 0 lies outside the {100 * r.cl:g} % CL region; "
-                           "the region is reported as intervals, not upper limits")
+        out = [w for r in self.planes for w in r.warnings()]
         for name, (lo, _) in self.one_dof_intervals.items():
             if lo > 0:
                 out.append(f"1 d.o.f.: mu = 0 is excluded for {name}; reported as an interval")
@@ -275,40 +370,19 @@ class AnalysisResult:
 
     def summary_lines(self) -> list[str]:
         """The printed summary: limits (flagged where unresolved), intervals, fit quality."""
-        ana = self.analysis
-        lines = [f"limits at {100 * self.cl:g} % CL, dataset {ana.label}, target "
-                 f"{ana.target_label} (mu_B):"]
-        for r in self.planes:
-            parts = []
-            for name, value in r.limits.items():
-                chk = (r.checks or {}).get(name)
-                if r.origin_excluded and chk is not None:
-                    text = f"{name} in [{chk.on_axis[0]:.3e}, {chk.on_axis[1]:.3e}] on its axis"
-                else:
-                    text = f"{name} < {value:.3e}"
-                if chk is not None and not chk.resolved:
-                    text += " [NOT RESOLVED by the grid, see warning]"
-                parts.append(text)
-            lines.append(f"  2 d.o.f., plane {r.name}: " + ", ".join(parts))
-        for ney in self.neyman:
-            lines.append(f"  Neyman (toy MC, {ney.n_toys} toys/point), plane {ney.name}: "
-                         + ", ".join(f"{k} < {v:.3e}" for k, v in ney.limits.items()))
-        one = [f"{k} in [{lo:.3e}, {hi:.3e}]" if lo > 0 else f"{k} < {hi:.3e}"
-               for k, (lo, hi) in self.one_dof_intervals.items()]
-        lines.append("  1 d.o.f. (each moment alone, the others zero): " + ", ".join(one))
-        for r in self.planes:
-            if r.gof is not None:
-                flag = "  [BAD FIT]" if r.gof.bad else ""
-                lines.append(f"  fit, plane {r.name}: {r.gof}{flag}")
-        return lines
+        return summary_lines(self.analysis.label, self.analysis.target_label, self.cl,
+                             self.planes, self.neyman, self.one_dof_intervals)
 
     def plane(self, name: str) -> PlaneResult:
         """The result of plane ``'e_mu'`` (or ``'e-mu'``)."""
-        key = name.replace("-", "_")
-        for r in self.planes:
-            if r.name == key:
-                return r
-        raise KeyError(name)
+        return find_plane(self.planes, name)
+
+    def __repr__(self) -> str:
+        ana = self.analysis
+        one = ", ".join(f"{k} < {v:.4g}" for k, v in self.one_dof.items())
+        extra = f", Neyman on {len(self.neyman)}" if self.neyman else ""
+        return (f"AnalysisResult({ana.label}, {ana.target_label}, CL {self.cl:g}, planes "
+                f"{', '.join(r.name for r in self.planes)}{extra}; 1 d.o.f. {one})")
 
     def limits_summary(self) -> dict:
         """limits.json content (docs/design.md §5)."""
@@ -442,8 +516,8 @@ class AnalysisResult:
         if figures:
             save_figure(figure2(tables), out, "fig2_rates")
             save_figure(figure3(self.planes, f"{ana.label}, {ana.target_label}",
-                                ana.caveat if caveat else "", overlays, self.neyman), out,
-                        "fig3_contours")
+                                ana.caveat if caveat else "", overlays, self.neyman,
+                                physics=ana.model.choices["preset"]), out, "fig3_contours")
         timings["figures_s"] = time.perf_counter() - t1
         rec = self.run_record(argv, timings, extra)
         rec["overlays"] = [{"label": o.label, "plane": o.plane, "file": o.path,

@@ -39,3 +39,13 @@ def default_analysis():
 
     return Analysis.from_config()
 
+
+
+@pytest.fixture(autouse=True)
+def _close_pyplot_figures():
+    """``result.plot()`` draws on pyplot figures (for notebooks); close them after each test."""
+    yield
+    import sys
+
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")

@@ -140,6 +140,9 @@ class Experiment:
     target: str = ""
     kind: str = ""
 
+    def __repr__(self) -> str:
+        return f"Experiment({self.name!r}, kind {self.kind!r}, target {self.target})"
+
     def write_outputs(self, out, result, figures: bool = True) -> None:
         """Write this experiment's own files into the results folder ``out`` (its kind's)."""
         from .registry import kind

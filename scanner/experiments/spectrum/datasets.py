@@ -169,7 +169,7 @@ def check_dataset_arrays(ds) -> None:
     for name, a in arrays.items():
         if not np.all(np.isfinite(a)):
             i = int(np.nonzero(~np.isfinite(a))[0][0])
-            raise InputError(f"dataset {ds.label} bin {i}: {name} = {a[i]!r} is not finite")
+            raise InputError(f"dataset {ds.label} bin {i}: {name} = {float(a[i])!r} is not finite")
     lo, hi, sigma = arrays["tee_lo"], arrays["tee_hi"], arrays["sigma"]
     for i in range(n):
         if lo[i] <= 0 or hi[i] <= lo[i]:

@@ -200,21 +200,37 @@ CHI2_ACCURACY = 1e-3
 
 
 def _check_precision(dataset, expected: np.ndarray) -> None:
-    """Refuse errors so small that chi^2 drowns in rounding.
+    """Refuse rates that are not finite, and errors so small that chi^2 drowns in rounding.
 
     eq. 18 is evaluated as a difference of terms of size sum_i (O_i / Delta_i)^2, which
     carries an absolute rounding error of about 1e3 machine epsilons times that size; if
-    that exceeds :data:`CHI2_ACCURACY`, contours and limits would be noise.
+    that exceeds :data:`CHI2_ACCURACY`, contours and limits would be noise. The message names
+    what is wrong: the model's expected rate, the data's rate, or sigma.
     """
-    scale = (np.abs(dataset.rate) + np.abs(expected)) / dataset.sigma
-    size = float(np.sum(scale**2))
+    def where(i):
+        return (f"dataset {dataset.label} bin {i} ({dataset.tee_lo[i]:g}-{dataset.tee_hi[i]:g} "
+                "keV_ee)")
+
+    for name, values, fix in (
+            ("the model's expected rate", expected, "the model gives no finite rate there; "
+             "check the target, flux and [numerics] configuration"),
+            ("rate", dataset.rate, "check the rate column"),
+            ("sigma", dataset.sigma, "check the sigma column")):
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            raise InputError(f"{where(int(bad[0]))}: {name} is {values[bad[0]]:g}, not a finite "
+                             f"number; {fix} (events/(keV_ee kg day))")
+    with np.errstate(over="ignore"):
+        scale = (np.abs(dataset.rate) + np.abs(expected)) / dataset.sigma
+        size = float(np.sum(scale**2))
     if not size * 1e3 * np.finfo(float).eps <= CHI2_ACCURACY:
         i = int(np.argmax(scale))
+        larger = ("rate", dataset.rate[i]) if abs(dataset.rate[i]) >= abs(expected[i]) else (
+            "expected rate", expected[i])
         raise InputError(
-            f"dataset {dataset.label} bin {i} ({dataset.tee_lo[i]:g}-{dataset.tee_hi[i]:g} "
-            f"keV_ee): sigma = {dataset.sigma[i]:g} is {dataset.rate[i] / dataset.sigma[i]:.3g} "
-            "times smaller than the rate, so chi^2 cannot be computed to the accuracy a contour "
-            "needs; check the sigma column (a 1-sigma error in events/(keV_ee kg day))")
+            f"{where(i)}: the {larger[0]} {larger[1]:g} is {scale[i]:.3g} times sigma = "
+            f"{dataset.sigma[i]:g}, so chi^2 cannot be computed to the accuracy a contour "
+            "needs; check the rate and sigma columns (both in events/(keV_ee kg day))")
 
 
 def make_pull_chi2(templates, dataset, settings) -> PullChi2:
