@@ -26,6 +26,8 @@ COLUMNS = ("E_nu_MeV", "P_ee", "P_emu", "P_etau")
 DEFAULT_COMPONENTS = ("pp", "7Be", "8B")
 #: Flavour keys of :func:`draw_probabilities` -> (row of the probabilities, label).
 FLAVOUR_ROWS = {"ee": (0, r"P_{ee}"), "emu": (1, r"P_{e\mu}"), "etau": (2, r"P_{e\tau}")}
+#: Marker of each probability of a line component (7Be, pep), which is drawn as points.
+LINE_MARKERS = {"ee": "o", "emu": "s", "etau": "^"}
 
 
 def oscillation_of(config=None, model: str | None = None) -> Oscillation:
@@ -110,6 +112,10 @@ def draw_probabilities(ax, config=None, components=DEFAULT_COMPONENTS, *,
                        model: str | None = None, flavours=("ee",), points: int = 300) -> list:
     """Draw P(E) of each component on ``ax`` (lines for spectra, markers for the ⁷Be/pep lines).
 
+    Where spectra overlap in energy, a wider spectrum's curve is drawn below and thicker
+    than a narrower one's (pp stays visible over 8B); each probability of a line component
+    has its own marker (:data:`LINE_MARKERS`).
+
     Parameters
     ----------
     ax : matplotlib.axes.Axes
@@ -134,17 +140,29 @@ def draw_probabilities(ax, config=None, components=DEFAULT_COMPONENTS, *,
     if unknown:
         raise InputError(f"flavour {unknown[0]!r} is not one of {', '.join(FLAVOUR_ROWS)}")
     styles = {"ee": "-", "emu": "--", "etau": ":"}
+    tables = {comp: probability_table(comp, component_energies(comp, config, points), config,
+                                      model) for comp in components}
+    # Curves overlap where spectra do (pp lies under 8B below 0.42 MeV): the wider a
+    # spectrum, the lower and thicker its curve, so that every one stays visible.
+    spans = {c: float(np.ptp(np.log(t["E_nu_MeV"]))) for c, t in tables.items()
+             if t["E_nu_MeV"].size >= 3}
+    order = sorted(spans, key=lambda c: -spans[c])
     artists = []
-    colours = iter(f"C{i}" for i in range(1000))
-    for comp in components:
-        tab = probability_table(comp, component_energies(comp, config, points), config, model)
-        colour = next(colours)
-        line = tab["E_nu_MeV"].size < 3
+    for k, (comp, tab) in enumerate(tables.items()):
+        colour = f"C{k % 10}"
+        line = comp not in spans
+        rank = len(order) if line else order.index(comp)
+        width = 1.3 + 1.0 * (len(order) - 1 - rank) if not line else None
         for flav in flavours:
             row, label = FLAVOUR_ROWS[flav]
-            (art,) = ax.plot(tab["E_nu_MeV"], tab[COLUMNS[1 + row]], color=colour,
-                             linestyle="none" if line else styles[flav],
-                             marker="o" if line else None, label=f"{comp} ${label}$")
+            if line:  # 7Be, pep: one marker shape per probability
+                (art,) = ax.plot(tab["E_nu_MeV"], tab[COLUMNS[1 + row]], color=colour,
+                                 linestyle="none", marker=LINE_MARKERS[flav], ms=6,
+                                 zorder=3 + len(order), label=f"{comp} ${label}$")
+            else:
+                (art,) = ax.plot(tab["E_nu_MeV"], tab[COLUMNS[1 + row]], color=colour,
+                                 linestyle=styles[flav], linewidth=width, zorder=2 + rank,
+                                 label=f"{comp} ${label}$")
             artists.append(art)
     ax.set_xscale("log")
     ax.set_xlabel(r"$E_\nu$ [MeV]")

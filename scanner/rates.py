@@ -23,7 +23,8 @@ def rate_norm(model, component, nuclei_per_kg: float | None = None) -> float:
 
 
 def check_mu(mu) -> tuple[float, float, float]:
-    """Validate (mu_e, mu_mu, mu_tau) in mu_B: three finite numbers >= 0."""
+    """Validate (mu_e, mu_mu, mu_tau) in mu_B: three finite numbers >= 0 (mu = 1 gives the
+    magnetic-moment rate per mu_B^2, which templates use)."""
     mu = tuple(float(m) for m in mu)
     if len(mu) != 3:
         raise InputError(f"need three magnetic moments (mu_e, mu_mu, mu_tau), got {len(mu)}")
@@ -142,9 +143,24 @@ def flavour_differential_rates(model, t_nr_kev):
     return sm, mm
 
 
-#: Magnetic moments (mu_B) and targets of the paper's Fig. 2.
+#: Magnetic moments (mu_B) of the paper's Fig. 2.
 FIG2_MU = (1e-9, 8e-10, 4e-10)
+#: The paper's Fig. 2 targets; a configuration's own target replaces Ge
+#: (:func:`figure2_targets`).
 FIG2_TARGETS = ("Ge", "Xe")
+#: The comparison target drawn beside the configured one.
+FIG2_COMPARISON = "Xe"
+
+
+def figure2_targets(config) -> tuple[str, ...]:
+    """Targets of Fig. 2 and ``rates_<target>.csv`` for ``config``: the configured target
+    and xenon (``('Ge', 'Xe')`` for the paper's setup; ``('Ar', 'Xe')`` for argon), each by
+    the name its target takes (``'argon'`` is ``'Ar'``)."""
+    from .targets import make_target
+
+    tgt = config.target
+    name = make_target(tgt.name, tgt.z, tgt.molar_mass, config.choices["isotopes"]).name
+    return tuple(dict.fromkeys((name, FIG2_COMPARISON)))
 
 
 def figure2_grid(points: int = 200, t_min: float = 0.1, t_max: float = 10.0) -> np.ndarray:
@@ -152,8 +168,12 @@ def figure2_grid(points: int = 200, t_min: float = 0.1, t_max: float = 10.0) -> 
     return np.geomspace(t_min, t_max, points)
 
 
-def figure2_tables(config=None, t_nr_kev=None, targets=FIG2_TARGETS, mu=FIG2_MU) -> dict:
+def figure2_tables(config=None, t_nr_kev=None, targets=None, mu=FIG2_MU) -> dict:
     """Fig. 2: 8B rates per target in events / (kg day keV_nr).
+
+    ``targets`` defaults to :func:`figure2_targets` (the configured target and Xe); the
+    configured target is the config's own (its z, molar mass and isotopes), any other is
+    the element or formula of that name with the config's isotope choice.
 
     Returns ``target -> {column: array}`` with columns ``T_nr_keV``, ``SM`` and
     ``total_mu_<mu>`` (SM + magnetic moment with mu for every flavour).
@@ -162,11 +182,12 @@ def figure2_tables(config=None, t_nr_kev=None, targets=FIG2_TARGETS, mu=FIG2_MU)
     from .model import build_model
 
     config = config if config is not None else load_config()
+    targets = figure2_targets(config) if targets is None else targets
     t_nr_kev = figure2_grid() if t_nr_kev is None else np.asarray(t_nr_kev, dtype=float)
     base = build_model(config.with_overrides({"fluxes": {"components": ["8B"]}}, "figure 2"))
     tables = {}
     for name in targets:
-        model = base.with_target(name)
+        model = base if name == base.target.name else base.with_target(name)
         sm, _ = differential_rates(model, t_nr_kev)
         cols = {"T_nr_keV": t_nr_kev, "SM": sm.sum(axis=0)}
         for m in mu:

@@ -12,7 +12,6 @@ from .grid import PlaneGrid
 from .neyman import read_neyman
 from .outputs import load_npz, previous_result_files, probe_writable, write_json
 from .plots import check_overlays, figure2, figure3, load_overlay, save_figure
-from .rates import FIG2_TARGETS
 from .results import read_plane, sort_planes
 from .tables import read_table
 
@@ -48,6 +47,36 @@ def load_neyman(path: Path, wilks):
     return read_neyman(wilks, maps, int(z["toys_per_point"]), int(z["seed"]), float(z["cl"]))
 
 
+def figure_label(rec: dict) -> str:
+    """Fig. 3's dataset text from a run.json: every dataset's label, then the target, as
+    :meth:`~cevns_scan.results.AnalysisResult.write` titles it."""
+    labels = [d.get("label", "") for d in rec.get("datasets") or [rec.get("dataset", {})]]
+    target = rec.get("target", {}).get("name", "")
+    label = " + ".join(lab for lab in labels if lab)
+    return f"{label}, {target}" if target else label
+
+
+def figure_note(rec: dict) -> str:
+    """The caveat of a run.json's synthetic datasets, as the analysis words it."""
+    return "; ".join(d.get("note", "") for d in rec.get("datasets") or [rec.get("dataset", {})]
+                     if d.get("note"))
+
+
+def rate_tables(folder: Path, rec: dict) -> list[Path]:
+    """The Fig. 2 tables of a results folder, the comparison target (Xe) last: those its
+    run.json lists as written (older folders: every ``rates_*.csv``)."""
+    from .rates import FIG2_COMPARISON
+
+    files = rec.get("files")
+    if isinstance(files, list):
+        paths = [folder / f for f in files if str(f).startswith("rates_")
+                 and str(f).endswith(".csv")]
+    else:
+        paths = list(folder.glob("rates_*.csv"))
+    paths = [p for p in paths if p.is_file()]
+    return sorted(paths, key=lambda p: (p.stem == f"rates_{FIG2_COMPARISON}", p.stem))
+
+
 def replot(folder: Path, overlay_specs=(), cl: float | None = None, caveat: bool = True) -> None:
     """Redraw fig2_rates and fig3_contours in ``folder`` from rates_*.csv and chi2_*.npz."""
     if not folder.is_dir():
@@ -66,16 +95,13 @@ def replot(folder: Path, overlay_specs=(), cl: float | None = None, caveat: bool
     neyman = [load_neyman(folder / f"tcrit_{r.name}.npz", r) for r in results
               if (folder / f"tcrit_{r.name}.npz").is_file()]
     rec = json.loads((folder / "run.json").read_text())
-    label = rec.get("dataset", {}).get("label", "")
-    note = rec.get("dataset", {}).get("note", "")
-    save_figure(figure3(results, label, note if caveat else "", overlays, neyman), folder,
-                "fig3_contours")
+    save_figure(figure3(results, figure_label(rec), figure_note(rec) if caveat else "",
+                        overlays, neyman, physics=rec.get("physics_choices", {}).get("preset", "")),
+                folder, "fig3_contours")
     tables = {}
-    for name in FIG2_TARGETS:
-        path = folder / f"rates_{name}.csv"
-        if path.is_file():
-            t = read_table(path, ("T_nr_keV", "SM"))
-            tables[name] = {c: t.numeric(c) for c in t.columns}
+    for path in rate_tables(folder, rec):
+        t = read_table(path, ("T_nr_keV", "SM"))
+        tables[path.stem.removeprefix("rates_")] = {c: t.numeric(c) for c in t.columns}
     drawn = ["fig3_contours.png", "fig3_contours.pdf"]
     if tables:
         save_figure(figure2(tables), folder, "fig2_rates")

@@ -1,0 +1,142 @@
+"""Figures a journal would take (issue 18, item 7): nothing clipped, titles that name the
+dataset, target and physics preset, a best-fit mark clear of the tick labels, a flavour plot
+where every curve is visible, and Fig. 2 for the configured target."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import cevns_scan as cs
+from cevns_scan.experiments.spectrum.datasets import ASIMOV_NOTE
+from cevns_scan.plots import figure3
+
+
+@pytest.fixture(scope="module")
+def planes():
+    return cs.Analysis.from_config().run(grid=41).planes
+
+
+def _inside(box, fig_box) -> bool:
+    return (box.x0 >= fig_box.x0 - 0.5 and box.y0 >= fig_box.y0 - 0.5
+            and box.x1 <= fig_box.x1 + 0.5 and box.y1 <= fig_box.y1 + 0.5)
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_fig3_keeps_the_caveat_and_every_label_inside(planes, n):
+    fig = figure3(planes[:n], "cdex10-asimov, Ge", ASIMOV_NOTE, physics="paper")
+    fig.draw_without_rendering()  # runs the layout, as saving does
+    texts = [fig._suptitle] + [t for ax in fig.axes
+                               for t in (ax.title, ax.xaxis.label, ax.yaxis.label)]
+    for text in texts:
+        assert _inside(text.get_window_extent(), fig.bbox), text.get_text()
+    # the whole caveat is there, only wrapped
+    assert " ".join(fig._suptitle.get_text().split()) == ASIMOV_NOTE
+
+
+def test_fig3_names_dataset_target_and_physics_preset(planes):
+    fig = figure3(planes, "cdex10-asimov, Ge", "", physics="modern")
+    titles = [" ".join(ax.get_title().split()) for ax in fig.axes]
+    assert titles == ["(a) allowed region, dataset cdex10-asimov, Ge, modern physics",
+                      "(b) allowed region, dataset cdex10-asimov, Ge, modern physics"]
+
+
+def test_the_best_fit_mark_clears_the_zero_tick_labels(planes):
+    res = planes[0]
+    assert res.best == (0.0, 0.0)  # Asimov data: the best fit sits on the corner
+    fig = figure3([res], "toy", "")
+    fig.draw_without_rendering()
+    ax = fig.axes[0]
+    (best,) = [line for line in ax.lines if line.get_label() == "best fit"]
+    mark = best.get_window_extent()  # includes the marker's size
+    zeros = [t for t in ax.xaxis.get_ticklabels() + ax.yaxis.get_ticklabels()
+             if t.get_text() and float(t.get_text().replace("\u2212", "-")) == 0.0]
+    assert len(zeros) == 2
+    points = fig.dpi / 72.0  # pixels per point
+    for label in zeros:
+        box = label.get_window_extent()
+        assert not mark.overlaps(box), label.get_text()
+        gap = max(box.x0 - mark.x1, mark.x0 - box.x1, box.y0 - mark.y1, mark.y0 - box.y1)
+        assert gap >= 4 * points, (label.get_text(), gap / points)  # a clear white gap
+
+
+def test_write_and_replot_title_fig3_alike(in_tmp, cli, monkeypatch):
+    (in_tmp / "c.toml").write_text('[physics]\npreset = "modern"\n')
+    assert cli("reproduce", "--config", "c.toml", "--plane", "e-mu", "--grid", "21",
+               "--out", "r", "--quiet")[0] == 0
+    import cevns_scan.plots
+    import cevns_scan.replot
+
+    seen = []
+    real = cevns_scan.plots.figure3
+
+    def spy(*args, **kwargs):
+        seen.append((args[1], args[2], kwargs.get("physics")))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cevns_scan.replot, "figure3", spy)
+    assert cli("plot", "r")[0] == 0
+    rec = json.loads((in_tmp / "r" / "run.json").read_text())
+    assert seen == [("cdex10-asimov, Ge", rec["dataset"]["note"], "modern")]
+
+
+def test_probabilities_plot_shows_every_curve_and_marker():
+    from matplotlib.figure import Figure
+
+    from cevns_scan.probabilities import LINE_MARKERS, draw_probabilities
+
+    ax = Figure().subplots()
+    arts = draw_probabilities(ax, components=("pp", "7Be", "8B"), model="msw",
+                              flavours=("ee", "emu", "etau"))
+    by = {a.get_label(): a for a in arts}
+    for flav in ("P_{ee}", r"P_{e\mu}", r"P_{e\tau}"):
+        pp, b8 = by[f"pp ${flav}$"], by[f"8B ${flav}$"]
+        assert pp.get_zorder() > b8.get_zorder()  # the narrow pp spectrum lies over 8B
+        assert pp.get_linewidth() < b8.get_linewidth()  # and 8B shows around it
+    markers = [by[f"7Be ${f}$"].get_marker() for f in ("P_{ee}", r"P_{e\mu}", r"P_{e\tau}")]
+    assert markers == [LINE_MARKERS[k] for k in ("ee", "emu", "etau")]
+    assert len(set(markers)) == 3
+
+
+def test_probabilities_table_beside_the_plot_is_the_plotted_model(in_tmp, cli):
+    from cevns_scan.probabilities import probability_table
+
+    code, _, err = cli("probabilities", "--energies", "1,10", "--plot", "p.png", "--out", "p.csv")
+    assert code == 0, err
+    lines = (in_tmp / "p.csv").read_text().splitlines()
+    assert "msw model" in lines[0]
+    rows = np.array([[float(v) for v in ln.split(",")] for ln in lines[2:]])
+    msw = probability_table("8B", [1.0, 10.0], model="msw")
+    np.testing.assert_allclose(rows[:, 1], msw["P_ee"], rtol=1e-15)
+    assert abs(msw["P_ee"][1] - probability_table("8B", [10.0], model="constant")["P_ee"][0]) \
+        > 0.1  # the two models differ here, so the test tells them apart
+    code, _, _ = cli("probabilities", "--energies", "1,10", "--plot", "q.png", "--model",
+                     "constant", "--out", "q.csv")
+    assert code == 0 and "constant model" in (in_tmp / "q.csv").read_text().splitlines()[0]
+
+
+def test_figure2_and_rate_tables_follow_the_configured_target(in_tmp, cli):
+    from cevns_scan.rates import differential_rates, figure2_grid, figure2_tables
+
+    cfg = cs.load_config(overrides={"target": {"name": "Ar"}})
+    assert list(figure2_tables(cfg)) == ["Ar", "Xe"]
+    assert list(figure2_tables(cs.load_config())) == ["Ge", "Xe"]
+    assert list(figure2_tables(cs.load_config(overrides={"target": {"name": "xenon"}}))) == ["Xe"]
+    (in_tmp / "ar.toml").write_text('[target]\nname = "Ar"\n')
+    code, _, err = cli("reproduce", "--config", "ar.toml", "--plane", "e-mu", "--grid", "11",
+                       "--out", "r", "--quiet")
+    assert code == 0, err
+    names = sorted(p.name for p in (in_tmp / "r").glob("rates_*.csv"))
+    assert names == ["rates_Ar.csv", "rates_Xe.csv"]
+    lines = [ln for ln in (in_tmp / "r" / "rates_Ar.csv").read_text().splitlines()
+             if not ln.startswith("#")]
+    head = lines[0].split(",")
+    sm_col = np.array([float(ln.split(",")[head.index("SM")]) for ln in lines[1:]])
+    t = figure2_grid()
+    sm, _ = differential_rates(cs.build_model(cfg).with_components(["8B"]), t)
+    np.testing.assert_array_equal(sm_col, sm.sum(axis=0))
+    assert cli("plot", "r")[0] == 0  # replot reads the tables that were written
+    assert cli("figure2", "--config", "ar.toml", "--out", "f2")[0] == 0
+    assert (in_tmp / "f2" / "fig2_rates.png").is_file()
