@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
 FLAVOUR_TEX = {"e": r"\mu_{\nu_e}", "mu": r"\mu_{\nu_\mu}", "tau": r"\mu_{\nu_\tau}"}
+FLAVOUR_NAMES = {"e": r"$\mu_e$", "mu": r"$\mu_\mu$", "tau": r"$\mu_\tau$"}
 REGION_COLOUR = "#9ecae1"
 LINE_COLOUR = "#08519c"
 #: Colours and line styles of successive allowed regions on one Axes (several CLs, datasets).
@@ -217,6 +218,37 @@ def draw_neyman_contour(ax, neyman, *, exponent: int | None = None, **style) -> 
     lines += ax.plot([], [], **line_style, label=label)
     unique_legend(ax, fontsize=8, loc="upper right")
     return lines
+
+
+def plot_planes(planes, neyman=(), *, axes=None, **style) -> list[Drawn]:
+    """Every plane on its own panel, one axis exponent, Neyman boundaries where given.
+
+    ``axes`` (one per plane) default to the panels of a new pyplot figure with constrained
+    layout (a notebook shows it); ``style`` as :func:`draw_allowed_region` takes it. Returns
+    one :class:`Drawn` per plane (with ``"neyman"`` lines where a Neyman result was drawn).
+    """
+    planes = list(planes)
+    if axes is None:
+        import matplotlib.pyplot as plt
+
+        fig = plt.figure(figsize=(4.8 * len(planes), 4.6), layout="constrained")
+        axes = fig.subplots(1, len(planes), squeeze=False)[0]
+    axes = list(np.ravel(axes))
+    if len(axes) != len(planes):
+        from .errors import ParameterError
+
+        raise ParameterError("axes", len(axes), f"must be one Axes per plane ({len(planes)})")
+    exponent = axis_exponent(planes)
+    out = []
+    for ax, r in zip(axes, planes, strict=True):
+        drawn = draw_allowed_region(ax, r, exponent=exponent, **style)
+        for ney in neyman:
+            if ney.name == r.name:
+                drawn["neyman"] = draw_neyman_contour(ax, ney, exponent=exponent)
+        names = ", ".join(FLAVOUR_NAMES[f] for f in (r.grid.flavour_x, r.grid.flavour_y))
+        ax.set_title(f"plane ({names})", fontsize=9)
+        out.append(drawn)
+    return out
 
 
 def _wrapped(text: str, width_in: float, fontsize: float) -> str:

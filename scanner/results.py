@@ -377,6 +377,14 @@ class AnalysisResult:
         """The result of plane ``'e_mu'`` (or ``'e-mu'``)."""
         return find_plane(self.planes, name)
 
+    def plot(self, axes=None, **style) -> list:
+        """Every plane's region (and Neyman boundary) on its own panel of a new pyplot figure,
+        or on ``axes`` (one per plane); style keywords as :meth:`PlaneResult.plot`. Returns
+        one :class:`~cevns_scan.plots.Drawn` per plane."""
+        from .plots import plot_planes
+
+        return plot_planes(self.planes, self.neyman, axes=axes, **style)
+
     def __repr__(self) -> str:
         ana = self.analysis
         one = ", ".join(f"{k} < {v:.4g}" for k, v in self.one_dof.items())

@@ -92,6 +92,13 @@ class SavedResult:
         """The result of plane ``'e_mu'`` (or ``'e-mu'``)."""
         return find_plane(self.planes, name)
 
+    def plot(self, axes=None, **style) -> list:
+        """Every plane on its own panel, as :meth:`AnalysisResult.plot
+        <cevns_scan.results.AnalysisResult.plot>` draws it."""
+        from .plots import plot_planes
+
+        return plot_planes(self.planes, self.neyman, axes=axes, **style)
+
     def warnings(self) -> list[str]:
         """The run's warnings (``limits.json``), one line each."""
         return [str(w) for w in self.limits_record.get("warnings", [])]

@@ -121,6 +121,23 @@ def _quiet(call):
         return call()
 
 
+def test_a_whole_result_plots_every_plane(ana, in_tmp, cli):
+    full = ana.run(grid=41)
+    before = set(plt.get_fignums())
+    drawn = full.plot(color="k")
+    assert [d.ax.get_title() for d in drawn] == [r"plane ($\mu_e$, $\mu_\mu$)",
+                                                 r"plane ($\mu_e$, $\mu_\tau$)"]
+    assert len({d.figure for d in drawn}) == 1
+    assert set(plt.get_fignums()) - before == {drawn[0].figure.number}
+    assert all(d["lines"][0].get_color() == "k" for d in drawn)
+    _, axes = plt.subplots(1, 2)
+    assert [d.ax for d in full.plot(axes=axes)] == list(axes)
+    with pytest.raises(ParameterError, match=r"axes = 1 must be one Axes per plane \(2\)"):
+        full.plot(axes=[axes[0]])
+    assert cli("reproduce", "--grid", "41", "--out", "r", "--quiet", "--no-figures")[0] == 0
+    assert len(cs.load_results(in_tmp / "r").plot()) == 2
+
+
 def test_neyman_plot_keeps_one_legend_entry_per_label(ana):
     ney = _quiet(lambda: ana.neyman("e-mu", grid=7, toys=20, seed=2))
     _, ax = plt.subplots()
