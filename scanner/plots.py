@@ -42,6 +42,15 @@ def new_axes(figsize=(5.0, 4.2)):
     return plt.figure(figsize=figsize, layout="constrained").subplots()
 
 
+def save_figure(fig: Figure, folder: str | Path, stem: str) -> None:
+    """Write ``stem.png`` (150 dpi) and ``stem.pdf`` into ``folder``, each by rename."""
+    folder = Path(folder)
+    for ext in ("png", "pdf"):
+        tmp = folder / f".{stem}.tmp.{ext}"
+        fig.savefig(tmp, dpi=150 if ext == "png" else None, format=ext)
+        tmp.replace(folder / f"{stem}.{ext}")
+
+
 class Drawn(dict):
     """What a ``plot()`` drew: a dict of artists (``region``, ``lines``, ``best``...) with the
     Axes and Figure as attributes (``drawn.figure.savefig("x.png")``) and a short repr."""
@@ -66,15 +75,6 @@ def unique_legend(ax, **kwargs):
     for handle, label in zip(handles, labels, strict=True):
         first.setdefault(label, handle)
     return ax.legend(list(first.values()), list(first), **kwargs)
-
-
-def save_figure(fig: Figure, folder: str | Path, stem: str) -> None:
-    """Write ``stem.png`` (150 dpi) and ``stem.pdf`` into ``folder``, each by rename."""
-    folder = Path(folder)
-    for ext in ("png", "pdf"):
-        tmp = folder / f".{stem}.tmp.{ext}"
-        fig.savefig(tmp, dpi=150 if ext == "png" else None, format=ext)
-        tmp.replace(folder / f"{stem}.{ext}")
 
 
 def draw_rates(ax, cols: dict, title: str = "") -> list:
