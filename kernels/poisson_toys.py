@@ -93,8 +93,9 @@ def expected_counts(model, theta):
     j = 0
     while j < a1.size - 2 and s1 > a1[j + 1]:
         j += 1
-    x = (s0 - a0[i]) / (a0[i + 1] - a0[i])
-    y = (s1 - a1[j]) / (a1[j + 1] - a1[j])
+    # one anchor (no morphing template): the bilinear weights are never used
+    x = (s0 - a0[i]) / (a0[i + 1] - a0[i]) if a0.size > 1 else 0.0
+    y = (s1 - a1[j]) / (a1[j + 1] - a1[j]) if a1.size > 1 else 0.0
     n_comp, _, _, n_bins = model.tmpl.shape
     lam = np.zeros(n_bins)
     for k in range(n_comp):

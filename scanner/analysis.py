@@ -255,6 +255,24 @@ class Analysis:
         wilks = plane_result(self, pg, np.ascontiguousarray(maps[..., 0]))
         return read_neyman(wilks, maps[..., 1:], toys, seed, self.cl)
 
+    def expected_limits(self, n_toys: int = 0, seed: int = 0, *, planes=(),
+                        jobs: int | None = 1, progress=None, observed: dict | None = None):
+        """Expected 1-d.o.f. limits without a signal (:mod:`cevns_scan.expected`).
+
+        ``n_toys`` background-only pseudo-experiments (seeded by ``seed``), or 0 for the
+        Asimov median with the asymptotic bands; the expected (Asimov) contour of each plane
+        of ``planes`` (names or :class:`PlaneGrid`). ``observed`` (default: computed) are the
+        data's 1-d.o.f. limits to compare with. Returns an
+        :class:`~cevns_scan.expected.ExpectedLimits`.
+        """
+        from .expected import expected_limits
+
+        grids = [p if isinstance(p, PlaneGrid) else self.plane_grid(p) for p in planes]
+        if observed is None:
+            observed = {k: hi for k, (_, hi) in self.one_dof_intervals().items()}
+        return expected_limits(self.likelihood, self.cl, int(n_toys), int(seed), grids=grids,
+                               observed=observed, jobs=jobs, progress=progress)
+
     def one_dof_intervals(self, cl: float | None = None) -> dict[str, tuple[float, float]]:
         """1-d.o.f. intervals (Wilks) of each moment with the other two at zero (mu_B).
 
@@ -264,14 +282,22 @@ class Analysis:
 
     def run(self, planes=None, grid: int | None = None, *, jobs: int = 1,
             backend: str = "threading", scheduler: str | None = None, progress=None,
-            toys: int = 0, seed: int = 0):
+            toys: int = 0, seed: int = 0, significance_toys: int = 0,
+            expected: int | None = None):
         """Scan every plane (default: the config's) and add the 1-d.o.f. limits.
 
         ``progress`` is None or a factory ``progress(total_chunks, description)``. With
-        ``toys`` > 0 every plane also gets the Neyman construction (:meth:`neyman`). Returns
-        an :class:`~cevns_scan.results.AnalysisResult`.
+        ``toys`` > 0 every plane also gets the Neyman construction (:meth:`neyman`). The SM
+        measurement of every experiment that has one is added, its significance also from
+        ``significance_toys`` pseudo-experiments when > 0 (seeded by ``seed``). ``expected``
+        adds the expected limits and contours (:meth:`expected_limits`): None for none, 0 for
+        the Asimov ones, N > 0 for N background-only pseudo-experiments. Returns an
+        :class:`~cevns_scan.results.AnalysisResult`.
         """
-        from .results import AnalysisResult
+        from .results import AnalysisResult, sm_measurements
+
+        if significance_toys < 0:
+            raise ParameterError("significance_toys", significance_toys, "must be >= 0")
 
         results, neyman, timings = [], [], {}
         for plane in planes or self.config.scan.planes:
@@ -287,5 +313,17 @@ class Analysis:
                                 progress=progress)
                 timings[f"scan_{res.grid.name}_s"] = time.perf_counter() - t0
             results.append(res)
-        return AnalysisResult(self, tuple(results), self.one_dof_intervals(), timings,
-                              tuple(neyman))
+        t0 = time.perf_counter()
+        measurements = sm_measurements(self, int(significance_toys), int(seed))
+        if measurements:
+            timings["sm_measurement_s"] = time.perf_counter() - t0
+        intervals = self.one_dof_intervals()
+        exp = None
+        if expected is not None:
+            t0 = time.perf_counter()
+            exp = self.expected_limits(expected, seed, planes=[r.grid for r in results],
+                                       jobs=jobs, progress=progress,
+                                       observed={k: hi for k, (_, hi) in intervals.items()})
+            timings["expected_s"] = time.perf_counter() - t0
+        return AnalysisResult(self, tuple(results), intervals, timings, tuple(neyman),
+                              measurements, exp)

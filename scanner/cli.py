@@ -27,7 +27,8 @@ PROG = "cevns-scan"
 #: Library parameter name -> the option that sets it.
 OPTIONS = {"jobs": "--jobs", "grid": "--grid", "backend": "--backend",
            "scheduler": "--scheduler", "shard": "--shard", "plane": "--plane", "cl": "--cl",
-           "out": "--out"}
+           "out": "--out", "significance_toys": "--significance-toys",
+           "n_toys": "--expected"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -82,6 +83,17 @@ def _mu_max(text):
     if fl not in FLAVOURS:
         raise InputError(f"--mu-max {text!r}: flavour {fl!r} is not one of e, mu, tau")
     return fl, float_option("--mu-max", 0.0, strict=True)(value)
+
+
+def _expected_toys(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise InputError(f"--expected {text!r} is not an integer") from None
+    if value < 10 and value != 0:
+        raise InputError(f"--expected {value} must be >= 10 pseudo-experiments, or 0 (or no "
+                         "value) for the Asimov expectation")
+    return value
 
 
 def _jobs(text):
@@ -189,6 +201,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plane", action="append", default=[], metavar="X-Y",
                    help="plane to scan, repeatable (default from config: e-mu and e-tau)")
     _add_toy_options(p, default=0)
+    p.add_argument("--significance-toys", type=positive_int("--significance-toys"), default=0,
+                   metavar="N", help="also compute each SM measurement's significance from N "
+                                     "pseudo-experiments of the null (seeded by --seed)")
+    p.add_argument("--expected", type=_expected_toys, nargs="?", const=0, default=None,
+                   metavar="N", help="also the expected limits without a signal: the median "
+                                     "and 68/95 %% bands of each 1 d.o.f. limit from N "
+                                     "background-only pseudo-experiments (seeded by --seed), "
+                                     "or, without N, the Asimov median with asymptotic bands; "
+                                     "the expected contours go on Fig. 3")
     _add_no_figures(p)
 
     p = _sub(sub, "rates", "differential rates dR/dT_nr in events/(kg day keV_nr) (Fig. 2)",
@@ -559,7 +580,9 @@ def cmd_reproduce(args, argv) -> int:
     analysis = Analysis.from_config(cfg, args.data)
     prepare_s = time.perf_counter() - t0
     result = analysis.run(jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,
-                          progress=_progress(args), toys=args.toys or 0, seed=args.seed)
+                          progress=_progress(args), toys=args.toys or 0, seed=args.seed,
+                          significance_toys=args.significance_toys,
+                          expected=args.expected)
     result.timings["prepare_s"] = prepare_s
     _finish(result, out, argv, args, {"jobs": args.jobs, "backend": args.backend}, started)
     return 0

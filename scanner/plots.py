@@ -142,13 +142,15 @@ def draw_neyman_contour(ax, neyman, *, exponent: int | None = None) -> list:
     return lines
 
 
-def figure3(results, dataset: str, note: str = "", overlays=(), neyman=()) -> Figure:
+def figure3(results, dataset: str, note: str = "", overlays=(), neyman=(),
+            expected=None) -> Figure:
     """Fig. 3: the allowed region of every plane, one panel each, one axis exponent.
 
     ``overlays`` holds (label, polygon, plane): ``plane`` None for every panel or ``'e_mu'``
     for one; ``note`` (the dataset caveat) is printed above the panels if given; ``neyman``
     holds :class:`~cevns_scan.neyman.NeymanResult` whose boundaries are drawn dashed over
-    the Wilks regions of their planes.
+    the Wilks regions of their planes; ``expected`` maps plane names to the polylines of the
+    expected (median) region, drawn dotted.
     """
     results = list(results)
     fig = Figure(figsize=(4.8 * len(results), 4.6))
@@ -163,6 +165,8 @@ def figure3(results, dataset: str, note: str = "", overlays=(), neyman=()) -> Fi
         for ney in neyman:
             if ney.name == r.name:
                 draw_neyman_contour(ax, ney, exponent=exponent)
+        if expected and expected.get(r.name) is not None:
+            draw_expected_contour(ax, expected[r.name], exponent=exponent)
         ax.set_title(f"{f'({tag}) ' if many else ''}allowed region, dataset {dataset}",
                      fontsize=9)
     if note:
@@ -227,3 +231,67 @@ def check_overlays(overlays, results) -> None:
                     f"--overlay {label}: its values reach {poly.max():.3g} while plane {r.name} "
                     f"spans up to {span:.3g} mu_B; give the polygon in units of mu_B (e.g. "
                     "2.9e-11, not 2.9)")
+
+
+EXPECTED_COLOUR = "#252525"
+BAND_68_COLOUR = "#31a354"
+BAND_95_COLOUR = "#fed976"
+
+
+def draw_expected_contour(ax, lines, *, exponent: int) -> list:
+    """Draw the expected (median) region's boundary, dotted, on ``ax``; returns the lines.
+
+    The axes keep their range: an expected region larger than the observed grid is clipped.
+    """
+    s = 10.0**exponent
+    drawn = []
+    for line in lines:
+        drawn += ax.plot(line[:, 0] / s, line[:, 1] / s, ":", color=EXPECTED_COLOUR, lw=1.6)
+    drawn += ax.plot([], [], ":", color=EXPECTED_COLOUR, label="expected (median, Asimov)")
+    ax.legend(fontsize=8, loc="upper right")
+    return drawn
+
+
+def draw_expected_limits(ax, expected) -> dict:
+    """The observed 1-d.o.f. limits on their expected bands (Brazil style), one column a
+    moment: 95 % band yellow, 68 % band green, median dashed, observed a black dot."""
+    names = list(expected.limits)
+    top = max(max(e.band_95[1], e.observed if np.isfinite(e.observed) else 0.0)
+              for e in expected.limits.values())
+    exponent = math.floor(math.log10(top)) if top > 0 else 0
+    s = 10.0**exponent
+    drawn = {"bands": [], "median": [], "observed": []}
+    for k, name in enumerate(names):
+        e = expected.limits[name]
+        drawn["bands"].append(ax.fill_between([k - 0.3, k + 0.3], e.band_95[0] / s,
+                                              e.band_95[1] / s, color=BAND_95_COLOUR,
+                                              label=r"expected $\pm2\sigma$" if k == 0 else None))
+        drawn["bands"].append(ax.fill_between([k - 0.3, k + 0.3], e.band_68[0] / s,
+                                              e.band_68[1] / s, color=BAND_68_COLOUR,
+                                              label=r"expected $\pm1\sigma$" if k == 0 else None))
+        drawn["median"] += ax.plot([k - 0.3, k + 0.3], [e.median / s] * 2, "k--", lw=1.2,
+                                   label="expected median" if k == 0 else None)
+        if np.isfinite(e.observed):
+            drawn["observed"] += ax.plot([k], [e.observed / s], "ko", ms=6,
+                                         label="observed" if k == 0 else None)
+    ax.set_xticks(range(len(names)),
+                  [rf"${FLAVOUR_TEX[n.removeprefix('mu_')]}$" for n in names])
+    ax.set_xlim(-0.6, len(names) - 0.4)
+    ax.set_ylim(0, 1.15 * top / s)
+    ax.set_ylabel(rf"{100 * expected.cl:g} % CL upper limit (1 d.o.f.) [$10^{{{exponent}}}"
+                  r"\,\mu_B$]")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+    return drawn
+
+
+def figure_expected(expected, dataset: str, note: str = "") -> Figure:
+    """The observed 1-d.o.f. limits on their expected bands (:func:`draw_expected_limits`)."""
+    fig = Figure(figsize=(6.2, 4.2), layout="constrained")
+    ax = fig.subplots()
+    draw_expected_limits(ax, expected)
+    how = (f"{expected.n_toys} background-only toys" if expected.n_toys
+           else "Asimov median, asymptotic bands")
+    ax.set_title(f"dataset {dataset}: each moment alone ({how})", fontsize=9)
+    if note:
+        fig.suptitle(note, fontsize=8)
+    return fig

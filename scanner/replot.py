@@ -68,8 +68,13 @@ def replot(folder: Path, overlay_specs=(), cl: float | None = None, caveat: bool
     rec = json.loads((folder / "run.json").read_text())
     label = rec.get("dataset", {}).get("label", "")
     note = rec.get("dataset", {}).get("note", "")
-    save_figure(figure3(results, label, note if caveat else "", overlays, neyman), folder,
-                "fig3_contours")
+    expected = {}
+    if (folder / "contours.json").is_file() and cl is None:  # at the maps' own CL only
+        saved = json.loads((folder / "contours.json").read_text()).get("expected", {})
+        expected = {name: [np.asarray(line) for line in rec.get("lines", [])]
+                    for name, rec in saved.items()}
+    save_figure(figure3(results, label, note if caveat else "", overlays, neyman,
+                        expected=expected), folder, "fig3_contours")
     tables = {}
     for name in FIG2_TARGETS:
         path = folder / f"rates_{name}.csv"

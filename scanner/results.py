@@ -172,6 +172,17 @@ def plane_result(analysis, pg: PlaneGrid, chi2: np.ndarray,
     return dataclasses.replace(res, checks=checks, origin_excluded=excluded)
 
 
+def sm_measurements(analysis, toys: int = 0, seed: int = 0) -> dict:
+    """Experiment name -> the SM measurement of each experiment whose likelihood offers one
+    (optional hook ``sm_measurement(toys, seed)``, see experiments/protocols.py)."""
+    out = {}
+    for e in analysis.experiments:
+        measure = getattr(e.likelihood, "sm_measurement", None)
+        if measure is not None:
+            out[e.name] = measure(toys=toys, seed=seed)
+    return out
+
+
 def sort_planes(results) -> list:
     """Planes in the paper's panel order (e-mu, e-tau, then the rest)."""
     return sorted(results, key=lambda r: PLANE_ORDER.get(r.name, len(PLANE_ORDER)))
@@ -238,6 +249,11 @@ class AnalysisResult:
     one_dof_intervals: dict
     timings: dict = field(default_factory=dict)
     neyman: tuple = ()
+    #: Experiment name -> its SM measurement (the likelihoods' optional ``sm_measurement``);
+    #: None: measured (without toys) when first asked for (:meth:`sm_measurements`).
+    measurements: dict | None = None
+    #: Expected limits and contours (:class:`~cevns_scan.expected.ExpectedLimits`) or None.
+    expected: object = None
 
     def __post_init__(self):
         object.__setattr__(self, "planes", tuple(sort_planes(self.planes)))
@@ -251,6 +267,12 @@ class AnalysisResult:
     def one_dof(self) -> dict[str, float]:
         """1-d.o.f. upper ends, ``mu_<flavour>`` -> mu_B (others at zero)."""
         return {k: hi for k, (_, hi) in self.one_dof_intervals.items()}
+
+    def sm_measurements(self) -> dict:
+        """Experiment name -> SM measurement, for the experiments whose likelihood has one."""
+        if self.measurements is None:
+            object.__setattr__(self, "measurements", sm_measurements(self.analysis))
+        return self.measurements
 
     def warnings(self) -> list[str]:
         """Everything that makes a printed number less than plain: one line each, with the fix."""
@@ -300,6 +322,10 @@ class AnalysisResult:
             if r.gof is not None:
                 flag = "  [BAD FIT]" if r.gof.bad else ""
                 lines.append(f"  fit, plane {r.name}: {r.gof}{flag}")
+        if self.expected is not None:
+            lines += self.expected.summary_lines()
+        for name, meas in self.sm_measurements().items():
+            lines.append(f"  SM measurement, {name}: {meas.summary_line()}")
         return lines
 
     def plane(self, name: str) -> PlaneResult:
@@ -334,6 +360,7 @@ class AnalysisResult:
             "warnings": self.warnings(),
             "edge_warnings": edge_messages(self.planes),
             **({"neyman": self.neyman_summary()} if self.neyman else {}),
+            **(self.expected.summary() if self.expected is not None else {}),
         }
 
     def neyman_summary(self) -> dict:
@@ -359,6 +386,13 @@ class AnalysisResult:
                 "x": f"mu_{r.grid.flavour_x}", "y": f"mu_{r.grid.flavour_y}",
                 "chi2_min": r.chi2_min, "best_fit": list(r.best), "level": r.level,
                 "lines": [line.tolist() for line in r.lines]} for r in self.planes},
+            **({"expected": {name: {
+                "meaning": "median expected region: the Asimov data (mu = 0, nuisances at their "
+                           "fit to the data) at the same Delta chi2",
+                "level": c.level, "delta_chi2": c.delta_chi2,
+                "lines": [line.tolist() for line in c.lines]}
+                for name, c in self.expected.contours.items()}}
+               if self.expected is not None and self.expected.contours else {}),
         }
 
     def run_record(self, argv: list[str], timings: dict, extra: dict | None = None) -> dict:
@@ -441,9 +475,17 @@ class AnalysisResult:
         t1 = time.perf_counter()
         if figures:
             save_figure(figure2(tables), out, "fig2_rates")
+            expected = ({n: c.lines for n, c in self.expected.contours.items()}
+                        if self.expected is not None else {})
             save_figure(figure3(self.planes, f"{ana.label}, {ana.target_label}",
-                                ana.caveat if caveat else "", overlays, self.neyman), out,
-                        "fig3_contours")
+                                ana.caveat if caveat else "", overlays, self.neyman,
+                                expected=expected), out, "fig3_contours")
+            if self.expected is not None:
+                from .plots import figure_expected
+
+                save_figure(figure_expected(self.expected, f"{ana.label}, {ana.target_label}",
+                                            ana.caveat if caveat else ""), out,
+                            "fig_expected_limits")
         timings["figures_s"] = time.perf_counter() - t1
         rec = self.run_record(argv, timings, extra)
         rec["overlays"] = [{"label": o.label, "plane": o.plane, "file": o.path,

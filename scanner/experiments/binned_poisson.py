@@ -146,6 +146,27 @@ class PoissonToys:
         counts, centres = self.draw(theta, rng, n)
         return counts, centres, self._fit(theta, counts, centres)
 
+    def draw_data(self, u0: float, v0: float, rng: np.random.Generator, n: int):
+        """``n`` pseudo-experiments as data, (counts, centres), without their statistics
+        (the draws of :meth:`pseudo_data` for the same ``rng``)."""
+        return self.draw(self.conditional(u0, v0), rng, n)
+
+    def asimov(self, u0: float, v0: float):
+        """The expected data at (u0, v0): (counts lambda_b, centres), the nuisances at their
+        conditional fit to the data and every constrained centre at its fitted value."""
+        from ..kernels.poisson_toys import expected_counts
+
+        theta = self.conditional(u0, v0)
+        sigma = self.model.sigma
+        constrained = np.flatnonzero((sigma > 0) & np.isfinite(sigma))
+        centres = np.array(self.model.centre, dtype=float)
+        centres[constrained] = theta[constrained]
+        return expected_counts(self.model, theta), centres
+
+    def data_plane(self) -> PoissonPlane:
+        """-2 ln L of these toys' own data on the plane (nuisances profiled)."""
+        return PoissonPlane(self.model, self.theta0, self.free, self.scale)
+
     def with_data(self, counts: np.ndarray, centres: np.ndarray) -> PoissonToys:
         """The same model with a pseudo-experiment as the data."""
         return PoissonToys(self.model._replace(n_obs=np.ascontiguousarray(counts),
@@ -269,3 +290,180 @@ def check_shared(lik, name: str) -> None:
     if name not in lik.shared:
         raise InputError(f"likelihood {type(lik).__name__} does not share a parameter {name!r} "
                          f"(it shares: {', '.join(lik.shared) or 'none'})")
+
+
+# -- the significance of a signal: a nested test -------------------------------------------------
+
+@dataclass(frozen=True)
+class Significance:
+    """A nested test of a signal against its absence in a binned Poisson likelihood.
+
+    ``q0`` = D(signal parameters at 0) - D(best fit), every other parameter profiled in both
+    and everything else (fixed components included) the same in both hypotheses (S1).
+    ``z`` = sqrt(q0), Wilks with one parameter on its boundary (Chernoff: q0 follows
+    chi2_1 / 2 plus a point mass at 0, so p = Phi(-sqrt(q0))). With toys: ``n_toys``
+    pseudo-experiments from the null's best fit (auxiliary measurements fluctuated), ``p_toys``
+    = the fraction with q0 >= the observed one, ``p_toys_error`` its binomial error and
+    ``z_toys`` = Phi^-1(1 - p_toys) (NaN when no toy reaches q0: then p < 1 / n_toys).
+    """
+
+    signal: tuple[str, ...]
+    q0: float
+    z: float
+    d_null: float
+    d_best: float
+    n_toys: int = 0
+    seed: int = 0
+    n_exceeding: int = 0
+    n_failed: int = 0
+
+    @property
+    def p_value(self) -> float:
+        """Asymptotic p-value, Phi(-sqrt(q0))."""
+        from scipy import stats
+
+        return float(stats.norm.sf(self.z))
+
+    @property
+    def p_toys(self) -> float:
+        return self.n_exceeding / self.n_toys if self.n_toys else float("nan")
+
+    @property
+    def p_toys_error(self) -> float:
+        """Binomial error of :attr:`p_toys` (with p -> 1/N when no toy exceeds)."""
+        if not self.n_toys:
+            return float("nan")
+        p = max(self.n_exceeding, 1) / self.n_toys
+        return float(np.sqrt(p * (1.0 - p) / self.n_toys))
+
+    @property
+    def z_toys(self) -> float:
+        from scipy import stats
+
+        if not self.n_toys or not self.n_exceeding:
+            return float("nan")
+        return float(stats.norm.isf(self.p_toys))
+
+    @property
+    def z_toys_error(self) -> float:
+        """Error of :attr:`z_toys` from that of the p-value: dp / phi(z)."""
+        from scipy import stats
+
+        z = self.z_toys
+        return float(self.p_toys_error / stats.norm.pdf(z)) if np.isfinite(z) else float("nan")
+
+    @property
+    def z_toys_bound(self) -> float:
+        """Phi^-1(1 - 1/N): the toys show z above this when none of them reaches q0."""
+        from scipy import stats
+
+        return float(stats.norm.isf(1.0 / self.n_toys)) if self.n_toys else float("nan")
+
+    def text(self) -> str:
+        """One phrase: '3.25 sigma (asymptotic), 3.2(1) sigma from 10000 toys'."""
+        out = f"{self.z:.2f} sigma (asymptotic)"
+        if self.n_toys:
+            if self.n_exceeding:
+                out += (f", {self.z_toys:.2f} +- {self.z_toys_error:.2f} sigma from "
+                        f"{self.n_toys} toys")
+            else:
+                out += (f", > {self.z_toys_bound:.2f} sigma from {self.n_toys} toys (none "
+                        "reached q0)")
+        return out
+
+    def to_dict(self) -> dict:
+        out = {"signal_parameters": list(self.signal), "q0": self.q0,
+               "significance_sigma": self.z, "p_value": self.p_value,
+               "minus2lnL_null": self.d_null, "minus2lnL_best": self.d_best}
+        if self.n_toys:
+            out["toys"] = {"n": self.n_toys, "seed": self.seed,
+                           "n_q0_at_least_observed": self.n_exceeding,
+                           "p_value": self.p_toys, "p_value_error": self.p_toys_error,
+                           "significance_sigma": self.z_toys,
+                           "significance_sigma_error": self.z_toys_error,
+                           "significance_lower_bound": (self.z_toys_bound
+                                                        if not self.n_exceeding else None),
+                           "fits_not_converged": self.n_failed}
+        return out
+
+
+def _q0(model, theta_best, free, theta_null, free_null) -> tuple[float, float, float, object,
+                                                               object, int]:
+    """(q0, D_null, D_best, theta_null_hat, theta_best_hat, failures) of one dataset."""
+    from ..kernels.poisson import CONVERGED, profile
+
+    d1, th1, _, s1 = profile(theta_best, free, model)
+    d0, th0, _, s0 = profile(theta_null, free_null, model)
+    if d0 < d1:  # the null is nested: the best fit cannot be worse; start it from the null
+        d1b, th1b, _, s1b = profile(th0, free, model)
+        if d1b < d1:
+            d1, th1, s1 = d1b, th1b, s1b
+    failed = int(s0 != CONVERGED) + int(s1 != CONVERGED)
+    return max(d0 - d1, 0.0), float(d0), float(d1), th0, th1, failed
+
+
+def nested_significance_of_model(model, theta, free, signal: tuple[int, ...], names=None, *,
+                                 toys: int = 0, seed: int = 0, scale: float = 1.0
+                                 ) -> Significance:
+    """The nested test (S1) of a :class:`~cevns_scan.kernels.poisson.PoissonModel`.
+
+    ``theta``, ``free``: the start and free mask of the best fit (the signal parameters
+    ``signal``, indices, among the free ones); the null sets them to 0 and fixes them, and
+    changes nothing else. ``toys`` > 0 adds the toy-based p-value: pseudo-experiments drawn
+    from the null's best fit (Poisson counts; the centres of the constrained parameters
+    fluctuated around it), toy k from ``SeedSequence(seed, spawn_key=(k,))``, each fitted
+    under both hypotheses from the data's fits.
+    """
+    signal = tuple(int(i) for i in signal)
+    names = tuple(names) if names is not None else tuple(f"theta[{i}]" for i in signal)
+    theta = np.array(theta, dtype=float)
+    free = np.array(free, dtype=bool)
+    if not all(free[i] for i in signal):
+        raise InputError(f"the signal parameters {', '.join(names)} must be free in the best "
+                         "fit of a significance test")
+    theta_null, free_null = theta.copy(), free.copy()
+    theta_null[list(signal)] = 0.0
+    free_null[list(signal)] = False
+    q0, d0, d1, th0, th1, _ = _q0(model, theta, free, theta_null, free_null)
+    if toys <= 0:
+        return Significance(names, float(q0), float(np.sqrt(q0)), d0, d1)
+    from ..kernels.poisson import CONVERGED, profile
+
+    sampler = PoissonToys(model, th0, free_null, scale)
+    exceed = failed = 0
+    for k in range(int(toys)):
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(k,))))
+        counts, centres = sampler.draw(th0, rng, 1)
+        toy = model._replace(n_obs=counts[0], centre=centres[0])
+        t0, _, _, s0 = profile(th0, free_null, toy)
+        t1, _, _, s1 = profile(th1, free, toy)
+        if t0 < t1:
+            t1b, _, _, s1b = profile(th0, free, toy)  # the null's fit is a start of the best
+            if t1b < t1:
+                t1, s1 = t1b, s1b
+        failed += int(s0 != CONVERGED) + int(s1 != CONVERGED)
+        exceed += int(max(t0 - t1, 0.0) >= q0)
+    return Significance(names, float(q0), float(np.sqrt(q0)), d0, d1, int(toys), int(seed),
+                        exceed, failed)
+
+
+def nested_significance(lik, signal, *, toys: int = 0, seed: int = 0, **options
+                        ) -> Significance:
+    """The significance of a signal in a :class:`BinnedPoisson` likelihood at mu = 0 (S1).
+
+    ``signal``: the name(s) of the rate parameter(s) that switch the signal off at 0 (e.g.
+    ``"flux_8B"`` for solar 8B CEvNS, a CEvNS normalisation for a beam experiment); they must
+    be free in the likelihood's fit with ``options`` (e.g. XENONnT's ``flux="free"``).
+    Everything else, fixed components included, is the same in both hypotheses. ``toys`` > 0
+    adds the toy-based p-value (:func:`nested_significance_of_model`).
+    """
+    names = (signal,) if isinstance(signal, str) else tuple(signal)
+    index = tuple(lik.parameter_index(n) for n in names)
+    zero = np.zeros_like(lik.mm_all()[..., 0])
+    model = lik.kernel_model(zero, zero, **options)
+    theta, free = lik.start(**options)
+    if not all(free[i] for i in index):
+        raise InputError(f"parameter(s) {', '.join(names)} are not free in this fit, so their "
+                         "significance cannot be tested; free them (e.g. no constraint)")
+    return nested_significance_of_model(model, theta, free, index, names, toys=toys, seed=seed,
+                                        scale=lik.scale)

@@ -71,6 +71,16 @@ class Toys(Protocol):
     def with_data(self, observation: np.ndarray, auxiliary: np.ndarray) -> Toys:
         """The same model with one pseudo-experiment as the data (for coverage)."""
 
+    # Optional hooks of toys (expected limits, :mod:`cevns_scan.expected`):
+    #
+    # asimov(u0, v0) -> (observation, auxiliary)
+    #     The expected data at (u0, v0): the model's expectation with the nuisances at their
+    #     conditional fit to the data, the auxiliary centres at the fitted values.
+    # draw_data(u0, v0, rng, n) -> (observation, auxiliary)
+    #     ``pseudo_data`` without the statistics (cheaper); the same draws for the same rng.
+    # data_plane() -> PlaneStatistic
+    #     -2 ln L of the toys' own data (``with_data``) on the plane, nuisances profiled.
+
 
 @runtime_checkable
 class Response(Protocol):
@@ -111,6 +121,14 @@ class Likelihood(Protocol):
 
     def describe(self) -> dict:
         """What run.json records about this likelihood (nuisances, widths, choices)."""
+
+    # Optional hooks (generic code looks for them with getattr):
+    #
+    # sm_measurement(toys: int = 0, seed: int = 0) -> measurement
+    #     The experiment's Standard-Model measurement at mu = 0 (a signal strength or flux
+    #     with its interval and the signal's significance, a nested test), with ``toys`` > 0
+    #     pseudo-experiments for a toy-based significance. The object has ``summary_line()``
+    #     (one line for the printed summary) and ``to_dict()`` (JSON types).
 
 
 @dataclass(frozen=True)

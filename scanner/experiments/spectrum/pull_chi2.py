@@ -33,6 +33,21 @@ class GaussianPlane:
 
 
 @dataclass(frozen=True)
+class GaussianDataPlane:
+    """The :class:`~cevns_scan.experiments.PlaneStatistic` of eq. 18 for data ``model.obs``
+    with pull centres ``aux`` (a pseudo-experiment), one compiled conditional fit a point."""
+
+    model: object  # GaussModel
+    aux: np.ndarray
+
+    def evaluate(self, mu_x: np.ndarray, mu_y: np.ndarray, out: np.ndarray) -> None:
+        for i in range(mu_x.size):
+            for k in range(mu_y.size):
+                out[i, k] = conditional_fit(self.model, self.model.obs, self.aux,
+                                            float(mu_x[i]) ** 2, float(mu_y[k]) ** 2)[0]
+
+
+@dataclass(frozen=True)
 class GaussianToys:
     """Pseudo-experiments of eq. 18 at one point (kernels/gaussian_toys.py).
 
@@ -65,6 +80,30 @@ class GaussianToys:
         m = self.model
         mean = b + ((1.0 + m.sigma[:, None] * xi[:, None]) * (m.sm + u0 * m.mx + v0 * m.my)).sum(0)
         return mean + m.delta * z_bins, xi + z_aux, t
+
+    def _mean(self, u0: float, v0: float):
+        """(expected rates, pull values) with the nuisances at their conditional fit."""
+        _, xi, b = conditional_fit(self.model, self.model.obs, self.aux_obs, float(u0), float(v0))
+        m = self.model
+        mean = b + ((1.0 + m.sigma[:, None] * xi[:, None]) * (m.sm + u0 * m.mx + v0 * m.my)).sum(0)
+        return mean, xi
+
+    def draw_data(self, u0: float, v0: float, rng: np.random.Generator, n: int):
+        """``n`` pseudo-experiments as data, (obs, pull centres), without their statistics
+        (the draws of :meth:`pseudo_data` for the same ``rng``)."""
+        z_bins, z_aux = self.draws(rng, n)
+        mean, xi = self._mean(u0, v0)
+        return mean + self.model.delta * z_bins, xi + z_aux
+
+    def asimov(self, u0: float, v0: float):
+        """The expected data at (u0, v0): (rates, pull centres), the nuisances at their
+        conditional fit to the data."""
+        mean, xi = self._mean(u0, v0)
+        return mean, np.array(xi, dtype=float)
+
+    def data_plane(self) -> GaussianDataPlane:
+        """chi^2 of these toys' own data (with their pull centres) on the plane."""
+        return GaussianDataPlane(self.model, self.aux_obs)
 
     def with_data(self, obs: np.ndarray, aux: np.ndarray) -> GaussianToys:
         """The same model with other data (a pseudo-experiment) as the observation."""

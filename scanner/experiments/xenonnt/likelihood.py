@@ -171,6 +171,13 @@ class PoissonLikelihood(BinnedPoisson):
                              f"limit on mu_{flavour}")
         return (max(background, 1.0) ** 0.5 / signal) ** 0.5
 
+    def sm_measurement(self, toys: int = 0, seed: int = 0):
+        """The Standard-Model measurement (8B flux, nested CEvNS significance; ``toys`` > 0
+        adds the toy-based significance): :func:`.measurement.sm_measurement`."""
+        from .measurement import sm_measurement
+
+        return sm_measurement(self, toys, seed)[0]
+
     def describe(self) -> dict:
         s = self.settings
         return {

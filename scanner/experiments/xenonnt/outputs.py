@@ -38,7 +38,11 @@ def write_release_outputs(experiment, out, result, figures: bool = True) -> None
     from .measurement import component_events, projections, sm_measurement
 
     lik = experiment.likelihood
-    meas, theta = sm_measurement(lik)
+    meas = result.sm_measurements().get(experiment.name) if hasattr(
+        result, "sm_measurements") else None
+    if meas is None:
+        meas, theta = sm_measurement(lik)
+    theta = meas.theta
     write_json(out / "xenonnt_sm_measurement.json", {
         **meas.to_dict(), "dataset": experiment.name,
         "published": "XENONnT 2026 (arXiv:2604.06002, SR0+SR1+SR2): about 3.3 sigma; 2024 "
