@@ -157,3 +157,11 @@ def projections(lik: PoissonLikelihood, theta: np.ndarray, mu=None) -> dict:
         others = tuple(a + 1 for a in range(4) if a != axis)
         out[name] = {k: v.reshape(shape).sum(axis=(0, *others)) for k, v in per_bin.items()}
     return out
+
+
+def limit_projections(lik: PoissonLikelihood, mu) -> tuple[dict, np.ndarray]:
+    """:func:`projections` at the moments ``mu`` (mu_B) with the nuisances re-profiled there
+    (the fit the limit itself makes), and those parameters."""
+    mu = np.asarray(mu, dtype=float)
+    _, theta = lik.profile_at(mu)
+    return projections(lik, theta, mu), theta
