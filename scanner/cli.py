@@ -301,6 +301,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="FILE.json", help="also write the table as JSON")
     add_force(p, "file")
 
+    p = _sub(sub, "systematics", "how each modelling choice of the experiments moves each "
+             "1 d.o.f. limit (refits; a table)",
+             f"{PROG} systematics --data xenonnt-8b --out systematics.csv --json systematics.json")
+    p.add_argument("--config", metavar="FILE.toml",
+                   help="TOML file overriding the packaged default configuration (the paper's)")
+    p.add_argument("--data", action="append", default=None, metavar="SPEC",
+                   help=f"an experiment's data ({_data_help()}); default {_default_data()}; "
+                        "repeat to fit experiments together")
+    p.add_argument("--cl", type=float_option("--cl", 0.0, strict=True), metavar="CL",
+                   help="confidence level in (0, 1) (default from config: 0.9)")
+    p.add_argument("--out", metavar="FILE.csv", help="also write the table as CSV")
+    p.add_argument("--json", metavar="FILE.json", help="also write the table as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_force(p, "file")
+
     p = _sub(sub, "merge", "merge the shards of a scan folder into a results folder",
              f"{PROG} merge scans/run1 --out results/run1")
     p.add_argument("dir", metavar="SCAN_DIR", help="checkpoint folder of `cevns-scan scan`")
@@ -700,8 +715,26 @@ def cmd_coverage(args, argv) -> int:
     return 0
 
 
+def cmd_systematics(args, argv) -> int:
+    from .outputs import check_output_file, json_bytes, write_output_file
+    from .systematics import modelling_sensitivity
+
+    for option, path in (("--out", args.out), ("--json", args.json)):
+        if path is not None:
+            check_output_file(path, force=args.force, option=option)
+    say = None if args.quiet else (lambda line: print(f"  done: {line}", file=sys.stderr))
+    table = modelling_sensitivity(_config(args), args.data, progress=say)
+    print("\n".join(table.lines()))
+    if args.out is not None:
+        write_output_file(args.out, table.csv_bytes(), force=args.force)
+    if args.json is not None:
+        write_output_file(args.json, json_bytes({"command": [PROG, *argv], **table.to_dict()}),
+                          force=args.force, option="--json")
+    return 0
+
+
 COMMANDS = {"reproduce": cmd_reproduce, "scan": cmd_scan, "neyman": cmd_scan,
-            "coverage": cmd_coverage, "merge": cmd_merge,
+            "coverage": cmd_coverage, "merge": cmd_merge, "systematics": cmd_systematics,
             "rates": cmd_rates, "probabilities": cmd_probabilities, "figure2": cmd_figure2,
             "plot": cmd_plot,
             "dataset": cmd_dataset, "bench": cmd_bench}

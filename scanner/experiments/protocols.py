@@ -13,7 +13,7 @@ Writing a new kind: ``docs/experiments.md`` and the worked example
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -147,6 +147,21 @@ class DatasetCommand:
 
 
 @dataclass(frozen=True)
+class Variation:
+    """One modelling choice varied (``cevns-scan systematics``, :mod:`cevns_scan.systematics`).
+
+    ``overrides`` are config keys (``section -> key -> value``) applied before the analysis is
+    built; ``transform`` (or None) maps the built :class:`Experiment` of the kind to the varied
+    one (e.g. a likelihood with a nuisance parameter held fixed).
+    """
+
+    name: str
+    description: str
+    overrides: Mapping = field(default_factory=dict)
+    transform: Any = None
+
+
+@dataclass(frozen=True)
 class Experiment:
     """A dataset with its response, templates and likelihood, on its target."""
 
@@ -232,3 +247,10 @@ class ExperimentKind(Protocol):
     def warnings(self, experiment: Experiment, analysis) -> list[str]:
         """Caveats about the inputs (one line each, with the fix), e.g. a germanium quenching
         factor used with another target."""
+
+    # Optional hooks (generic code looks for them with getattr):
+    #
+    # systematics(config) -> sequence of Variation
+    #     The kind's modelling choices worth varying, relative to ``config`` (efficiency,
+    #     yields, flavour probabilities, spectra, widths ...): ``cevns-scan systematics``
+    #     refits with each (:mod:`cevns_scan.systematics`).

@@ -83,6 +83,12 @@ class XenonntKind:
     def warnings(self, experiment, analysis) -> list[str]:
         return []
 
+    def systematics(self, config) -> tuple:
+        """Modelling choices to vary (:mod:`.systematics`), relative to ``config``."""
+        from .systematics import variations
+
+        return variations(config)
+
     def __repr__(self) -> str:
         return f"<experiment kind {self.name!r}: {self.summary}>"
 
