@@ -316,6 +316,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     add_force(p, "file")
 
+    p = _sub(sub, "export-hepdata", "a HEPData submission of a results folder (contours, "
+             "limits with expected bands, Delta chi2 maps), validated",
+             f"{PROG} export-hepdata results/paper --out hepdata/paper")
+    p.add_argument("dir", metavar="RESULTS_DIR", help="a folder written by reproduce or merge")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="the submission folder (submission.yaml, tables, submission.tar.gz)")
+    add_force(p, "folder")
+
     p = _sub(sub, "merge", "merge the shards of a scan folder into a results folder",
              f"{PROG} merge scans/run1 --out results/run1")
     p.add_argument("dir", metavar="SCAN_DIR", help="checkpoint folder of `cevns-scan scan`")
@@ -715,6 +723,15 @@ def cmd_coverage(args, argv) -> int:
     return 0
 
 
+def cmd_export_hepdata(args, argv) -> int:
+    from .hepdata import export_hepdata
+
+    rec = export_hepdata(args.dir, args.out, force=args.force, argv=argv)
+    print(f"wrote a HEPData submission of {len(rec['tables'])} tables (validated) to "
+          f"{rec['folder']}/ (upload submission.tar.gz)")
+    return 0
+
+
 def cmd_systematics(args, argv) -> int:
     from .outputs import check_output_file, json_bytes, write_output_file
     from .systematics import modelling_sensitivity
@@ -735,6 +752,7 @@ def cmd_systematics(args, argv) -> int:
 
 COMMANDS = {"reproduce": cmd_reproduce, "scan": cmd_scan, "neyman": cmd_scan,
             "coverage": cmd_coverage, "merge": cmd_merge, "systematics": cmd_systematics,
+            "export-hepdata": cmd_export_hepdata,
             "rates": cmd_rates, "probabilities": cmd_probabilities, "figure2": cmd_figure2,
             "plot": cmd_plot,
             "dataset": cmd_dataset, "bench": cmd_bench}

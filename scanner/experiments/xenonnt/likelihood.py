@@ -233,6 +233,7 @@ class ReleaseData:
     def metadata(self) -> dict:
         p = self.release.provenance
         return {"doi": p.doi, "commit": p.commit, "license": p.license,
+                "citation": p.attribution,
                 "exposure_t_y": [float(x) for x in self.release.exposure_t_y],
                 "events": int(np.asarray(self.release.observed).sum())}
 
