@@ -298,6 +298,10 @@ class Analysis:
 
         if significance_toys < 0:
             raise ParameterError("significance_toys", significance_toys, "must be >= 0")
+        if expected is not None:
+            from .expected import require_toys
+
+            require_toys(self.likelihood)  # refused before any scan
 
         results, neyman, timings = [], [], {}
         for plane in planes or self.config.scan.planes:

@@ -210,7 +210,12 @@ class ExpectedLimits:
 
 
 def _check_toys(lik, flavour_x: str, flavour_y: str):
-    toys = lik.toys(flavour_x, flavour_y)
+    try:
+        toys = lik.toys(flavour_x, flavour_y)
+    except InputError as exc:
+        raise InputError(f"expected limits need pseudo-experiments of the likelihood, which "
+                         f"it cannot draw ({exc}); compute them for each experiment alone"
+                         ) from None
     missing = [h for h in ("asimov", "with_data", "data_plane") if not hasattr(toys, h)]
     if missing:
         raise InputError(f"the toys of {type(lik).__name__} offer no {', '.join(missing)}; "
@@ -221,6 +226,12 @@ def _check_toys(lik, flavour_x: str, flavour_y: str):
 
 def _flavour_toys(lik) -> dict:
     return {fl: _check_toys(lik, fl, _other(fl)) for fl in FLAVOURS}
+
+
+def require_toys(lik) -> None:
+    """Raise the one-line error of expected limits now (before a scan) if ``lik`` cannot
+    draw the pseudo-experiments they need."""
+    _flavour_toys(lik)
 
 
 def asimov_limits(lik, cl: float, observed: dict | None = None) -> dict[str, ExpectedLimit]:
