@@ -11,6 +11,7 @@ the thresholds, contours and limits only need :meth:`Analysis.statistic`.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import time
@@ -138,6 +139,20 @@ class Analysis:
         """-2 ln L (chi^2 for eq. 18) at (mu_e, mu_mu, mu_tau) in mu_B, nuisances profiled."""
         return float(self.likelihood.statistic(mu))
 
+    def constrains(self, flavour: str) -> bool:
+        """Whether any experiment's data constrain the moment of ``flavour`` (a pion
+        decay-at-rest beam has no nu_tau: COHERENT alone says nothing on mu_tau)."""
+        from .experiments.joint import _constrains
+
+        return _constrains(self.likelihood, flavour)
+
+    @property
+    def unconstrained(self) -> tuple[str, ...]:
+        """Flavours whose moment no experiment of the analysis constrains."""
+        from .config import FLAVOURS
+
+        return tuple(f for f in FLAVOURS if not self.constrains(f))
+
     def mu_scale(self, flavour: str) -> float:
         """A natural scale of mu_flavour (mu_B): the most sensitive experiment's."""
         return self.likelihood.mu_scale(flavour)
@@ -255,26 +270,48 @@ class Analysis:
         wilks = plane_result(self, pg, np.ascontiguousarray(maps[..., 0]))
         return read_neyman(wilks, maps[..., 1:], toys, seed, self.cl)
 
+    def scannable_planes(self, planes) -> list[str]:
+        """The planes whose two moments the data constrain (others are left out; none left
+        is an error naming the unconstrained flavours)."""
+        keep = [p for p in planes if not set(parse_plane(p, "plane")) & set(self.unconstrained)]
+        if not keep:
+            raise ParameterError("planes", ", ".join(planes),
+                                 "all involve a moment these data do not constrain (mu_"
+                                 + ", mu_".join(self.unconstrained) + "); scan e-mu instead")
+        return keep
+
     def one_dof_intervals(self, cl: float | None = None) -> dict[str, tuple[float, float]]:
         """1-d.o.f. intervals (Wilks) of each moment with the other two at zero (mu_B).
 
         ``(0, upper)`` is an upper limit; a lower end > 0 means the data exclude mu = 0.
+        Flavours the data do not constrain (:attr:`unconstrained`) are left out.
         """
-        return one_dof_intervals(self, self.cl if cl is None else cl)
+        from .config import FLAVOURS
+
+        flavours = tuple(f for f in FLAVOURS if f not in self.unconstrained)
+        return one_dof_intervals(self, self.cl if cl is None else cl, flavours)
+
+    def each_experiment(self) -> tuple[Analysis, ...]:
+        """One analysis per experiment (the same model and config), for its own region."""
+        return tuple(dataclasses.replace(self, experiments=(e,)) for e in self.experiments)
 
     def run(self, planes=None, grid: int | None = None, *, jobs: int = 1,
             backend: str = "threading", scheduler: str | None = None, progress=None,
-            toys: int = 0, seed: int = 0):
+            toys: int = 0, seed: int = 0, each: bool | None = None):
         """Scan every plane (default: the config's) and add the 1-d.o.f. limits.
 
         ``progress`` is None or a factory ``progress(total_chunks, description)``. With
-        ``toys`` > 0 every plane also gets the Neyman construction (:meth:`neyman`). Returns
-        an :class:`~cevns_scan.results.AnalysisResult`.
+        ``toys`` > 0 every plane also gets the Neyman construction (:meth:`neyman`). With
+        ``each`` (default: when there are several experiments) every experiment is also
+        scanned alone, for its own region beside the combined one (Wilks). Planes of a
+        moment the data do not constrain are left out. Returns an
+        :class:`~cevns_scan.results.AnalysisResult`.
         """
-        from .results import AnalysisResult
+        from .results import AnalysisResult, ExperimentResult
 
         results, neyman, timings = [], [], {}
-        for plane in planes or self.config.scan.planes:
+        planes = self.scannable_planes(planes or self.config.scan.planes)
+        for plane in planes:
             t0 = time.perf_counter()
             if toys:
                 ney = self.neyman(plane, grid, toys=toys, seed=seed, jobs=jobs, backend=backend,
@@ -287,5 +324,16 @@ class Analysis:
                                 progress=progress)
                 timings[f"scan_{res.grid.name}_s"] = time.perf_counter() - t0
             results.append(res)
+        parts = []
+        if each if each is not None else len(self.experiments) > 1:
+            for sub in self.each_experiment():
+                t0 = time.perf_counter()
+                mine = [p for p in planes
+                        if not set(parse_plane(p, "plane")) & set(sub.unconstrained)]
+                scans = tuple(sub.scan(p, grid, jobs=jobs, backend=backend,
+                                       scheduler=scheduler, progress=progress) for p in mine)
+                parts.append(ExperimentResult(sub.label, scans, sub.one_dof_intervals(),
+                                              sub.unconstrained))
+                timings[f"each_{sub.label}_s"] = time.perf_counter() - t0
         return AnalysisResult(self, tuple(results), self.one_dof_intervals(), timings,
-                              tuple(neyman))
+                              tuple(neyman), tuple(parts))
