@@ -141,7 +141,7 @@ def test_damaged_release_is_refused_in_one_line(in_tmp, cli, damage, src, name):
         path.write_text(text.replace("0", "1", 1))
     else:
         path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
-    code, out, err = cli("reproduce", "--data", folder, "--out", "res", "--quiet")
+    code, _, err = cli("reproduce", "--data", folder, "--out", "res", "--quiet")
     assert code == 2, err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert name in err
