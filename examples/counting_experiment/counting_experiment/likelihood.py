@@ -150,7 +150,8 @@ class CountingLikelihood:
     n_data = 1
     n_unconstrained = 0
     #: No goodness of fit: one count and one signal direction leave no degree of freedom.
-    gof_note = "one counting bin: the signal can match any count, so no goodness of fit"
+    gof_note = ("counting window: one bin whose count the signal can always match, so it has "
+                "no goodness of fit of its own")
     #: The 8B flux is fixed at the model's value here, so there is nothing to share.
     shared = ()
 
