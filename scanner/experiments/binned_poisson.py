@@ -466,3 +466,51 @@ class MergedPoisson(BinnedPoisson):
                               + (f", {', '.join(self.names)} shared (one parameter)"
                                  if self.names else ", no parameter shared"),
                 "shared": list(self.names), "parts": [p.describe() for p in self.parts]}
+
+
+def profile_timing(lik, mu_max: float, grid: int, repeat: int) -> dict:
+    """Seconds per grid point of the compiled profile of ``lik`` and of one scipy fit of it.
+
+    For the ``bench`` hook of a kind whose likelihood is a :class:`BinnedPoisson`: the (e, mu)
+    plane on a ``grid`` x ``grid`` square from 0 to ``mu_max`` (mu_B), median of ``repeat``
+    runs after one call that compiles or loads the kernels; then the same deviance minimised
+    by ``scipy.optimize.minimize`` (L-BFGS-B, numerical gradient, the nuisances' bounds) at
+    mu_e = mu_max / 2, as a hand-written fit would do. Returns ``seconds_per_point``,
+    ``scipy_fit_s``, their ``ratio``, ``grid`` and the number of profiled ``nuisances``.
+    """
+    import statistics
+    import time
+
+    from scipy.optimize import minimize
+
+    from ..kernels.poisson import deviance
+
+    plane = lik.plane("e", "mu")
+    mu = np.linspace(0.0, mu_max, grid)
+    out = np.empty((grid, grid))
+    plane.evaluate(mu[:2], mu[:2], out[:2, :2])  # compile or load
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        plane.evaluate(mu, mu, out)
+        times.append(time.perf_counter() - t0)
+    per_point = statistics.median(times) / grid**2
+    theta0, free = plane.theta0.copy(), plane.free
+    theta0[lik.i_u] = (0.5 * mu_max / plane.scale) ** 2
+    idx = np.flatnonzero(free)
+    lo, hi = plane.model.lo[idx], plane.model.hi[idx]
+    bounds = list(zip(np.where(np.isfinite(lo), lo, None), np.where(np.isfinite(hi), hi, None),
+                      strict=True))
+
+    def f(x):
+        th = theta0.copy()
+        th[idx] = x
+        return deviance(th, plane.model)
+
+    n_fit = 3 if repeat == 1 else 10
+    t0 = time.perf_counter()
+    for _ in range(n_fit):
+        minimize(f, theta0[idx], method="L-BFGS-B", bounds=bounds)
+    scipy_s = (time.perf_counter() - t0) / n_fit
+    return {"grid": grid, "seconds_per_point": per_point, "scipy_fit_s": scipy_s,
+            "ratio": scipy_s / per_point, "nuisances": int(idx.size)}

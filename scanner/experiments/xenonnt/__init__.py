@@ -83,6 +83,12 @@ class XenonntKind:
     def warnings(self, experiment, analysis) -> list[str]:
         return []
 
+    def bench(self, quick: bool, repeat: int) -> dict:
+        """``cevns-scan bench``: the compiled profile against scipy (:mod:`.bench`)."""
+        from .bench import bench
+
+        return bench(quick, repeat)
+
     def __repr__(self) -> str:
         return f"<experiment kind {self.name!r}: {self.summary}>"
 
