@@ -191,6 +191,39 @@ def kind_benches(quick: bool, repeat: int, log) -> dict:
     return out
 
 
+def plane_point_time(analysis, grid: int, repeat: int) -> float:
+    """Seconds per grid point of the analysis's compiled (e, mu) plane statistic (median of
+    ``repeat`` runs on a ``grid`` x ``grid`` square up to the auto axis maxima, 1 worker)."""
+    plane = analysis.plane("e", "mu")
+    mu_x = np.linspace(0.0, analysis.axis_maximum("e"), grid)
+    mu_y = np.linspace(0.0, analysis.axis_maximum("mu"), grid)
+    out = np.empty((grid, grid))
+    plane.evaluate(mu_x[:2], mu_y[:2], out[:2, :2])  # compile or load
+    return _median_time(lambda: plane.evaluate(mu_x, mu_y, out), repeat) / grid**2
+
+
+def data_benches(specs: list[str], quick: bool, repeat: int, log) -> list[dict]:
+    """The given data (``--data``), each alone and, with several, all together: seconds per
+    grid point of the (e, mu) plane and Neyman toys per second (1 worker)."""
+    from .analysis import Analysis
+    from .errors import InputError
+
+    groups = [[s] for s in specs] + ([list(specs)] if len(specs) > 1 else [])
+    rows = []
+    for group in groups:
+        analysis = Analysis.from_config(data=group)
+        log(f"bench: data {analysis.label}...")
+        row = {"data": analysis.label, "experiments": len(group),
+               "seconds_per_point": plane_point_time(analysis, 21 if quick else 51, repeat)}
+        try:
+            n = calibrated_toys(analysis, 2, 0.5 if quick else 5.0, 500 if quick else 5000)
+            row["toys_per_s"] = toy_throughput(analysis, n, 2, [1])[0]["toys_per_s"]
+        except InputError as exc:
+            row["toys_skipped"] = str(exc)
+        rows.append(row)
+    return rows
+
+
 def _fit_exponent(points, seconds) -> float:
     return float(np.polyfit(np.log(points), np.log(seconds), 1)[0])
 
@@ -263,6 +296,7 @@ def run_bench(args) -> int:
     by_size = [scan_throughput(coef, n, 1, repeat, chunk_points) for n in sizes]
     exponent = _fit_exponent([r["points"] for r in by_size], [r["seconds"] for r in by_size])
     experiments = kind_benches(quick, repeat, log)
+    given = data_benches(list(args.data or ()), quick, repeat, log)
     toys, scipy_toy, skipped = builtin_toys(quick, sorted({1, min(2, max_workers)}), log)
     result = {
         "machine": machine, "quick": quick, "version": __version__,
@@ -274,6 +308,7 @@ def run_bench(args) -> int:
         "neyman_toys": toys,
         "scipy_per_toy_fit_s": scipy_toy,
         "neyman_skipped": skipped,
+        "data": given,
     }
     _print_table(result)
     if args.json:
@@ -318,3 +353,10 @@ def _print_table(r: dict) -> None:
               f"{1e3 * scipy_s:.1f} ms ({scipy_s / per_toy:.0f} x)")
     for name, why in r["neyman_skipped"].items():
         print(f"    {name:<14} skipped: {why}")
+    if r.get("data"):
+        print("  the given data (--data), each alone and together, 1 worker:")
+        for row in r["data"]:
+            toys = (f"{row['toys_per_s']:9.1f} toys/s ({1e3 / row['toys_per_s']:.2f} ms per toy)"
+                    if "toys_per_s" in row else f"toys skipped: {row['toys_skipped']}")
+            print(f"    {row['data']}: {1e6 * row['seconds_per_point']:.1f} us per grid point; "
+                  f"{toys}")

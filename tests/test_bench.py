@@ -57,3 +57,16 @@ def test_scipy_toy_time_stops_at_its_budget(monkeypatch):
     starts.clear()
     bench.scipy_toy_time(Quadratic(), 1e9, most=3)
     assert len(set(starts)) == 3
+
+
+def test_data_benches_time_each_dataset_and_the_combination():
+    from cevns_scan.bench import data_benches
+
+    rows = data_benches(["cdex10-asimov", "xenonnt-8b"], quick=True, repeat=1,
+                        log=lambda s: None)
+    assert [r["data"] for r in rows] == ["cdex10-asimov", "xenonnt-8b",
+                                         "cdex10-asimov + xenonnt-8b"]
+    assert all(r["seconds_per_point"] > 0 for r in rows)
+    assert rows[0]["toys_per_s"] > 0 and rows[1]["toys_per_s"] > 0
+    # the joint fit through a quadratic penalty has no toys: said, not hidden
+    assert "toys_skipped" in rows[2]
