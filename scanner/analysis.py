@@ -11,6 +11,7 @@ the thresholds, contours and limits only need :meth:`Analysis.statistic`.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import time
@@ -137,6 +138,27 @@ class Analysis:
     def statistic(self, mu) -> float:
         """-2 ln L (chi^2 for eq. 18) at (mu_e, mu_mu, mu_tau) in mu_B, nuisances profiled."""
         return float(self.likelihood.statistic(mu))
+
+    def constrains(self, flavour: str) -> bool:
+        """Whether any experiment's data constrain the moment of ``flavour`` (a pion
+        decay-at-rest beam has no nu_tau: COHERENT alone says nothing on mu_tau)."""
+        from .experiments.joint import _constrains
+
+        return _constrains(self.likelihood, flavour)
+
+    @property
+    def constrained(self) -> tuple[str, ...]:
+        """Flavours whose moment some experiment of the analysis constrains."""
+        from .config import FLAVOURS
+
+        return tuple(f for f in FLAVOURS if f not in self.unconstrained)
+
+    @property
+    def unconstrained(self) -> tuple[str, ...]:
+        """Flavours whose moment no experiment of the analysis constrains."""
+        from .config import FLAVOURS
+
+        return tuple(f for f in FLAVOURS if not self.constrains(f))
 
     def mu_scale(self, flavour: str) -> float:
         """A natural scale of mu_flavour (mu_B): the most sensitive experiment's."""
@@ -271,40 +293,63 @@ class Analysis:
         if observed is None:
             observed = {k: hi for k, (_, hi) in self.one_dof_intervals().items()}
         return expected_limits(self.likelihood, self.cl, int(n_toys), int(seed), grids=grids,
-                               observed=observed, jobs=jobs, progress=progress)
+                               observed=observed, jobs=jobs, progress=progress,
+                               flavours=self.constrained)
+
+    def scannable_planes(self, planes) -> list[str]:
+        """The planes whose two moments the data constrain (others are left out; none left
+        is an error naming the unconstrained flavours)."""
+        keep = [p for p in planes if not set(parse_plane(p, "plane")) & set(self.unconstrained)]
+        if not keep:
+            raise ParameterError("planes", ", ".join(planes),
+                                 "all involve a moment these data do not constrain (mu_"
+                                 + ", mu_".join(self.unconstrained) + "); scan e-mu instead")
+        return keep
 
     def one_dof_intervals(self, cl: float | None = None) -> dict[str, tuple[float, float]]:
         """1-d.o.f. intervals (Wilks) of each moment with the other two at zero (mu_B).
 
         ``(0, upper)`` is an upper limit; a lower end > 0 means the data exclude mu = 0.
+        Flavours the data do not constrain (:attr:`unconstrained`) are left out.
         """
-        return one_dof_intervals(self, self.cl if cl is None else cl)
+        from .config import FLAVOURS
+
+        flavours = tuple(f for f in FLAVOURS if f not in self.unconstrained)
+        return one_dof_intervals(self, self.cl if cl is None else cl, flavours)
+
+    def each_experiment(self) -> tuple[Analysis, ...]:
+        """One analysis per experiment (the same model and config), for its own region."""
+        return tuple(dataclasses.replace(self, experiments=(e,)) for e in self.experiments)
 
     def run(self, planes=None, grid: int | None = None, *, jobs: int = 1,
             backend: str = "threading", scheduler: str | None = None, progress=None,
-            toys: int = 0, seed: int = 0, significance_toys: int = 0,
-            expected: int | None = None):
+            toys: int = 0, seed: int = 0, each: bool | None = None,
+            significance_toys: int = 0, expected: int | None = None):
         """Scan every plane (default: the config's) and add the 1-d.o.f. limits.
 
         ``progress`` is None or a factory ``progress(total_chunks, description)``. With
-        ``toys`` > 0 every plane also gets the Neyman construction (:meth:`neyman`). The SM
-        measurement of every experiment that has one is added, its significance also from
-        ``significance_toys`` pseudo-experiments when > 0 (seeded by ``seed``). ``expected``
-        adds the expected limits and contours (:meth:`expected_limits`): None for none, 0 for
-        the Asimov ones, N > 0 for N background-only pseudo-experiments. Returns an
+        ``toys`` > 0 every plane also gets the Neyman construction (:meth:`neyman`). With
+        ``each`` (default: when there are several experiments) every experiment is also
+        scanned alone, for its own region beside the combined one (Wilks). Planes of a
+        moment the data do not constrain are left out. The SM measurement of every
+        experiment that has one is added, its significance also from ``significance_toys``
+        pseudo-experiments when > 0 (seeded by ``seed``). ``expected`` adds the expected
+        limits and contours (:meth:`expected_limits`): None for none, 0 for the Asimov ones,
+        N > 0 for N background-only pseudo-experiments. Returns an
         :class:`~cevns_scan.results.AnalysisResult`.
         """
-        from .results import AnalysisResult, sm_measurements
+        from .results import AnalysisResult, ExperimentResult, sm_measurements
 
         if significance_toys < 0:
             raise ParameterError("significance_toys", significance_toys, "must be >= 0")
         if expected is not None:
             from .expected import require_toys
 
-            require_toys(self.likelihood)  # refused before any scan
+            require_toys(self.likelihood, self.constrained)  # refused before any scan
 
         results, neyman, timings = [], [], {}
-        for plane in planes or self.config.scan.planes:
+        planes = self.scannable_planes(planes or self.config.scan.planes)
+        for plane in planes:
             t0 = time.perf_counter()
             if toys:
                 ney = self.neyman(plane, grid, toys=toys, seed=seed, jobs=jobs, backend=backend,
@@ -317,6 +362,17 @@ class Analysis:
                                 progress=progress)
                 timings[f"scan_{res.grid.name}_s"] = time.perf_counter() - t0
             results.append(res)
+        parts = []
+        if each if each is not None else len(self.experiments) > 1:
+            for sub in self.each_experiment():
+                t0 = time.perf_counter()
+                mine = [p for p in planes
+                        if not set(parse_plane(p, "plane")) & set(sub.unconstrained)]
+                scans = tuple(sub.scan(p, grid, jobs=jobs, backend=backend,
+                                       scheduler=scheduler, progress=progress) for p in mine)
+                parts.append(ExperimentResult(sub.label, scans, sub.one_dof_intervals(),
+                                              sub.unconstrained))
+                timings[f"each_{sub.label}_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         measurements = sm_measurements(self, int(significance_toys), int(seed))
         if measurements:
@@ -330,4 +386,4 @@ class Analysis:
                                        observed={k: hi for k, (_, hi) in intervals.items()})
             timings["expected_s"] = time.perf_counter() - t0
         return AnalysisResult(self, tuple(results), intervals, timings, tuple(neyman),
-                              measurements, exp)
+                              tuple(parts), measurements, exp)

@@ -356,6 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="scaling plot (default: beside --json, or bench_scaling.png)")
     p.add_argument("--max-workers", type=positive_int("--max-workers"), metavar="N",
                    help="largest worker count (default: all cores)")
+    p.add_argument("--data", action="append", default=None, metavar="SPEC",
+                   help="also time these data (each alone and, repeated, all together): "
+                        "profile per grid point and Neyman toys per second")
     add_force(p, "file")
     return parser
 

@@ -50,8 +50,9 @@ BAND_LEVELS = tuple(float(stats.norm.cdf(n)) for n in BAND_SIGMAS)
 _LINE_POINTS = 31
 
 
-def _other(flavour: str) -> str:
-    return next(f for f in FLAVOURS if f != flavour)
+def _other(flavour: str, flavours=FLAVOURS) -> str:
+    """The plane partner of ``flavour``: another of ``flavours`` (constrained ones) if any."""
+    return next(f for f in (*flavours, *FLAVOURS) if f != flavour)
 
 
 def _line(plane, axis: int, mu: np.ndarray) -> np.ndarray:
@@ -224,21 +225,23 @@ def _check_toys(lik, flavour_x: str, flavour_y: str):
     return toys
 
 
-def _flavour_toys(lik) -> dict:
-    return {fl: _check_toys(lik, fl, _other(fl)) for fl in FLAVOURS}
+def _flavour_toys(lik, flavours=FLAVOURS) -> dict:
+    return {fl: _check_toys(lik, fl, _other(fl, flavours)) for fl in flavours}
 
 
-def require_toys(lik) -> None:
+def require_toys(lik, flavours=FLAVOURS) -> None:
     """Raise the one-line error of expected limits now (before a scan) if ``lik`` cannot
     draw the pseudo-experiments they need."""
-    _flavour_toys(lik)
+    _flavour_toys(lik, flavours)
 
 
-def asimov_limits(lik, cl: float, observed: dict | None = None) -> dict[str, ExpectedLimit]:
-    """Expected 1-d.o.f. limits from the Asimov data with the asymptotic bands (E1)."""
+def asimov_limits(lik, cl: float, observed: dict | None = None, flavours=FLAVOURS
+                  ) -> dict[str, ExpectedLimit]:
+    """Expected 1-d.o.f. limits of ``flavours`` from the Asimov data with the asymptotic
+    bands (E1)."""
     delta = threshold(cl, 1)
     out = {}
-    for fl, toys in _flavour_toys(lik).items():
+    for fl, toys in _flavour_toys(lik, flavours).items():
         plane = toys.with_data(*toys.asimov(0.0, 0.0)).data_plane()
         median = line_limit(plane, 0, delta, lik.mu_scale(fl))
         if not np.isfinite(median):
@@ -276,9 +279,10 @@ def _toy_block(toys, k0: int, k1: int, seed: int, delta: float, scale: float, pr
 
 
 def toy_limits(lik, cl: float, n_toys: int, seed: int = 0, *, observed: dict | None = None,
-               asimov: dict | None = None, jobs: int | None = 1, progress=None
-               ) -> dict[str, ExpectedLimit]:
-    """Expected 1-d.o.f. limits from ``n_toys`` background-only pseudo-experiments.
+               asimov: dict | None = None, jobs: int | None = 1, progress=None,
+               flavours=FLAVOURS) -> dict[str, ExpectedLimit]:
+    """Expected 1-d.o.f. limits of ``flavours`` from ``n_toys`` background-only
+    pseudo-experiments.
 
     ``asimov`` (default: computed) gives each axis' scan scale; ``jobs`` threads share the toys
     (the result does not depend on them); ``progress`` is None or a factory
@@ -291,15 +295,15 @@ def toy_limits(lik, cl: float, n_toys: int, seed: int = 0, *, observed: dict | N
 
     if n_toys < 10:
         raise ParameterError("n_toys", n_toys, "must be >= 10 pseudo-experiments")
-    asimov = asimov if asimov is not None else asimov_limits(lik, cl, observed)
+    asimov = asimov if asimov is not None else asimov_limits(lik, cl, observed, flavours)
     delta = threshold(cl, 1)
     jobs = resolve_jobs(jobs)
-    bar = progress(n_toys * len(FLAVOURS), f"expected limits ({n_toys} toys)") \
+    bar = progress(n_toys * len(flavours), f"expected limits ({n_toys} toys)") \
         if progress is not None else None
     cuts = np.linspace(0, n_toys, min(n_toys, 4 * jobs) + 1).astype(int)
     out = {}
     try:
-        for fl, toys in _flavour_toys(lik).items():
+        for fl, toys in _flavour_toys(lik, flavours).items():
             name = f"mu_{fl}"
             parts = Parallel(n_jobs=jobs, backend="threading")(
                 delayed(_toy_block)(toys, a, b, seed, delta, asimov[name].median, bar)
@@ -344,15 +348,17 @@ def expected_contour(lik, grid, delta: float, cl: float, points: int = 101) -> E
 
 def expected_limits(lik, cl: float, n_toys: int = 0, seed: int = 0, *, grids=(),
                     delta_chi2: float | None = None, observed: dict | None = None,
-                    jobs: int | None = 1, progress=None) -> ExpectedLimits:
-    """Expected 1-d.o.f. limits (toys when ``n_toys`` > 0, else Asimov) and, for each
-    PlaneGrid of ``grids``, the expected contour at ``delta_chi2`` (default chi2.ppf(cl, 2)).
+                    jobs: int | None = 1, progress=None, flavours=FLAVOURS) -> ExpectedLimits:
+    """Expected 1-d.o.f. limits of ``flavours`` (the constrained ones; toys when ``n_toys``
+    > 0, else Asimov) and, for each PlaneGrid of ``grids``, the expected contour at
+    ``delta_chi2`` (default chi2.ppf(cl, 2)).
     """
     if n_toys < 0:
         raise ParameterError("n_toys", n_toys, "must be >= 0 (0: Asimov only)")
-    asimov = asimov_limits(lik, cl, observed)
+    flavours = tuple(flavours)
+    asimov = asimov_limits(lik, cl, observed, flavours)
     limits = toy_limits(lik, cl, n_toys, seed, observed=observed, asimov=asimov, jobs=jobs,
-                        progress=progress) if n_toys else asimov
+                        progress=progress, flavours=flavours) if n_toys else asimov
     delta = threshold(cl, 2) if delta_chi2 is None else float(delta_chi2)
     contours = {g.name: expected_contour(lik, g, delta, cl) for g in grids}
     return ExpectedLimits(cl, limits, asimov, int(n_toys), int(seed), contours)

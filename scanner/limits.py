@@ -89,13 +89,14 @@ def axis_crossing(lik, flavour: str, delta_chi2: float, chi2_min: float | None =
     return axis_interval(lik, flavour, delta_chi2, chi2_min)[1]
 
 
-def one_dof_intervals(lik, cl: float) -> dict[str, tuple[float, float]]:
-    """1-d.o.f. intervals of each mu (others at zero), Delta chi^2 = chi2.ppf(cl, 1).
+def one_dof_intervals(lik, cl: float, flavours=FLAVOURS) -> dict[str, tuple[float, float]]:
+    """1-d.o.f. intervals of each mu of ``flavours`` (others at zero), Delta chi^2 =
+    chi2.ppf(cl, 1).
 
     The lower end is 0 (an upper limit) unless the data exclude mu = 0.
     """
     thr = threshold(cl, 1)
-    return {f"mu_{fl}": axis_interval(lik, fl, thr) for fl in FLAVOURS}
+    return {f"mu_{fl}": axis_interval(lik, fl, thr) for fl in flavours}
 
 
 def one_dof_limits(lik, cl: float) -> dict[str, float]:

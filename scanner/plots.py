@@ -142,15 +142,43 @@ def draw_neyman_contour(ax, neyman, *, exponent: int | None = None) -> list:
     return lines
 
 
-def figure3(results, dataset: str, note: str = "", overlays=(), neyman=(),
+def draw_experiment_contours(ax, parts, plane: str, exponent: int) -> list:
+    """Each experiment's own region boundary (fitted alone) on the panel of ``plane``.
+
+    ``parts`` holds (label, plane name, polylines in mu_B); each experiment gets its own
+    colour and line style, labelled in the legend.
+    """
+    s = 10.0**exponent
+    drawn = []
+    labels = list(dict.fromkeys(label for label, _, _ in parts))
+    for label, name, lines in parts:
+        if name != plane:
+            continue
+        k = labels.index(label)
+        style = dict(color=EXPERIMENT_COLOURS[k % len(EXPERIMENT_COLOURS)],
+                     ls=EXPERIMENT_STYLES[k % len(EXPERIMENT_STYLES)], lw=1.5)
+        for j, line in enumerate(lines):
+            drawn += ax.plot(line[:, 0] / s, line[:, 1] / s, **style,
+                             label=f"{label} alone" if j == 0 else None)
+    return drawn
+
+
+#: Colours and line styles of the experiments' own regions on Fig. 3.
+EXPERIMENT_COLOURS = ("#2171b5", "#238b45", "#d94801", "#6a51a3", "#8c6d31")
+EXPERIMENT_STYLES = ("--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1)))
+
+
+def figure3(results, dataset: str, note: str = "", overlays=(), neyman=(), parts=(),
             expected=None) -> Figure:
     """Fig. 3: the allowed region of every plane, one panel each, one axis exponent.
 
     ``overlays`` holds (label, polygon, plane): ``plane`` None for every panel or ``'e_mu'``
     for one; ``note`` (the dataset caveat) is printed above the panels if given; ``neyman``
     holds :class:`~cevns_scan.neyman.NeymanResult` whose boundaries are drawn dashed over
-    the Wilks regions of their planes; ``expected`` maps plane names to the polylines of the
-    expected (median) region, drawn dotted.
+    the Wilks regions of their planes; ``parts`` holds (label, plane, polylines) of each
+    experiment of a joint fit scanned alone, drawn as labelled boundaries beside the
+    combined region (the paper's comparison figure, every region computed); ``expected``
+    maps plane names to the polylines of the expected (median) region, drawn dotted.
     """
     results = list(results)
     fig = Figure(figsize=(4.8 * len(results), 4.6))
@@ -167,11 +195,36 @@ def figure3(results, dataset: str, note: str = "", overlays=(), neyman=(),
                 draw_neyman_contour(ax, ney, exponent=exponent)
         if expected and expected.get(r.name) is not None:
             draw_expected_contour(ax, expected[r.name], exponent=exponent)
+        if parts:
+            draw_experiment_contours(ax, parts, r.name, exponent)
+            _extend_to_parts(ax, r, parts, exponent)
+            ax.legend(fontsize=7, loc="upper right")
         ax.set_title(f"{f'({tag}) ' if many else ''}allowed region, dataset {dataset}",
                      fontsize=9)
     if note:
         fig.suptitle(note, fontsize=8)
     return fig
+
+
+#: Fig. 3 with experiments' own regions extends its axes to theirs, up to this many times the
+#: combined region's extent (a much weaker experiment's boundary then leaves the frame).
+PARTS_FRAME_FACTOR = 4.0
+
+
+def _extend_to_parts(ax, result, parts, exponent: int) -> None:
+    """Axes wide enough for the experiments' own boundaries (see PARTS_FRAME_FACTOR)."""
+    s = 10.0**exponent
+    x_max, y_max = ax.get_xlim()[1], ax.get_ylim()[1]
+    lim = [result.limits.get(f"mu_{result.grid.flavour_x}", np.nan),
+           result.limits.get(f"mu_{result.grid.flavour_y}", np.nan)]
+    for _, name, lines in parts:
+        if name != result.name or not lines:
+            continue
+        pts = np.concatenate(lines)
+        x_max = max(x_max, min(1.05 * pts[:, 0].max(), PARTS_FRAME_FACTOR * lim[0]) / s)
+        y_max = max(y_max, min(1.05 * pts[:, 1].max(), PARTS_FRAME_FACTOR * lim[1]) / s)
+    ax.set_xlim(0, x_max)
+    ax.set_ylim(0, y_max)
 
 
 #: An overlay whose values exceed the axis range of its plane this many times is in wrong units.

@@ -71,8 +71,8 @@ def replot(folder: Path, overlay_specs=(), cl: float | None = None, caveat: bool
     expected = {}
     if (folder / "contours.json").is_file() and cl is None:  # at the maps' own CL only
         saved = json.loads((folder / "contours.json").read_text()).get("expected", {})
-        expected = {name: [np.asarray(line) for line in rec.get("lines", [])]
-                    for name, rec in saved.items()}
+        expected = {name: [np.asarray(line) for line in entry.get("lines", [])]
+                    for name, entry in saved.items()}
     save_figure(figure3(results, label, note if caveat else "", overlays, neyman,
                         expected=expected), folder, "fig3_contours")
     tables = {}

@@ -183,6 +183,11 @@ def sm_measurements(analysis, toys: int = 0, seed: int = 0) -> dict:
     return out
 
 
+def experiment_lines(parts) -> list:
+    """(label, plane name, contour polylines) of each experiment scanned alone (Fig. 3)."""
+    return [(p.label, r.name, r.lines) for p in parts for r in p.planes]
+
+
 def sort_planes(results) -> list:
     """Planes in the paper's panel order (e-mu, e-tau, then the rest)."""
     return sorted(results, key=lambda r: PLANE_ORDER.get(r.name, len(PLANE_ORDER)))
@@ -237,11 +242,40 @@ def package_versions() -> dict:
 
 
 @dataclass(frozen=True)
+class ExperimentResult:
+    """One experiment of a joint fit scanned alone: its own planes and 1-d.o.f. intervals.
+
+    ``unconstrained`` lists the flavours its data do not constrain (their planes and limits
+    are left out).
+    """
+
+    label: str
+    planes: tuple[PlaneResult, ...]
+    one_dof_intervals: dict
+    unconstrained: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "planes", tuple(sort_planes(self.planes)))
+
+    def plane(self, name: str) -> PlaneResult | None:
+        key = name.replace("-", "_")
+        return next((r for r in self.planes if r.name == key), None)
+
+    def summary(self) -> dict:
+        """limits.json's account of this experiment alone."""
+        return {"two_dof": {r.name: r.limits for r in self.planes},
+                "one_dof": {k: hi for k, (_, hi) in self.one_dof_intervals.items()},
+                "one_dof_intervals": {k: list(v) for k, v in self.one_dof_intervals.items()},
+                "unconstrained": [f"mu_{f}" for f in self.unconstrained]}
+
+
+@dataclass(frozen=True)
 class AnalysisResult:
     """Every plane of an analysis, the 1-d.o.f. intervals, and how long it took.
 
     ``one_dof_intervals``: ``mu_<flavour>`` -> (lower, upper) in mu_B with the other two
-    moments at zero; lower = 0 unless the data exclude mu = 0.
+    moments at zero; lower = 0 unless the data exclude mu = 0. ``experiments`` holds, for a
+    joint fit, each experiment scanned alone (:class:`ExperimentResult`).
     """
 
     analysis: object  # cevns_scan.analysis.Analysis
@@ -249,6 +283,7 @@ class AnalysisResult:
     one_dof_intervals: dict
     timings: dict = field(default_factory=dict)
     neyman: tuple = ()
+    experiments: tuple = ()
     #: Experiment name -> its SM measurement (the likelihoods' optional ``sm_measurement``);
     #: None: measured (without toys) when first asked for (:meth:`sm_measurements`).
     measurements: dict | None = None
@@ -318,6 +353,16 @@ class AnalysisResult:
         one = [f"{k} in [{lo:.3e}, {hi:.3e}]" if lo > 0 else f"{k} < {hi:.3e}"
                for k, (lo, hi) in self.one_dof_intervals.items()]
         lines.append("  1 d.o.f. (each moment alone, the others zero): " + ", ".join(one))
+        for fl in ana.unconstrained:
+            lines.append(f"  mu_{fl}: not constrained by these data (no limit)")
+        for part in self.experiments:
+            two = "; ".join(f"plane {r.name}: " + ", ".join(f"{k} < {v:.3e}"
+                                                           for k, v in r.limits.items())
+                            for r in part.planes)
+            one = ", ".join(f"{k} < {hi:.3e}" for k, (_, hi) in part.one_dof_intervals.items())
+            lines.append(f"  {part.label} alone: 2 d.o.f. {two or '-'}; 1 d.o.f. {one}"
+                         + (f"; mu_{', mu_'.join(part.unconstrained)} unconstrained"
+                            if part.unconstrained else ""))
         for r in self.planes:
             if r.gof is not None:
                 flag = "  [BAD FIT]" if r.gof.bad else ""
@@ -359,6 +404,11 @@ class AnalysisResult:
                                 for r in self.planes if r.gof is not None},
             "warnings": self.warnings(),
             "edge_warnings": edge_messages(self.planes),
+            "unconstrained": {f"mu_{f}": "no experiment of the fit constrains this moment "
+                                         "(its templates vanish): no limit"
+                              for f in self.analysis.unconstrained},
+            **({"experiments": {p.label: p.summary() for p in self.experiments}}
+               if self.experiments else {}),
             **({"neyman": self.neyman_summary()} if self.neyman else {}),
             **(self.expected.summary() if self.expected is not None else {}),
         }
@@ -386,6 +436,10 @@ class AnalysisResult:
                 "x": f"mu_{r.grid.flavour_x}", "y": f"mu_{r.grid.flavour_y}",
                 "chi2_min": r.chi2_min, "best_fit": list(r.best), "level": r.level,
                 "lines": [line.tolist() for line in r.lines]} for r in self.planes},
+            **({"experiments": {p.label: {r.name: {"level": r.level,
+                                                   "lines": [ln.tolist() for ln in r.lines]}
+                                          for r in p.planes}
+                                for p in self.experiments}} if self.experiments else {}),
             **({"expected": {name: {
                 "meaning": "median expected region: the Asimov data (mu = 0, nuisances at their "
                            "fit to the data) at the same Delta chi2",
@@ -479,6 +533,7 @@ class AnalysisResult:
                         if self.expected is not None else {})
             save_figure(figure3(self.planes, f"{ana.label}, {ana.target_label}",
                                 ana.caveat if caveat else "", overlays, self.neyman,
+                                parts=experiment_lines(self.experiments),
                                 expected=expected), out, "fig3_contours")
             if self.expected is not None:
                 from .plots import figure_expected

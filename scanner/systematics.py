@@ -19,8 +19,6 @@ import dataclasses
 import time
 from dataclasses import dataclass
 
-from .config import FLAVOURS
-
 
 @dataclass(frozen=True)
 class SystematicsRow:
@@ -59,7 +57,7 @@ class SystematicsTable:
         """variation,experiment,mu_e,mu_mu,mu_tau,shift_mu_e,... (limits in mu_B)."""
         from .outputs import csv_cell
 
-        names = [f"mu_{fl}" for fl in FLAVOURS]
+        names = list(self.baseline)
         lines = [f"# 1-d.o.f. {100 * self.cl:g} % CL upper limits in mu_B of dataset "
                  f"{self.dataset} with each modelling choice varied; shift = limit / baseline "
                  "- 1",
@@ -74,7 +72,7 @@ class SystematicsTable:
 
     def lines(self) -> list[str]:
         """The printed table: limits and their shifts in percent."""
-        names = [f"mu_{fl}" for fl in FLAVOURS]
+        names = list(self.baseline)
         width = max([len("baseline"), *(len(r.name) for r in self.rows)])
         out = [f"modelling sensitivity of the 1-d.o.f. {100 * self.cl:g} % CL limits (mu_B), "
                f"dataset {self.dataset}:",
@@ -131,8 +129,7 @@ def modelling_sensitivity(config=None, data=None, *, progress=None) -> Systemati
         if var.transform is not None:
             exps = tuple(var.transform(e) if e.name == experiment.name else e
                          for e in ana.experiments)
-            ana = dataclasses.replace(ana, experiments=exps)
-            ana.__dict__.pop("likelihood", None)  # the cached combination is the old one
+            ana = dataclasses.replace(ana, experiments=exps)  # a new (uncached) likelihood
         limits = _upper_limits(ana)
         shifts = {k: limits[k] / baseline[k] - 1.0 for k in limits}
         rows.append(SystematicsRow(var.name, var.description, experiment.name, limits, shifts,

@@ -36,14 +36,24 @@ class PoissonPlane:
     scale: float
 
     def evaluate(self, mu_x: np.ndarray, mu_y: np.ndarray, out: np.ndarray) -> None:
-        """-2 ln L (deviance + constraints) profiled at every (mu_x[i], mu_y[k])."""
-        from ..kernels.poisson import profile_plane
+        """-2 ln L (deviance + constraints) profiled at every (mu_x[i], mu_y[k]).
+
+        Warm starts along each row (:func:`~cevns_scan.kernels.poisson.profile_plane`); a
+        point whose warm start did not converge is profiled again from ``theta0``.
+        """
+        from ..kernels.poisson import CONVERGED, profile, profile_plane
 
         theta = np.empty((mu_x.size, mu_y.size, self.theta0.size))
         info = np.empty((mu_x.size, mu_y.size, 2), dtype=np.int64)
-        profile_plane(np.ascontiguousarray(mu_x / self.scale),
-                      np.ascontiguousarray(mu_y / self.scale), self.theta0, self.free,
-                      self.model, out, theta, info)
+        ux = np.ascontiguousarray(mu_x / self.scale)
+        vy = np.ascontiguousarray(mu_y / self.scale)
+        profile_plane(ux, vy, self.theta0, self.free, self.model, out, theta, info)
+        for i, k in np.argwhere(info[..., 1] != CONVERGED):
+            start = self.theta0.copy()
+            start[-2], start[-1] = ux[i] ** 2, vy[k] ** 2
+            d, _, _, status = profile(start, self.free, self.model)
+            if status == CONVERGED or d < out[i, k]:
+                out[i, k] = d
 
 
 @dataclass(frozen=True)
@@ -265,6 +275,15 @@ class BinnedPoisson:
         cols = np.stack([self._mm(f).ravel() for f in (flavour_x, flavour_y)], axis=1)
         return int(np.linalg.matrix_rank(cols, tol=1e-9 * np.abs(cols).max()))
 
+    def constrains(self, flavour: str) -> bool:
+        """True when the moment of ``flavour`` has a signal in some bin."""
+        return bool(np.any(self._mm(flavour) != 0))
+
+    def merge(self, other, names: tuple[str, ...]):
+        """One compiled model of this and ``other`` with the parameters ``names`` shared
+        (:class:`MergedPoisson`), or None when the two cannot be merged."""
+        return MergedPoisson.of(self, other, names)
+
     def moment_columns(self, flavour_x: str, flavour_y: str) -> np.ndarray:
         """(n, 2): the two moments' templates over every bin (for the rank of joint fits)."""
         return np.stack([self._mm(f).ravel() for f in (flavour_x, flavour_y)], axis=1)
@@ -290,6 +309,232 @@ def check_shared(lik, name: str) -> None:
     if name not in lik.shared:
         raise InputError(f"likelihood {type(lik).__name__} does not share a parameter {name!r} "
                          f"(it shares: {', '.join(lik.shared) or 'none'})")
+
+
+def _zeros(part):
+    z = np.zeros(part.mm_all().shape[:-1])
+    return z, z
+
+
+def _morphs(part) -> bool:
+    """Whether a binned Poisson likelihood morphs any template with its shape parameters."""
+    return bool(part.kernel_model(*_zeros(part)).morph.any())
+
+
+def _pad(values: np.ndarray, before: int, after: int) -> np.ndarray:
+    """Templates (..., B) padded with zero bins before and after."""
+    width = [(0, 0)] * (values.ndim - 1) + [(before, after)]
+    return np.pad(values, width)
+
+
+class MergedPoisson(BinnedPoisson):
+    """Several binned Poisson likelihoods in one compiled model, some parameters shared.
+
+    The bins of the parts follow one another; every part's templates are zero in the other
+    parts' bins. A parameter named in ``names`` is one parameter (its constraint must be the
+    same in every part that has it); every other parameter stays the part's own, named
+    ``LABEL.NAME`` (``LABEL`` the likelihood's ``label``). At most one part may morph its
+    templates (the kernel has two shape parameters). Experiments that share nothing can be
+    merged too: then the global fit of a toy is one compiled fit, which the Neyman
+    construction of several experiments needs.
+    """
+
+    def __init__(self, parts: tuple, names: tuple[str, ...]):
+        self.parts = tuple(parts)
+        self.names = tuple(names)
+        self._rates: list[list[str]] = []
+        rates: list[str] = []
+        for k, part in enumerate(self.parts):
+            label = getattr(part, "label", f"part{k}")
+            own = [r if r in self.names else f"{label}.{r}" for r in part.parameters[:-4]]
+            self._rates.append(own)
+            rates += [r for r in own if r not in rates]
+        self._morphing = [k for k, p in enumerate(self.parts) if _morphs(p)]
+        shapes = (tuple(self.parts[self._morphing[0]].parameters[-4:-2]) if self._morphing
+                  else ("s0", "s1"))
+        self.parameters = (*rates, *shapes, "u", "v")
+        self.scale = self.parts[0].scale
+        self.shared = tuple(dict.fromkeys(n for p in self.parts for n in p.shared
+                                          if n not in self.names))
+
+    @classmethod
+    def of(cls, a, b, names: tuple[str, ...]):
+        """The merged likelihood, or None if the parts cannot be merged."""
+        parts = (*(a.parts if isinstance(a, MergedPoisson) else (a,)),
+                 *(b.parts if isinstance(b, MergedPoisson) else (b,)))
+        if not all(isinstance(p, BinnedPoisson) for p in parts):
+            return None
+        if len({p.scale for p in parts}) != 1 or sum(_morphs(p) for p in parts) > 1:
+            return None
+        done = [*(a.names if isinstance(a, MergedPoisson) else ()),
+                *(b.names if isinstance(b, MergedPoisson) else ())]
+        for name in names:  # the shared parameter's constraint must agree
+            rows = set()
+            for p in parts:
+                if name in p.parameters:
+                    m, i = p.kernel_model(*_zeros(p)), p.parameter_index(name)
+                    rows.add((float(m.centre[i]), float(m.sigma[i]), float(m.lo[i]),
+                              float(m.hi[i])))
+            if len(rows) > 1 and not all(np.allclose(r, next(iter(rows)), rtol=1e-9, atol=0)
+                                         for r in rows):
+                raise InputError(f"the experiments share {name} but constrain it differently "
+                                 f"({sorted(rows)}); give them one constraint")
+        return cls(parts, tuple(dict.fromkeys((*done, *names))))
+
+    # -- layout ------------------------------------------------------------------------------
+
+    def _sizes(self) -> list[int]:
+        return [int(np.prod(p.mm_all().shape[:-1])) for p in self.parts]
+
+    def mm_all(self) -> np.ndarray:
+        """Every part's magnetic-moment templates, flattened and concatenated, (B, 3)."""
+        return np.concatenate([p.mm_all().reshape(-1, 3) for p in self.parts], axis=0)
+
+    def _split(self, values: np.ndarray) -> list[np.ndarray]:
+        out, i = [], 0
+        for p, n in zip(self.parts, self._sizes(), strict=True):
+            out.append(np.ascontiguousarray(values[i:i + n]).reshape(p.mm_all().shape[:-1]))
+            i += n
+        return out
+
+    def _index_map(self, k: int) -> np.ndarray:
+        """Merged index of each of part ``k``'s parameters."""
+        n = len(self.parameters)
+        return np.array([self.parameters.index(r) for r in self._rates[k]]
+                        + [n - 4, n - 3, n - 2, n - 1])
+
+    def kernel_model(self, mx: np.ndarray, my: np.ndarray, n_obs=None, centre=None,
+                     **options):
+        """The parts' models side by side: templates padded, parameters remapped."""
+        from ..kernels.poisson import make_model
+
+        models = [p.kernel_model(x, y, **options)
+                  for p, x, y in zip(self.parts, self._split(mx), self._split(my), strict=True)]
+        n_bins = [m.n_obs.size for m in models]
+        ref = models[self._morphing[0]] if self._morphing else models[0]
+        n0, n1 = ref.anchors0.size, ref.anchors1.size
+        n_par = len(self.parameters)
+        cen, sig = np.zeros(n_par), np.zeros(n_par)
+        lo, hi = np.zeros(n_par), np.full(n_par, np.inf)
+        lo[n_par - 4:n_par - 2] = -np.inf
+        tmpl, morph, coef, mult = [], [], [], []
+        before = 0
+        for k, (m, nb) in enumerate(zip(models, n_bins, strict=True)):
+            idx = self._index_map(k)
+            after = sum(n_bins) - before - nb
+            for j in range(m.tmpl.shape[0]):
+                t = m.tmpl[j] if m.morph[j] else m.tmpl[j, :1, :1]
+                tmpl.append(_pad(np.broadcast_to(t, (n0, n1, nb)), before, after))
+                morph.append(bool(m.morph[j]))
+                coef.append(int(m.coef_index[j]))
+                mult.append([int(idx[q]) if q >= 0 else -1 for q in m.mult[j]])
+            rows = range(len(idx)) if k in self._morphing else [
+                q for q in range(len(idx)) if q < len(idx) - 4 or q >= len(idx) - 2]
+            for q in rows:
+                g = idx[q]
+                cen[g], sig[g], lo[g], hi[g] = m.centre[q], m.sigma[q], m.lo[q], m.hi[q]
+            before += nb
+        obs = np.concatenate([m.n_obs for m in models]) if n_obs is None else n_obs
+        return make_model(obs, np.stack(tmpl), np.array(morph), np.array(coef),
+                          np.array(mult), ref.anchors0, ref.anchors1,
+                          cen if centre is None else centre, sig, lo, hi)
+
+    def start(self, **options) -> tuple[np.ndarray, np.ndarray]:
+        n_par = len(self.parameters)
+        theta, free = np.zeros(n_par), np.zeros(n_par, dtype=bool)
+        for k, part in enumerate(self.parts):
+            t, f = part.start(**options)
+            idx = self._index_map(k)
+            for q, g in enumerate(idx):
+                if len(idx) - 4 <= q < len(idx) - 2 and k not in self._morphing:
+                    continue  # the unused shape parameters of a part that does not morph
+                if not free[g]:
+                    theta[g] = t[q]
+                free[g] = free[g] or f[q]
+        return theta, free
+
+    # -- the rest of the Likelihood interface --------------------------------------------------
+
+    @property
+    def n_data(self) -> int:
+        return sum(p.n_data for p in self.parts)
+
+    @property
+    def n_unconstrained(self) -> int:
+        return sum(p.n_unconstrained for p in self.parts)
+
+    @property
+    def gof_note(self) -> str:
+        return "; ".join(dict.fromkeys(p.gof_note for p in self.parts if p.gof_note))
+
+    def mu_scale(self, flavour: str) -> float:
+        scales = []
+        for p in self.parts:
+            try:
+                scales.append(p.mu_scale(flavour))
+            except InputError:
+                continue
+        if not scales:
+            raise InputError(f"no experiment of the fit constrains mu_{flavour}")
+        return min(scales)
+
+    def constrains(self, flavour: str) -> bool:
+        return any(p.constrains(flavour) for p in self.parts)
+
+    def describe(self) -> dict:
+        return {"likelihood": "one compiled binned Poisson model of "
+                              f"{len(self.parts)} experiments"
+                              + (f", {', '.join(self.names)} shared (one parameter)"
+                                 if self.names else ", no parameter shared"),
+                "shared": list(self.names), "parts": [p.describe() for p in self.parts]}
+
+
+def profile_timing(lik, mu_max: float, grid: int, repeat: int) -> dict:
+    """Seconds per grid point of the compiled profile of ``lik`` and of one scipy fit of it.
+
+    For the ``bench`` hook of a kind whose likelihood is a :class:`BinnedPoisson`: the (e, mu)
+    plane on a ``grid`` x ``grid`` square from 0 to ``mu_max`` (mu_B), median of ``repeat``
+    runs after one call that compiles or loads the kernels; then the same deviance minimised
+    by ``scipy.optimize.minimize`` (L-BFGS-B, numerical gradient, the nuisances' bounds) at
+    mu_e = mu_max / 2, as a hand-written fit would do. Returns ``seconds_per_point``,
+    ``scipy_fit_s``, their ``ratio``, ``grid`` and the number of profiled ``nuisances``.
+    """
+    import statistics
+    import time
+
+    from scipy.optimize import minimize
+
+    from ..kernels.poisson import deviance
+
+    plane = lik.plane("e", "mu")
+    mu = np.linspace(0.0, mu_max, grid)
+    out = np.empty((grid, grid))
+    plane.evaluate(mu[:2], mu[:2], out[:2, :2])  # compile or load
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        plane.evaluate(mu, mu, out)
+        times.append(time.perf_counter() - t0)
+    per_point = statistics.median(times) / grid**2
+    theta0, free = plane.theta0.copy(), plane.free
+    theta0[lik.i_u] = (0.5 * mu_max / plane.scale) ** 2
+    idx = np.flatnonzero(free)
+    lo, hi = plane.model.lo[idx], plane.model.hi[idx]
+    bounds = list(zip(np.where(np.isfinite(lo), lo, None), np.where(np.isfinite(hi), hi, None),
+                      strict=True))
+
+    def f(x):
+        th = theta0.copy()
+        th[idx] = x
+        return deviance(th, plane.model)
+
+    n_fit = 3 if repeat == 1 else 10
+    t0 = time.perf_counter()
+    for _ in range(n_fit):
+        minimize(f, theta0[idx], method="L-BFGS-B", bounds=bounds)
+    scipy_s = (time.perf_counter() - t0) / n_fit
+    return {"grid": grid, "seconds_per_point": per_point, "scipy_fit_s": scipy_s,
+            "ratio": scipy_s / per_point, "nuisances": int(idx.size)}
 
 
 # -- the significance of a signal: a nested test -------------------------------------------------

@@ -209,6 +209,25 @@ class ExperimentKind(Protocol):
         File names (or glob patterns) it writes into a results folder.
     dataset_commands : tuple of DatasetCommand
         Its ``cevns-scan dataset`` subcommands.
+
+    Notes
+    -----
+    Optional hooks (the registry does not require them; generic code looks them up with
+    ``getattr``):
+
+    ``check_config(config) -> None``
+        Cross-key checks of its own sections in a validated config; raises a one-line
+        :class:`~cevns_scan.errors.InputError` naming the config source and key.
+    ``bench(quick: bool, repeat: int) -> dict``
+        Its own measurements for ``cevns-scan bench`` (template build, naive baselines, the
+        per-point cost of its likelihood ...), on its built-in data; ``quick`` asks for small
+        sizes (seconds), ``repeat`` for the number of repeated runs whose median is taken.
+        Returns ``{"rows": [dict, ...], "lines": [str, ...]}``: ``rows`` go into the JSON
+        under ``experiments.<name>`` (JSON types, each with a ``"quantity"`` key), ``lines``
+        are printed in the table, indented by the caller.
+
+    A worked example of a kind from another package: ``examples/counting_experiment/``,
+    walked through in ``docs/experiments.md`` ("Writing an experiment").
     """
 
     name: str

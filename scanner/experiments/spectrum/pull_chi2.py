@@ -155,6 +155,10 @@ class PullChi2:
         """Fractional 1-sigma of the shared 8B flux (its pull's width in eq. 18)."""
         return float(self.sigma[self.components.index("8B")])
 
+    def constrains(self, flavour: str) -> bool:
+        """True when the moment of ``flavour`` has a signal in some bin."""
+        return bool(np.any(self.mm[:, :, FLAVOURS.index(flavour)] != 0))
+
     def moment_columns(self, flavour_x: str, flavour_y: str) -> np.ndarray:
         """(n, 2): the two moments' templates over components and bins, in units of Delta."""
         return np.stack([(self.mm[:, :, FLAVOURS.index(f)] / self.delta).ravel()

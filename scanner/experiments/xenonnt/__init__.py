@@ -89,6 +89,12 @@ class XenonntKind:
 
         return variations(config)
 
+    def bench(self, quick: bool, repeat: int) -> dict:
+        """``cevns-scan bench``: the compiled profile against scipy (:mod:`.bench`)."""
+        from .bench import bench
+
+        return bench(quick, repeat)
+
     def __repr__(self) -> str:
         return f"<experiment kind {self.name!r}: {self.summary}>"
 

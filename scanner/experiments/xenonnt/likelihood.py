@@ -164,6 +164,8 @@ class PoissonLikelihood(BinnedPoisson):
     #: Few events per bin: the chi2 distribution of -2 ln L is only indicative.
     gof_note = ("Poisson bins with few events: the chi2 distribution of -2 ln L is only "
                 "indicative here")
+    #: Prefix of this likelihood's own parameters in a merged model.
+    label = "xenonnt"
     #: All kernel parameters in order (rates, yields, u, v).
     parameters = PARAMETERS
 
