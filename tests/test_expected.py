@@ -175,3 +175,20 @@ def test_joint_fit_refuses_expected_limits_before_scanning(cli):
                        "--grid", "5", "--out", "j", "--quiet", "--expected")
     assert code == 2 and "expected limits need pseudo-experiments" in err
     assert not Path("j").exists()
+
+
+LAR = Path(__file__).resolve().parents[2] / "shared" / "coherent" / "lar2020"
+
+
+@pytest.mark.skipif(not LAR.is_dir(), reason=f"the COHERENT argon release is not staged at {LAR}")
+def test_expected_limits_cover_the_constrained_flavours_only():
+    """A pi-DAR beam has no nu_tau: the argon release's expected limits are mu_e and mu_mu,
+    and its data plane gives back its own 1-d.o.f. limits (the generic toy hooks)."""
+    from cevns_scan import Analysis
+
+    ana = Analysis.from_config(data=str(LAR))
+    exp = ana.expected_limits()
+    assert set(exp.limits) == {"mu_e", "mu_mu"}
+    observed = ana.one_dof_intervals()
+    assert _own_data_limit(ana.likelihood, "e", "mu") == pytest.approx(
+        observed["mu_e"][1], rel=1e-6)
