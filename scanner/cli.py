@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import errno
 import math
 import re
 import shlex
@@ -407,6 +408,33 @@ def _config(args):
     return cfg
 
 
+#: Attributes of parsed arguments that name input files or folders, and their options.
+_INPUT_OPTIONS = (("config", "--config"), ("data", "--data"), ("points", "--points"),
+                  ("upper", "--upper"), ("overlay", "--overlay"), ("release", "RELEASE_DIR"),
+                  ("dir", "folder"))
+
+
+def _inputs(args) -> list[tuple[str, str]]:
+    """The command's input paths as (option, path) pairs, each checked for its length."""
+    from .outputs import _short, check_path_length
+
+    out = []
+    for attr, option in _INPUT_OPTIONS:
+        if attr in ("points", "upper") and getattr(args, "command", None) != "dataset":
+            continue  # rates --points is a count
+        values = getattr(args, attr, None)
+        for value in values if isinstance(values, list) else [values]:
+            if not isinstance(value, str) or value == "":
+                continue
+            if attr == "overlay":
+                if "=" not in value:
+                    continue  # load_overlay words that error
+                value = value.split("=", 1)[1]
+            check_path_length(value, f"{option} {_short(value)}")
+            out.append((option, value))
+    return out
+
+
 def _progress(args):
     """A progress factory for the library (None when --quiet)."""
     from .progress import Progress
@@ -454,7 +482,7 @@ def cmd_rates(args, argv) -> int:
         if m < 0:
             raise InputError(f"--mu {m:g}: a magnetic moment must be >= 0 (mu_B)")
     if args.out is not None:
-        check_output_file(args.out, force=args.force)
+        check_output_file(args.out, force=args.force, inputs=_inputs(args))
     cfg = _config(args)
     flux = None if args.flux == "all" else [c.strip() for c in args.flux.split(",") if c.strip()]
     unknown = [c for c in flux or () if c not in FLUX_COMPONENTS]
@@ -491,7 +519,7 @@ def _emit_table(cols: dict, comment: str, args, digits: int) -> None:
 
     if args.out is not None:
         write_output_file(args.out, csv_bytes(list(cols), list(cols.values()), [comment]),
-                          force=args.force)
+                          force=args.force, inputs=_inputs(args))
         return
     print(f"# {comment}")
     print(",".join(cols))
@@ -509,12 +537,13 @@ def _energies(text: str | None):
 
 
 def cmd_probabilities(args, argv) -> int:
-    from .outputs import check_output_file, write_output_file
+    from .outputs import check_distinct_outputs, check_output_file, write_output_file
     from .probabilities import component_energies, probability_table
 
     for option, path in (("--out", args.out), ("--plot", args.plot)):
         if path is not None:
-            check_output_file(path, force=args.force, option=option)
+            check_output_file(path, force=args.force, option=option, inputs=_inputs(args))
+    check_distinct_outputs([("--out", args.out), ("--plot", args.plot)])
     cfg = _config(args)
     energies = _energies(args.energies)
     if energies is None:
@@ -528,6 +557,7 @@ def cmd_probabilities(args, argv) -> int:
         from matplotlib.figure import Figure
 
         from .probabilities import DEFAULT_COMPONENTS, draw_probabilities
+        from .provenance import figure_metadata
 
         fig = Figure(figsize=(6, 4.2), layout="constrained")
         ax = fig.subplots()
@@ -538,8 +568,9 @@ def cmd_probabilities(args, argv) -> int:
         ax.set_title("day-time adiabatic MSW, BS05(OP) production zones", fontsize=9)
         ax.legend(fontsize=7, ncol=2)
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=150)
-        write_output_file(args.plot, buf.getvalue(), force=args.force, option="--plot")
+        fig.savefig(buf, format="png", dpi=150, metadata=figure_metadata("png"))
+        write_output_file(args.plot, buf.getvalue(), force=args.force, option="--plot",
+                          inputs=_inputs(args))
     return 0
 
 
@@ -549,7 +580,7 @@ def cmd_figure2(args, argv) -> int:
     from .rates import figure2_tables
     from .results import package_versions
 
-    out = check_results_dir(args.out, force=args.force)
+    out = check_results_dir(args.out, force=args.force, inputs=_inputs(args))
     cfg = _config(args)
     tables = figure2_tables(cfg)
     with results_dir(out, force=args.force) as tmp:
@@ -567,7 +598,7 @@ def cmd_reproduce(args, argv) -> int:
 
     started = time.perf_counter()
     check_backend(args.backend, args.scheduler)
-    out = check_results_dir(args.out, force=args.force)
+    out = check_results_dir(args.out, force=args.force, inputs=_inputs(args))
     cfg = _config(args)
     _overlays(args)
     t0 = time.perf_counter()
@@ -616,7 +647,7 @@ def cmd_merge(args, argv) -> int:
     if out_abs == root_abs or root_abs in out_abs.parents or out_abs in root_abs.parents:
         raise InputError(f"--out {args.out}: is the scan folder {root}, inside it or around it; "
                          "write the merged results to a separate folder")
-    out = check_results_dir(args.out, force=args.force)
+    out = check_results_dir(args.out, force=args.force, inputs=_inputs(args))
     _overlays(args)
     result = merge_scan(root, args.cl)
     _finish(result, out, argv, args, {"merged_from": str(root)}, None)
@@ -635,7 +666,7 @@ def cmd_import_xenonnt(args) -> int:
     from .outputs import check_output_file
     from .xenonnt_release import import_release, write_release_file
 
-    out = check_output_file(args.out, force=args.force)
+    out = check_output_file(args.out, force=args.force, inputs=_inputs(args))
     release = import_release(args.release)
     write_release_file(release, out)
     obs = release.observed.sum(axis=1)
@@ -654,14 +685,16 @@ def cmd_dataset(args, argv) -> int:
                          "cevns-scan dataset --help")
     from .digitize import digitize
     from .outputs import check_output_file, write_output_file
+    from .provenance import mark_text
 
-    out = check_output_file(args.out, force=args.force)
+    inputs = _inputs(args)
+    out = check_output_file(args.out, force=args.force, inputs=inputs)
     res = digitize(args.points, args.upper, args.bin_width, args.label,
                    first_edge=args.first_edge, max_shift=args.max_shift,
                    exposure_kg_day=args.exposure_kg_day, source=args.source,
                    points_dataset=args.points_dataset, upper_dataset=args.upper_dataset)
     ds = res.dataset
-    write_output_file(out, ds.to_csv().encode(), force=args.force)
+    write_output_file(out, mark_text(ds.to_csv()).encode(), force=args.force, inputs=inputs)
     print(res.summary())
     print(f"wrote {out}: {ds.rate.size} bins {ds.tee_lo[0]:g}-{ds.tee_hi[-1]:g} keV_ee")
     return 0
@@ -694,7 +727,7 @@ def cmd_coverage(args, argv) -> int:
     from .outputs import check_output_file, json_bytes, write_output_file
 
     if args.json is not None:
-        check_output_file(args.json, force=args.force, option="--json")
+        check_output_file(args.json, force=args.force, option="--json", inputs=_inputs(args))
     fx, fy = parse_plane(args.plane, "--plane")
     points = [_true_point(text, fx, fy) for text in args.at]
     analysis = Analysis.from_config(_config(args), args.data)
@@ -716,7 +749,8 @@ def cmd_coverage(args, argv) -> int:
         rec = {"command": [PROG, *argv], "cl": analysis.cl, "plane": args.plane,
                "dataset": analysis.label, "seed": args.seed,
                "points": [r.to_dict() for r in rows]}
-        write_output_file(args.json, json_bytes(rec), force=args.force, option="--json")
+        write_output_file(args.json, json_bytes(rec), force=args.force, option="--json",
+                          inputs=_inputs(args))
     return 0
 
 
@@ -793,12 +827,19 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             raise InputError(f"{PROG}: give a command ({', '.join(COMMANDS)}); "
                              f"see {PROG} --help")
+        _inputs(args)  # every input path fits the system's limits
         with _CompileNotice():
             return COMMANDS[args.command](args, argv)
     except InputError as exc:
         if debug:
             raise
         print(f"{PROG}: error: {_error_text(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if debug or exc.errno != errno.ENAMETOOLONG:
+            raise
+        print(f"{PROG}: error: {exc.filename or 'a path'}: {exc.strerror}; use a shorter path",
+              file=sys.stderr)
         return 2
     except ScanInterrupted as exc:
         if debug:
