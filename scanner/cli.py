@@ -28,7 +28,8 @@ PROG = "cevns-scan"
 #: Library parameter name -> the option that sets it.
 OPTIONS = {"jobs": "--jobs", "grid": "--grid", "backend": "--backend",
            "scheduler": "--scheduler", "shard": "--shard", "plane": "--plane", "cl": "--cl",
-           "out": "--out"}
+           "out": "--out", "seed": "--seed", "toys": "--toys",
+           "connect_timeout": "--connect-timeout"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -83,6 +84,18 @@ def _mu_max(text):
     return fl, _float("--mu-max", 0.0, strict=True)(value)
 
 
+def _seed(text):
+    from .neyman import MAX_SEED
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise InputError(f"--seed {text!r} is not an integer") from None
+    if not 0 <= value <= MAX_SEED:
+        raise InputError(f"--seed {value} must be an integer from 0 to 2**63 - 1 ({MAX_SEED})")
+    return value
+
+
 def _jobs(text):
     try:
         value = int(text)
@@ -126,6 +139,9 @@ def _add_execution_options(p):
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="dask scheduler address, e.g. tcp://host:8786 (with --backend dask; "
                         "default: a local cluster of --jobs processes)")
+    p.add_argument("--connect-timeout", type=_float("--connect-timeout", 0.0, strict=True),
+                   default=30.0, metavar="SECONDS",
+                   help="seconds the --scheduler has to answer as a dask scheduler (default 30)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -160,9 +176,9 @@ def _add_toy_options(p, default: int):
                      "grid point (default: Wilks only)")
     p.add_argument("--toys", type=_positive_int("--toys"), default=default or None, metavar="N",
                    help=help_toys)
-    p.add_argument("--seed", type=int, default=0,
-                   help="random seed; each grid point's toys come from (seed, point index) "
-                        "(default 0)")
+    p.add_argument("--seed", type=_seed, default=0,
+                   help="random seed, 0 to 2**63 - 1; each grid point's toys come from (seed, "
+                        "point index) (default 0)")
 
 
 def _sub(sub, name, help_text, example):
@@ -274,7 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inner-toys", type=_positive_int("--inner-toys"), default=1000,
                    metavar="N", help="toys of each pseudo-experiment's own Neyman critical "
                                      "value (default 1000)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=_seed, default=0,
+                   help="random seed, 0 to 2**63 - 1 (default 0)")
     p.add_argument("--jobs", type=_jobs, default=None, metavar="N",
                    help="threads; -1 or unset: all cores")
     p.add_argument("--json", metavar="FILE.json", help="also write the table as JSON")
@@ -594,13 +611,16 @@ def cmd_figure2(args, argv) -> int:
 def cmd_reproduce(args, argv) -> int:
     from .analysis import Analysis
     from .outputs import check_results_dir
-    from .scan import check_backend
+    from .scan import check_backend, check_results_grid, probe_scheduler
 
     started = time.perf_counter()
     check_backend(args.backend, args.scheduler)
     out = check_results_dir(args.out, force=args.force, inputs=_inputs(args))
     cfg = _config(args)
+    check_results_grid(cfg.scan.grid, len(cfg.scan.planes), args.toys or 0)
     _overlays(args)
+    if args.scheduler:
+        probe_scheduler(args.scheduler, args.connect_timeout)
     t0 = time.perf_counter()
     analysis = Analysis.from_config(cfg, args.data)
     prepare_s = time.perf_counter() - t0
@@ -613,24 +633,34 @@ def cmd_reproduce(args, argv) -> int:
 
 def cmd_scan(args, argv) -> int:
     from .analysis import Analysis
-    from .checkpoint import parse_shard, run_shard
+    from .checkpoint import check_shard_fits, merge_memory, parse_shard, run_shard
     from .config import parse_plane
     from .outputs import check_scan_dir
-    from .scan import check_backend
+    from .scan import available_memory, check_backend, probe_scheduler, size_text
 
     check_backend(args.backend, args.scheduler)
     shard = parse_shard(args.shard)
     root = check_scan_dir(args.out)
     cfg = _config(args)
     parse_plane(args.plane, "--plane")
+    toys = getattr(args, "toys", 0) or 0
+    check_shard_fits(cfg.scan.grid, cfg.scan.neyman_chunk_points if toys
+                     else cfg.scan.chunk_points, shard, root, toys=toys, jobs=args.jobs)
+    if args.scheduler:
+        probe_scheduler(args.scheduler, args.connect_timeout)
     analysis = Analysis.from_config(cfg, args.data)
     resume = shlex.join([PROG, *argv] + ([] if args.resume else ["--resume"]))
     rep = run_shard(analysis, args.plane, root, shard=shard, resume=args.resume, jobs=args.jobs,
                     backend=args.backend, scheduler=args.scheduler, progress=_progress(args),
-                    command=[PROG, *argv], resume_command=resume,
-                    toys=getattr(args, "toys", 0) or 0, seed=getattr(args, "seed", 0))
+                    command=[PROG, *argv], resume_command=resume, toys=toys,
+                    seed=getattr(args, "seed", 0), connect_timeout=args.connect_timeout)
     if rep.note:
         print(f"note: {rep.note}", file=sys.stderr)
+    need, have = merge_memory(cfg.scan.grid, 1, toys), available_memory()
+    if have is not None and need > have and not args.quiet:
+        print(f"note: merging this plane needs about {size_text(need)} of memory, more than "
+              f"the {size_text(have)} available here; merge on a larger machine",
+              file=sys.stderr)
     if not args.quiet:
         print(f"shard {rep.shard} of plane {rep.plane_dir.name}: {rep.computed} chunk(s) "
               f"computed, {rep.already} already there, in {rep.seconds:.1f} s; when every shard "

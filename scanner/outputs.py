@@ -367,7 +367,7 @@ def load_npz(path: str | Path, fix: str, members=None) -> dict:
     only those arrays (each must be there).
     """
     try:
-        with np.load(path, allow_pickle=False) as z:
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:  # fh: always closed
             names = z.files if members is None else members
             return {k: z[k] for k in names}
     except MemoryError:
