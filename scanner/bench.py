@@ -235,6 +235,8 @@ def scaling_plot(by_workers: list[dict], by_size: list[dict], machine: dict) -> 
     from matplotlib.figure import Figure
     from matplotlib.ticker import NullFormatter
 
+    from .provenance import figure_metadata
+
     fig = Figure(figsize=(10, 4), layout="constrained")
     a, b = fig.subplots(1, 2)
     for backend in sorted({r["backend"] for r in by_workers}):
@@ -257,20 +259,21 @@ def scaling_plot(by_workers: list[dict], by_size: list[dict], machine: dict) -> 
     b.legend()
     fig.suptitle(f"{machine['cpu']} ({machine['cores']} cores)", fontsize=9)
     buf = io.BytesIO()
-    fig.savefig(buf, dpi=120, format="png")
+    fig.savefig(buf, dpi=120, format="png", metadata=figure_metadata("png"))
     return buf.getvalue()
 
 
 def run_bench(args) -> int:
     from .analysis import Analysis
     from .experiments import registry
-    from .outputs import check_output_file, json_bytes, write_output_file
+    from .outputs import check_distinct_outputs, check_output_file, json_bytes, write_output_file
 
     plot = args.plot or (str(Path(args.json).with_suffix(".png")) if args.json
                          else "bench_scaling.png")
     for option, value in (("--json", args.json), ("--plot", plot)):
         if value:
             check_output_file(value, force=args.force, option=option)
+    check_distinct_outputs([("--json", args.json), ("--plot", plot)])
     quick = args.quick
     repeat = 3 if not quick else 1
     machine = _machine()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import errno
 import math
 import re
 import shlex
@@ -27,7 +28,8 @@ PROG = "cevns-scan"
 #: Library parameter name -> the option that sets it.
 OPTIONS = {"jobs": "--jobs", "grid": "--grid", "backend": "--backend",
            "scheduler": "--scheduler", "shard": "--shard", "plane": "--plane", "cl": "--cl",
-           "out": "--out", "significance_toys": "--significance-toys",
+           "out": "--out", "seed": "--seed", "toys": "--toys",
+           "connect_timeout": "--connect-timeout", "significance_toys": "--significance-toys",
            "n_toys": "--expected"}
 
 
@@ -96,6 +98,18 @@ def _expected_toys(text):
     return value
 
 
+def _seed(text):
+    from .neyman import MAX_SEED
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise InputError(f"--seed {text!r} is not an integer") from None
+    if not 0 <= value <= MAX_SEED:
+        raise InputError(f"--seed {value} must be an integer from 0 to 2**63 - 1 ({MAX_SEED})")
+    return value
+
+
 def _jobs(text):
     try:
         value = int(text)
@@ -140,6 +154,9 @@ def _add_execution_options(p):
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="dask scheduler address, e.g. tcp://host:8786 (with --backend dask; "
                         "default: a local cluster of --jobs processes)")
+    p.add_argument("--connect-timeout", type=float_option("--connect-timeout", 0.0, strict=True),
+                   default=30.0, metavar="SECONDS",
+                   help="seconds the --scheduler has to answer as a dask scheduler (default 30)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -173,9 +190,9 @@ def _add_toy_options(p, default: int):
                      "grid point (default: Wilks only)")
     p.add_argument("--toys", type=positive_int("--toys"), default=default or None, metavar="N",
                    help=help_toys)
-    p.add_argument("--seed", type=int, default=0,
-                   help="random seed; each grid point's toys come from (seed, point index) "
-                        "(default 0)")
+    p.add_argument("--seed", type=_seed, default=0,
+                   help="random seed, 0 to 2**63 - 1; each grid point's toys come from (seed, "
+                        "point index) (default 0)")
 
 
 def _sub(sub, name, help_text, example):
@@ -295,7 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inner-toys", type=positive_int("--inner-toys"), default=1000,
                    metavar="N", help="toys of each pseudo-experiment's own Neyman critical "
                                      "value (default 1000)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=_seed, default=0,
+                   help="random seed, 0 to 2**63 - 1 (default 0)")
     p.add_argument("--jobs", type=_jobs, default=None, metavar="N",
                    help="threads; -1 or unset: all cores")
     p.add_argument("--json", metavar="FILE.json", help="also write the table as JSON")
@@ -321,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
              f"{PROG} export-hepdata results/paper --out hepdata/paper")
     p.add_argument("dir", metavar="RESULTS_DIR", help="a folder written by reproduce or merge")
     p.add_argument("--out", required=True, metavar="DIR",
-                   help="the submission folder (submission.yaml, tables, submission.tar.gz)")
+                   help="the submission folder (submission.yaml and one YAML file a table)")
     add_force(p, "folder")
 
     p = _sub(sub, "merge", "merge the shards of a scan folder into a results folder",
@@ -439,6 +457,36 @@ def _config(args):
     return cfg
 
 
+#: Attributes of parsed arguments that name input files or folders, and their options.
+_INPUT_OPTIONS = (("config", "--config"), ("data", "--data"), ("overlay", "--overlay"),
+                  ("dir", "folder"))
+
+
+def input_paths(args) -> list[tuple[str, str]]:
+    """The command's input paths as (option, path) pairs, each checked for its length: the
+    generic options, and a dataset subcommand's own (its ``inputs``)."""
+    from .outputs import _short, check_path_length
+
+    options = list(_INPUT_OPTIONS)
+    if getattr(args, "command", None) == "dataset":
+        for _, command in _dataset_commands():
+            if command.name == getattr(args, "dataset_command", None):
+                options += list(command.inputs)
+    out = []
+    for attr, option in options:
+        values = getattr(args, attr, None)
+        for value in values if isinstance(values, list) else [values]:
+            if not isinstance(value, str) or value == "":
+                continue
+            if attr == "overlay":
+                if "=" not in value:
+                    continue  # load_overlay words that error
+                value = value.split("=", 1)[1]
+            check_path_length(value, f"{option} {_short(value)}")
+            out.append((option, value))
+    return out
+
+
 def _progress(args):
     """A progress factory for the library (None when --quiet)."""
     from .progress import Progress
@@ -486,7 +534,7 @@ def cmd_rates(args, argv) -> int:
         if m < 0:
             raise InputError(f"--mu {m:g}: a magnetic moment must be >= 0 (mu_B)")
     if args.out is not None:
-        check_output_file(args.out, force=args.force)
+        check_output_file(args.out, force=args.force, inputs=input_paths(args))
     cfg = _config(args)
     flux = None if args.flux == "all" else [c.strip() for c in args.flux.split(",") if c.strip()]
     unknown = [c for c in flux or () if c not in FLUX_COMPONENTS]
@@ -523,7 +571,7 @@ def _emit_table(cols: dict, comment: str, args, digits: int) -> None:
 
     if args.out is not None:
         write_output_file(args.out, csv_bytes(list(cols), list(cols.values()), [comment]),
-                          force=args.force)
+                          force=args.force, inputs=input_paths(args))
         return
     print(f"# {comment}")
     print(",".join(cols))
@@ -541,12 +589,13 @@ def _energies(text: str | None):
 
 
 def cmd_probabilities(args, argv) -> int:
-    from .outputs import check_output_file, write_output_file
+    from .outputs import check_distinct_outputs, check_output_file, write_output_file
     from .probabilities import component_energies, probability_table
 
     for option, path in (("--out", args.out), ("--plot", args.plot)):
         if path is not None:
-            check_output_file(path, force=args.force, option=option)
+            check_output_file(path, force=args.force, option=option, inputs=input_paths(args))
+    check_distinct_outputs([("--out", args.out), ("--plot", args.plot)])
     cfg = _config(args)
     energies = _energies(args.energies)
     if energies is None:
@@ -560,6 +609,7 @@ def cmd_probabilities(args, argv) -> int:
         from matplotlib.figure import Figure
 
         from .probabilities import DEFAULT_COMPONENTS, draw_probabilities
+        from .provenance import figure_metadata
 
         fig = Figure(figsize=(6, 4.2), layout="constrained")
         ax = fig.subplots()
@@ -570,8 +620,9 @@ def cmd_probabilities(args, argv) -> int:
         ax.set_title("day-time adiabatic MSW, BS05(OP) production zones", fontsize=9)
         ax.legend(fontsize=7, ncol=2)
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=150)
-        write_output_file(args.plot, buf.getvalue(), force=args.force, option="--plot")
+        fig.savefig(buf, format="png", dpi=150, metadata=figure_metadata("png"))
+        write_output_file(args.plot, buf.getvalue(), force=args.force, option="--plot",
+                          inputs=input_paths(args))
     return 0
 
 
@@ -581,7 +632,7 @@ def cmd_figure2(args, argv) -> int:
     from .rates import figure2_tables
     from .results import package_versions
 
-    out = check_results_dir(args.out, force=args.force)
+    out = check_results_dir(args.out, force=args.force, inputs=input_paths(args))
     cfg = _config(args)
     tables = figure2_tables(cfg)
     with results_dir(out, force=args.force) as tmp:
@@ -595,13 +646,16 @@ def cmd_figure2(args, argv) -> int:
 def cmd_reproduce(args, argv) -> int:
     from .analysis import Analysis
     from .outputs import check_results_dir
-    from .scan import check_backend
+    from .scan import check_backend, check_results_grid, probe_scheduler
 
     started = time.perf_counter()
     check_backend(args.backend, args.scheduler)
-    out = check_results_dir(args.out, force=args.force)
+    out = check_results_dir(args.out, force=args.force, inputs=input_paths(args))
     cfg = _config(args)
+    check_results_grid(cfg.scan.grid, len(cfg.scan.planes), args.toys or 0)
     _overlays(args)
+    if args.scheduler:
+        probe_scheduler(args.scheduler, args.connect_timeout)
     t0 = time.perf_counter()
     analysis = Analysis.from_config(cfg, args.data)
     prepare_s = time.perf_counter() - t0
@@ -616,24 +670,34 @@ def cmd_reproduce(args, argv) -> int:
 
 def cmd_scan(args, argv) -> int:
     from .analysis import Analysis
-    from .checkpoint import parse_shard, run_shard
+    from .checkpoint import check_shard_fits, merge_memory, parse_shard, run_shard
     from .config import parse_plane
     from .outputs import check_scan_dir
-    from .scan import check_backend
+    from .scan import available_memory, check_backend, probe_scheduler, size_text
 
     check_backend(args.backend, args.scheduler)
     shard = parse_shard(args.shard)
     root = check_scan_dir(args.out)
     cfg = _config(args)
     parse_plane(args.plane, "--plane")
+    toys = getattr(args, "toys", 0) or 0
+    check_shard_fits(cfg.scan.grid, cfg.scan.neyman_chunk_points if toys
+                     else cfg.scan.chunk_points, shard, root, toys=toys, jobs=args.jobs)
+    if args.scheduler:
+        probe_scheduler(args.scheduler, args.connect_timeout)
     analysis = Analysis.from_config(cfg, args.data)
     resume = shlex.join([PROG, *argv] + ([] if args.resume else ["--resume"]))
     rep = run_shard(analysis, args.plane, root, shard=shard, resume=args.resume, jobs=args.jobs,
                     backend=args.backend, scheduler=args.scheduler, progress=_progress(args),
-                    command=[PROG, *argv], resume_command=resume,
-                    toys=getattr(args, "toys", 0) or 0, seed=getattr(args, "seed", 0))
+                    command=[PROG, *argv], resume_command=resume, toys=toys,
+                    seed=getattr(args, "seed", 0), connect_timeout=args.connect_timeout)
     if rep.note:
         print(f"note: {rep.note}", file=sys.stderr)
+    need, have = merge_memory(cfg.scan.grid, 1, toys), available_memory()
+    if have is not None and need > have and not args.quiet:
+        print(f"note: merging this plane needs about {size_text(need)} of memory, more than "
+              f"the {size_text(have)} available here; merge on a larger machine",
+              file=sys.stderr)
     if not args.quiet:
         print(f"shard {rep.shard} of plane {rep.plane_dir.name}: {rep.computed} chunk(s) "
               f"computed, {rep.already} already there, in {rep.seconds:.1f} s; when every shard "
@@ -650,7 +714,7 @@ def cmd_merge(args, argv) -> int:
     if out_abs == root_abs or root_abs in out_abs.parents or out_abs in root_abs.parents:
         raise InputError(f"--out {args.out}: is the scan folder {root}, inside it or around it; "
                          "write the merged results to a separate folder")
-    out = check_results_dir(args.out, force=args.force)
+    out = check_results_dir(args.out, force=args.force, inputs=input_paths(args))
     _overlays(args)
     result = merge_scan(root, args.cl)
     _finish(result, out, argv, args, {"merged_from": str(root)}, None)
@@ -700,7 +764,7 @@ def cmd_coverage(args, argv) -> int:
     from .outputs import check_output_file, json_bytes, write_output_file
 
     if args.json is not None:
-        check_output_file(args.json, force=args.force, option="--json")
+        check_output_file(args.json, force=args.force, option="--json", inputs=input_paths(args))
     fx, fy = parse_plane(args.plane, "--plane")
     points = [_true_point(text, fx, fy) for text in args.at]
     analysis = Analysis.from_config(_config(args), args.data)
@@ -722,7 +786,8 @@ def cmd_coverage(args, argv) -> int:
         rec = {"command": [PROG, *argv], "cl": analysis.cl, "plane": args.plane,
                "dataset": analysis.label, "seed": args.seed,
                "points": [r.to_dict() for r in rows]}
-        write_output_file(args.json, json_bytes(rec), force=args.force, option="--json")
+        write_output_file(args.json, json_bytes(rec), force=args.force, option="--json",
+                          inputs=input_paths(args))
     return 0
 
 
@@ -730,8 +795,10 @@ def cmd_export_hepdata(args, argv) -> int:
     from .hepdata import export_hepdata
 
     rec = export_hepdata(args.dir, args.out, force=args.force, argv=argv)
+    from .hepdata import UPLOAD
+
     print(f"wrote a HEPData submission of {len(rec['tables'])} tables (validated) to "
-          f"{rec['folder']}/ (upload submission.tar.gz)")
+          f"{rec['folder']}/; to upload: {UPLOAD.replace('DIR', str(rec['folder']))}")
     return 0
 
 
@@ -827,12 +894,19 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             raise InputError(f"{PROG}: give a command ({', '.join(COMMANDS)}); "
                              f"see {PROG} --help")
+        input_paths(args)  # every input path fits the system's limits
         with _CompileNotice():
             return COMMANDS[args.command](args, argv)
     except InputError as exc:
         if debug:
             raise
         print(f"{PROG}: error: {_error_text(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if debug or exc.errno != errno.ENAMETOOLONG:
+            raise
+        print(f"{PROG}: error: {exc.filename or 'a path'}: {exc.strerror}; use a shorter path",
+              file=sys.stderr)
         return 2
     except ScanInterrupted as exc:
         if debug:

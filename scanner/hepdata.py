@@ -14,8 +14,10 @@ Tables, written with ``hepdata_lib`` (the ``hepdata`` extra) and checked with
 Every moment is in units of mu_B. Every table's description names the dataset with its
 citation (run.json) and the threshold used; the submission's comment names the method paper
 and the cevns-scan version. The folder follows the output policy of :mod:`cevns_scan.outputs`
-(new, empty or an earlier export with ``force``); besides ``submission.yaml`` and the tables
-it holds ``submission.tar.gz`` (the archive HEPData takes) and cevns-scan's ``run.json``.
+(new, empty or an earlier export with ``force``): besides ``submission.yaml`` and the tables
+(each with cevns-scan's provenance mark as a first YAML comment line) it holds cevns-scan's
+``run.json``; the archive HEPData takes is the YAML files alone (:data:`UPLOAD`; an archive
+cannot carry the mark the output policy needs to replace it later).
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ import contextlib
 import gc
 import io
 import json
-import tarfile
 import warnings
 from pathlib import Path
 
@@ -250,6 +251,10 @@ def _safe_name(name: str) -> str:
     return name.lower().replace(" ", "_")
 
 
+#: How to make the archive HEPData takes from the folder (the YAML files only).
+UPLOAD = "cd DIR && tar czf ../submission.tar.gz *.yaml  (then upload submission.tar.gz)"
+
+
 def export_hepdata(results, out, *, force: bool = False, argv=()) -> dict:
     """Write the HEPData submission of the results folder ``results`` into ``out``.
 
@@ -261,6 +266,7 @@ def export_hepdata(results, out, *, force: bool = False, argv=()) -> dict:
 
     from . import __version__
     from .outputs import check_results_dir, previous_result_files, results_dir, write_json
+    from .provenance import mark_text
 
     results = Path(results)
     if not results.is_dir() or previous_result_files(results) is None:
@@ -290,16 +296,17 @@ def export_hepdata(results, out, *, force: bool = False, argv=()) -> dict:
             warnings.simplefilter("ignore", DeprecationWarning)
             for t in tables:
                 t.write_output(str(tmp))
+        for name in ["submission.yaml", *files]:  # the provenance mark, a YAML comment line
+            path = tmp / name
+            path.write_bytes(mark_text(path.read_bytes()))
         problems = validate_submission(tmp)
         if problems:
             raise RuntimeError("the HEPData submission does not validate: "
                                + "; ".join(problems[:5]))  # a bug, not bad input
-        with tarfile.open(tmp / "submission.tar.gz", "w:gz") as tar:
-            for name in ["submission.yaml", *files]:
-                tar.add(tmp / name, arcname=name)
         write_json(tmp / "run.json", {"command": ["cevns-scan", *argv],
                                       "exported_from": str(results),
                                       "source_input_sha256": run.get("input_sha256"),
                                       "tables": [t.name for t in tables],
-                                      "hepdata_lib": lib.__version__})
+                                      "hepdata_files": ["submission.yaml", *files],
+                                      "upload": UPLOAD, "hepdata_lib": lib.__version__})
     return {"tables": [t.name for t in tables], "folder": out}

@@ -31,6 +31,22 @@ QUANTILES = (0.68, 0.90, 0.95, 0.99)
 CHANNELS = ("chi2", "tcrit", "tcrit_err", *(f"q{round(100 * q)}" for q in QUANTILES))
 
 
+#: The largest seed: numpy's SeedSequence takes any integer >= 0, but result files store the
+#: seed as a 64-bit integer.
+MAX_SEED = 2 ** 63 - 1
+
+
+def check_seed(seed) -> int:
+    """``seed`` as an int in [0, MAX_SEED]; otherwise a ParameterError (``seed``)."""
+    from .errors import ParameterError
+
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not (
+            0 <= int(seed) <= MAX_SEED):
+        raise ParameterError("seed", seed, "must be an integer from 0 to 2**63 - 1 "
+                             f"({MAX_SEED})")
+    return int(seed)
+
+
 def point_rng(seed: int, index: int) -> np.random.Generator:
     """The random-number generator of grid point ``index`` (deterministic, independent)."""
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed,
@@ -69,12 +85,23 @@ class NeymanPlane:
 
     channels = len(CHANNELS)
 
+    def __post_init__(self):
+        check_seed(self.seed)
+
     def evaluate(self, mu_x: np.ndarray, mu_y: np.ndarray, out: np.ndarray, row0: int = 0):
+        """Fill ``out`` (rows ``mu_x``, starting at grid row ``row0``) with :data:`CHANNELS`.
+
+        A stop request of the scan (:func:`cevns_scan.scan.check_stop`) ends the chunk at the
+        next grid point with :class:`~cevns_scan.scan.ChunkStopped`.
+        """
+        from .scan import check_stop
+
         chi2 = np.empty((mu_x.size, mu_y.size))
         self.observed.evaluate(mu_x, mu_y, chi2)
         out[..., 0] = chi2
         for i in range(mu_x.size):
             for k in range(mu_y.size):
+                check_stop()
                 index = (row0 + i) * mu_y.size + k
                 t = self.toys.statistics(mu_x[i] ** 2, mu_y[k] ** 2, point_rng(self.seed, index),
                                          self.n_toys)
@@ -221,10 +248,23 @@ class CoveragePoint:
                 "neyman": self.neyman, "neyman_err": self.error(self.neyman, self.n)}
 
 
-def _covers(toys, u: float, v: float, obs, aux, t_true, cl, wilks_thr, seed, p, j0, inner):
-    """(Wilks covers, Neyman covers) for outer toys j0, j0 + 1, ... of point p."""
+def _covers(toys, u: float, v: float, obs, aux, t_true, cl, wilks_thr, seed, p, j0, inner,
+            started=None):
+    """(Wilks covers, Neyman covers) for outer toys j0, j0 + 1, ... of point p.
+
+    Stops between toys when the run that began at ``started`` is asked to stop.
+    """
+    from .scan import check_stop, stop_scope
+
+    with stop_scope(started):
+        return _covers_in_scope(toys, u, v, obs, aux, t_true, cl, wilks_thr, seed, p, j0, inner,
+                                check_stop)
+
+
+def _covers_in_scope(toys, u, v, obs, aux, t_true, cl, wilks_thr, seed, p, j0, inner, check_stop):
     out = []
     for j in range(len(t_true)):
+        check_stop()
         own = toys.with_data(obs[j], aux[j])
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(
             seed, spawn_key=(p, j0 + j + 1))))
@@ -241,31 +281,39 @@ def coverage(analysis, plane: str, points, *, toys: int = 200, inner: int = 1000
     the model at the truth with the nuisances at their conditional fit to the data; a toy is
     covered by Wilks when t(truth) <= chi2.ppf(cl, 2), and by Neyman when t(truth) is below
     the CL quantile of ``inner`` toys drawn from that toy's own conditional fit.
+
+    On SIGINT or SIGTERM (in the main thread) the threads stop at their next toy and
+    :class:`~cevns_scan.errors.ScanInterrupted` is raised.
     """
+    import time
+
     from joblib import Parallel, delayed
 
     from .config import parse_plane
     from .errors import ParameterError
     from .limits import threshold
-    from .scan import resolve_jobs
+    from .scan import interruptible, resolve_jobs
 
     fx, fy = parse_plane(plane, "plane")
+    seed = check_seed(seed)
     if toys < 10 or inner < 10:
         raise ParameterError("toys", min(toys, inner), "must be >= 10 pseudo-experiments")
     base = analysis.likelihood.toys(fx, fy)
     cl, thr = analysis.cl, threshold(analysis.cl, 2)
     jobs = resolve_jobs(jobs)
     out = []
-    for p, (mx, my) in enumerate(points):
-        u, v = float(mx) ** 2, float(my) ** 2
-        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed,
-                                                                         spawn_key=(p, 0))))
-        obs, aux, t_true = base.pseudo_data(u, v, rng, toys)
-        cuts = np.linspace(0, toys, min(toys, 8 * jobs) + 1).astype(int)
-        parts = Parallel(n_jobs=jobs, backend="threading")(
-            delayed(_covers)(base, u, v, obs[a:b], aux[a:b], t_true[a:b], cl, thr, seed, p, a,
-                             inner) for a, b in itertools.pairwise(cuts) if b > a)
-        flags = np.array([f for part in parts for f in part], dtype=bool)
-        out.append(CoveragePoint(float(mx), float(my), toys, inner, float(flags[:, 0].mean()),
-                                 float(flags[:, 1].mean())))
+    started = time.time()
+    with interruptible("coverage", "nothing was written; rerun the same command"):
+        for p, (mx, my) in enumerate(points):
+            u, v = float(mx) ** 2, float(my) ** 2
+            rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(
+                seed, spawn_key=(p, 0))))
+            obs, aux, t_true = base.pseudo_data(u, v, rng, toys)
+            cuts = np.linspace(0, toys, min(toys, 8 * jobs) + 1).astype(int)
+            parts = Parallel(n_jobs=jobs, backend="threading")(
+                delayed(_covers)(base, u, v, obs[a:b], aux[a:b], t_true[a:b], cl, thr, seed, p,
+                                 a, inner, started) for a, b in itertools.pairwise(cuts) if b > a)
+            flags = np.array([f for part in parts for f in part], dtype=bool)
+            out.append(CoveragePoint(float(mx), float(my), toys, inner,
+                                     float(flags[:, 0].mean()), float(flags[:, 1].mean())))
     return out

@@ -27,11 +27,17 @@ def new_axes(figsize=(5.0, 4.2)):
 
 
 def save_figure(fig: Figure, folder: str | Path, stem: str) -> None:
-    """Write ``stem.png`` (150 dpi) and ``stem.pdf`` into ``folder``, each by rename."""
+    """Write ``stem.png`` (150 dpi) and ``stem.pdf`` into ``folder``, each by rename.
+
+    Both carry cevns-scan's provenance mark in their metadata (:mod:`cevns_scan.provenance`).
+    """
+    from .provenance import figure_metadata
+
     folder = Path(folder)
     for ext in ("png", "pdf"):
         tmp = folder / f".{stem}.tmp.{ext}"
-        fig.savefig(tmp, dpi=150 if ext == "png" else None, format=ext)
+        fig.savefig(tmp, dpi=150 if ext == "png" else None, format=ext,
+                    metadata=figure_metadata(ext))
         tmp.replace(folder / f"{stem}.{ext}")
 
 

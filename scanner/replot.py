@@ -10,8 +10,16 @@ import numpy as np
 from .errors import InputError
 from .grid import PlaneGrid
 from .neyman import read_neyman
-from .outputs import load_npz, previous_result_files, probe_writable, write_json
+from .outputs import (
+    atomic_write_bytes,
+    check_replaceable,
+    load_npz,
+    previous_result_files,
+    probe_writable,
+    write_json,
+)
 from .plots import check_overlays, figure2, figure3, load_overlay, save_figure
+from .provenance import MARK_KEY
 from .rates import FIG2_TARGETS
 from .results import read_plane, sort_planes
 from .tables import read_table
@@ -61,6 +69,10 @@ def replot(folder: Path, overlay_specs=(), cl: float | None = None, caveat: bool
     if not maps:
         raise InputError(f"{folder}: no chi2_*.npz maps; run `cevns-scan reproduce` or "
                          "`cevns-scan merge` into it first")
+    drawn = ["fig3_contours.png", "fig3_contours.pdf"]
+    if any((folder / f"rates_{name}.csv").is_file() for name in FIG2_TARGETS):
+        drawn += ["fig2_rates.png", "fig2_rates.pdf"]
+    check_replaceable(folder, [*drawn, "run.json"], option="plot")  # yours stay yours
     results = sort_planes([load_plane(p, cl) for p in maps])
     check_overlays(overlays, results)
     neyman = [load_neyman(folder / f"tcrit_{r.name}.npz", r) for r in results
@@ -81,10 +93,11 @@ def replot(folder: Path, overlay_specs=(), cl: float | None = None, caveat: bool
         if path.is_file():
             t = read_table(path, ("T_nr_keV", "SM"))
             tables[name] = {c: t.numeric(c) for c in t.columns}
-    drawn = ["fig3_contours.png", "fig3_contours.pdf"]
     if tables:
         save_figure(figure2(tables), folder, "fig2_rates")
-        drawn += ["fig2_rates.png", "fig2_rates.pdf"]
     if isinstance(rec.get("files"), list):  # the figures are cevns-scan's files now
         rec["files"] = sorted(set(rec["files"]) | set(drawn))
-        write_json(folder / "run.json", rec)
+        if MARK_KEY in rec:
+            write_json(folder / "run.json", rec)
+        else:  # a folder of an older version, whose files carry no mark: it stays one
+            atomic_write_bytes(folder / "run.json", (json.dumps(rec, indent=2) + "\n").encode())

@@ -56,6 +56,7 @@ class SystematicsTable:
     def csv_bytes(self) -> bytes:
         """variation,experiment,mu_e,mu_mu,mu_tau,shift_mu_e,... (limits in mu_B)."""
         from .outputs import csv_cell
+        from .provenance import mark_text
 
         names = list(self.baseline)
         lines = [f"# 1-d.o.f. {100 * self.cl:g} % CL upper limits in mu_B of dataset "
@@ -68,7 +69,7 @@ class SystematicsTable:
             cells = [name, exp, *(csv_cell(lim[n]) for n in names),
                      *(csv_cell(shift[n]) for n in names)]
             lines.append(",".join(f'"{c}"' if "," in c else c for c in cells))
-        return ("\n".join(lines) + "\n").encode()
+        return mark_text(("\n".join(lines) + "\n").encode())
 
     def lines(self) -> list[str]:
         """The printed table: limits and their shifts in percent."""

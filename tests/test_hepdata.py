@@ -50,12 +50,19 @@ def exported(tmp_path_factory):
 @pytest.mark.slow
 def test_submission_validates_and_holds_the_numbers(exported, tmp_path):
     res, out = exported
-    assert _validate(archive=str(out / "submission.tar.gz"))  # what one uploads
-    clean = tmp_path / "yaml"  # the YAML files alone (the folder also holds run.json)
+    archive = tmp_path / "submission.tar.gz"  # what one uploads: the YAML files alone
+    with tarfile.open(archive, "w:gz") as tar:
+        for path in sorted(out.glob("*.yaml")):
+            tar.add(path, arcname=path.name)
+    assert _validate(archive=str(archive))
+    clean = tmp_path / "yaml"  # the folder also holds cevns-scan's run.json
     clean.mkdir()
     for path in out.glob("*.yaml"):
         (clean / path.name).write_bytes(path.read_bytes())
     assert _validate(directory=str(clean))
+    from cevns_scan.provenance import carries_mark
+
+    assert all(carries_mark(p) for p in out.iterdir())  # --force may replace them later
     limits = json.loads((res / "limits.json").read_text())
     one = _table(out, "1-dof_limits.yaml")
     names = ["mu_e", "mu_mu", "mu_tau"]
@@ -87,8 +94,8 @@ def test_submission_validates_and_holds_the_numbers(exported, tmp_path):
     sub = (out / "submission.yaml").read_text()
     assert "cdex10-asimov" in sub and "expected sensitivity" in sub
     assert "BSM-2023" in sub
-    with tarfile.open(out / "submission.tar.gz") as tar:
-        assert "submission.yaml" in tar.getnames() and "run.json" not in tar.getnames()
+    run = json.loads((out / "run.json").read_text())
+    assert sorted(run["hepdata_files"]) == sorted(p.name for p in out.glob("*.yaml"))
 
 
 @pytest.mark.slow

@@ -62,7 +62,11 @@ def test_cli_writes_csv_and_json(cli, table):
     rec = json.loads(Path("s.json").read_text())
     assert rec["baseline"] == table.baseline
     code, _, err = cli("systematics", "--data", "xenonnt-8b", "--out", "s.csv")
-    assert code == 2 and "file exists" in err
+    assert code == 2 and "--force" in err
+    Path("mine.csv").write_text("a user's file\n")
+    code, _, err = cli("systematics", "--data", "xenonnt-8b", "--out", "mine.csv", "--force")
+    assert code == 2 and "never replaced" in err
+    assert Path("mine.csv").read_text() == "a user's file\n"
 
 
 def test_kind_without_variations_is_refused(cli):

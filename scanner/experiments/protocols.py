@@ -137,6 +137,8 @@ class DatasetCommand:
 
     ``add_arguments(parser)`` declares its options on an argparse parser; ``run(args)`` does
     the work and returns the exit code. Library errors raised inside are printed as one line.
+    ``inputs`` lists its input-path options as (argparse dest, option) pairs: an output that
+    resolves to one of them is refused (:func:`cevns_scan.cli.input_paths`).
     """
 
     name: str
@@ -144,6 +146,7 @@ class DatasetCommand:
     example: str
     add_arguments: Any
     run: Any
+    inputs: tuple = ()
 
 
 @dataclass(frozen=True)
