@@ -159,7 +159,7 @@ class BestFit:
             if n.unit:
                 text += f" {n.unit}"
             if n.constrained:
-                text += f" (pull {n.pull:+.2f})"
+                text += f" (pull {round(n.pull, 2) + 0.0:+.2f})"
             parts.append(text)
         nuis = "; ".join(parts) if parts else (
             "the likelihood does not report its nuisances" if not self.available else "none")

@@ -101,7 +101,8 @@ class RankAwareRegion:
 
     ``threshold`` is chi2.ppf(cl, rank); ``lines`` the contour at chi2_min + threshold;
     ``limits`` its extent along each axis (mu_B); ``checks`` each limit against the exact
-    on-axis crossing (:class:`~cevns_scan.limits.LimitCheck`).
+    on-axis crossing (:class:`~cevns_scan.limits.LimitCheck`); ``origin_excluded`` when
+    mu = 0 lies outside (the region is then an interval per axis, ``checks[...].on_axis``).
     """
 
     rank: int
@@ -110,9 +111,11 @@ class RankAwareRegion:
     limits: dict
     checks: dict
     touches: tuple[str, ...] = ()
+    origin_excluded: bool = False
 
     def to_dict(self) -> dict:
         return {"rank": self.rank, "threshold": self.threshold, "limits": dict(self.limits),
+                "origin_excluded": self.origin_excluded,
                 "checks": {k: c.to_dict() for k, c in self.checks.items()}}
 
 
@@ -238,18 +241,25 @@ def plane_result(analysis, pg: PlaneGrid, chi2: np.ndarray,
         on_axis = axis_interval(analysis, fl, res.delta_chi2, res.chi2_min)
         checks[name] = check_limit(name, res.limits[name], on_axis, axis, rank,
                                    edge in res.touches)
-    excluded = bool(analysis.statistic(np.zeros(3)) - res.chi2_min > res.delta_chi2)
+    t_origin = analysis.statistic(np.zeros(3)) - res.chi2_min
+    excluded = bool(t_origin > res.delta_chi2)
     from .bestfit import best_fit
 
     return dataclasses.replace(res, checks=checks, origin_excluded=excluded, rank=rank,
-                               rank_aware=rank_aware_region(analysis, res, rank),
+                               rank_aware=rank_aware_region(analysis, res, rank, t_origin),
                                best_fit=best_fit(analysis, pg, res.best))
 
 
-def rank_aware_region(analysis, res: PlaneResult, rank: int) -> RankAwareRegion:
-    """The region of a map at Delta chi^2 = chi2.ppf(cl, rank), with its limit checks."""
+def rank_aware_region(analysis, res: PlaneResult, rank: int,
+                      t_origin: float | None = None) -> RankAwareRegion:
+    """The region of a map at Delta chi^2 = chi2.ppf(cl, rank), with its limit checks.
+
+    ``t_origin`` is the statistic at mu = 0 minus the minimum (computed when not given).
+    """
     pg = res.grid
     thr = threshold(res.cl, rank)
+    if t_origin is None:
+        t_origin = analysis.statistic(np.zeros(3)) - res.chi2_min
     level = res.chi2_min + thr
     lines = contour_lines(pg.mu_x, pg.mu_y, res.chi2, level)
     lim_x, lim_y, touches = extent_limits(lines, pg.mu_x, pg.mu_y, res.chi2, level)
@@ -259,7 +269,8 @@ def rank_aware_region(analysis, res: PlaneResult, rank: int) -> RankAwareRegion:
         name = f"mu_{fl}"
         on_axis = axis_interval(analysis, fl, thr, res.chi2_min)
         checks[name] = check_limit(name, limits[name], on_axis, axis, rank, edge in touches)
-    return RankAwareRegion(int(rank), thr, lines, limits, checks, tuple(touches))
+    return RankAwareRegion(int(rank), thr, lines, limits, checks, tuple(touches),
+                           bool(t_origin > thr))
 
 
 def sort_planes(results) -> list:
@@ -414,8 +425,10 @@ class AnalysisResult:
                 continue
             parts = []
             for name, value in ra.limits.items():
-                text = f"{name} < {value:.3e}"
-                if not ra.checks[name].resolved:
+                chk = ra.checks[name]
+                text = (f"{name} in [{chk.on_axis[0]:.3e}, {chk.on_axis[1]:.3e}] on its axis"
+                        if ra.origin_excluded else f"{name} < {value:.3e}")
+                if not chk.resolved:
                     text += " [NOT RESOLVED by the grid, see warning]"
                 parts.append(text)
             lines.append(f"  rank-aware (rank {ra.rank}, Delta chi2 = {ra.threshold:.4g}), plane "

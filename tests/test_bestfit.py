@@ -58,14 +58,16 @@ def test_pull_chi2_nuisances_are_the_least_squares_fit_with_hessian_errors(defau
     # errors: the covariance of a chi^2 (Delta chi^2 = 1) is 2 H^-1, H by finite differences
     h = np.empty((fitted.size, fitted.size))
     step = 1e-3 * np.maximum(np.array([n.error for n in got.values()]), 1e-3)
+    def f(a, b, da, db):
+        t = fitted.copy()
+        t[a] += da * step[a]
+        t[b] += db * step[b]
+        return _eq18(lik, mu, t)
+
     for a in range(fitted.size):
         for b in range(fitted.size):
-            def f(da, db):
-                t = fitted.copy()
-                t[a] += da * step[a]
-                t[b] += db * step[b]
-                return _eq18(lik, mu, t)
-            h[a, b] = (f(1, 1) - f(1, -1) - f(-1, 1) + f(-1, -1)) / (4 * step[a] * step[b])
+            h[a, b] = (f(a, b, 1, 1) - f(a, b, 1, -1) - f(a, b, -1, 1)
+                       + f(a, b, -1, -1)) / (4 * step[a] * step[b])
     errors = np.sqrt(np.diag(2.0 * np.linalg.inv(h)))
     assert np.allclose([n.error for n in got.values()], errors, rtol=1e-4)
     pull = got["xi_8B"]
@@ -160,7 +162,7 @@ def test_binned_poisson_nuisances_and_pulls():
     got = lik.nuisances_at(np.zeros(3))
     _, best = lik.profile_at(np.zeros(3))
     centre, sigma, lo, _ = lik.constraints()
-    theta, free = lik.start()
+    _, free = lik.start()
     names = [n for i, n in enumerate(lik.parameters[:lik.i_u]) if free[i]]
     assert list(got) == names and "hep" not in got  # hep is fixed at the model
     for name, n in got.items():
