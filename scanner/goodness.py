@@ -73,7 +73,10 @@ def toy_goodness_of_fit(analysis, result, *, toys: int = 1000, seed: int = 0,
     if int(toys) < 10:
         raise ParameterError("gof_toys", toys, "must be >= 10 pseudo-experiments")
     pg = result.grid
-    model = analysis.likelihood.toys(pg.flavour_x, pg.flavour_y)
+    try:
+        model = analysis.likelihood.toys(pg.flavour_x, pg.flavour_y)
+    except InputError as exc:
+        raise InputError(f"no toy goodness of fit for {analysis.label}: {exc}") from None
     if not hasattr(model, "minima"):
         raise InputError(f"the toys of {type(model).__name__} do not give their minima; no toy "
                          "goodness of fit for this likelihood")
