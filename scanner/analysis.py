@@ -172,6 +172,14 @@ class Analysis:
         """The compiled statistic of the (mu_x, mu_y) plane, for the scan driver."""
         return self.likelihood.plane(flavour_x, flavour_y)
 
+    def valley_weights(self, flavour_x: str, flavour_y: str):
+        """(weights, normalisation) of s = w_x mu_x^2 + w_y mu_y^2 in a one-direction plane,
+        or None when the data constrain two directions (:func:`cevns_scan.bestfit.valley_weights`).
+        """
+        from .bestfit import valley_weights
+
+        return valley_weights(self, flavour_x, flavour_y)
+
     def digest(self) -> str:
         """Hash of everything a map depends on: config, datasets' numbers, version."""
         from . import __version__
@@ -306,6 +314,26 @@ class Analysis:
                                  + ", mu_".join(self.unconstrained) + "); scan e-mu instead")
         return keep
 
+    def neyman_belt(self, plane: str, *, points: int = 41, toys: int = 10_000, seed: int = 0,
+                    jobs: int | None = 1, mu_max: float | None = None, wilks=None):
+        """The Neyman construction of a one-direction plane as a one-dimensional belt in
+        s = sum_l w_l mu_l^2 (:func:`cevns_scan.belt.neyman_belt`): ``points`` belt points
+        with ``toys`` pseudo-experiments each. Returns a :class:`~cevns_scan.belt.BeltResult`
+        whose ``limits`` and ``mc_error`` are the axis limits and their Monte Carlo errors.
+        """
+        from .belt import neyman_belt
+
+        return neyman_belt(self, plane, points=points, toys=toys, seed=seed, jobs=jobs,
+                           mu_max=mu_max, wilks=wilks)
+
+    def goodness_of_fit_toys(self, result, *, toys: int = 1000, seed: int = 0,
+                             jobs: int | None = 1):
+        """The toy (saturated-model) p-value of a plane's best fit
+        (:func:`cevns_scan.goodness.toy_goodness_of_fit`)."""
+        from .goodness import toy_goodness_of_fit
+
+        return toy_goodness_of_fit(self, result, toys=toys, seed=seed, jobs=jobs)
+
     def one_dof_intervals(self, cl: float | None = None) -> dict[str, tuple[float, float]]:
         """1-d.o.f. intervals (Wilks) of each moment with the other two at zero (mu_B).
 
@@ -323,19 +351,24 @@ class Analysis:
 
     def run(self, planes=None, grid: int | None = None, *, jobs: int = 1,
             backend: str = "threading", scheduler: str | None = None, progress=None,
-            toys: int = 0, seed: int = 0, each: bool | None = None,
-            significance_toys: int = 0, expected: int | None = None):
+            toys: int = 0, seed: int = 0, belt: bool = False, belt_points: int = 41,
+            gof_toys: int = 0, each: bool | None = None, significance_toys: int = 0,
+            expected: int | None = None):
         """Scan every plane (default: the config's) and add the 1-d.o.f. limits.
 
         ``progress`` is None or a factory ``progress(total_chunks, description)``. With
-        ``toys`` > 0 every plane also gets the Neyman construction (:meth:`neyman`). With
-        ``each`` (default: when there are several experiments) every experiment is also
-        scanned alone, for its own region beside the combined one (Wilks). Planes of a
-        moment the data do not constrain are left out. The SM measurement of every
-        experiment that has one is added, its significance also from ``significance_toys``
-        pseudo-experiments when > 0 (seeded by ``seed``). ``expected`` adds the expected
-        limits and contours (:meth:`expected_limits`): None for none, 0 for the Asimov ones,
-        N > 0 for N background-only pseudo-experiments. Returns an
+        ``toys`` > 0 every plane also gets the Neyman construction (:meth:`neyman`); with
+        ``belt`` a one-direction plane gets it as a belt of ``belt_points`` points with
+        ``toys`` toys each (:meth:`neyman_belt`) instead, a two-direction plane the 2-D map.
+        ``gof_toys`` > 0 adds each plane's toy goodness of fit
+        (:meth:`goodness_of_fit_toys`, seeded with ``seed``). With ``each`` (default: when
+        there are several experiments) every experiment is also scanned alone, for its own
+        region beside the combined one (Wilks). Planes of a moment the data do not constrain
+        are left out. The SM measurement of every experiment that has one is added, its
+        significance also from ``significance_toys`` pseudo-experiments when > 0 (seeded by
+        ``seed``). ``expected`` adds the expected limits and contours
+        (:meth:`expected_limits`): None for none, 0 for the Asimov ones, N > 0 for N
+        background-only pseudo-experiments. Returns an
         :class:`~cevns_scan.results.AnalysisResult`.
         """
         from .results import AnalysisResult, ExperimentResult, sm_measurements
@@ -347,11 +380,22 @@ class Analysis:
 
             require_toys(self.likelihood, self.constrained)  # refused before any scan
 
-        results, neyman, timings = [], [], {}
+        results, neyman, timings, gof = [], [], {}, {}
         planes = self.scannable_planes(planes or self.config.scan.planes)
         for plane in planes:
             t0 = time.perf_counter()
-            if toys:
+            fx, fy = ((plane.flavour_x, plane.flavour_y) if isinstance(plane, PlaneGrid)
+                      else parse_plane(plane, "plane"))
+            if belt and toys and self.valley_weights(fx, fy) is not None:
+                res = self.scan(plane, grid, jobs=jobs, backend=backend, scheduler=scheduler,
+                                progress=progress)
+                t1 = time.perf_counter()
+                timings[f"scan_{res.grid.name}_s"] = t1 - t0
+                neyman.append(self.neyman_belt(f"{fx}-{fy}", points=belt_points, toys=toys,
+                                               seed=seed, jobs=jobs, mu_max=res.grid.mu_x[-1],
+                                               wilks=res))
+                timings[f"belt_{res.grid.name}_s"] = time.perf_counter() - t1
+            elif toys:
                 ney = self.neyman(plane, grid, toys=toys, seed=seed, jobs=jobs, backend=backend,
                                   scheduler=scheduler, progress=progress)
                 res = ney.wilks
@@ -362,6 +406,11 @@ class Analysis:
                                 progress=progress)
                 timings[f"scan_{res.grid.name}_s"] = time.perf_counter() - t0
             results.append(res)
+            if gof_toys:
+                t0 = time.perf_counter()
+                gof[res.name] = self.goodness_of_fit_toys(res, toys=gof_toys, seed=seed,
+                                                          jobs=jobs)
+                timings[f"gof_toys_{res.name}_s"] = time.perf_counter() - t0
         parts = []
         if each if each is not None else len(self.experiments) > 1:
             for sub in self.each_experiment():
@@ -386,4 +435,4 @@ class Analysis:
                                        observed={k: hi for k, (_, hi) in intervals.items()})
             timings["expected_s"] = time.perf_counter() - t0
         return AnalysisResult(self, tuple(results), intervals, timings, tuple(neyman),
-                              tuple(parts), measurements, exp)
+                              gof, tuple(parts), measurements, exp)

@@ -98,7 +98,9 @@ def draw_allowed_region(ax, result, *, exponent: int | None = None, overlays=(),
     overlays : sequence of (label, polygon)
         Comparison regions, polygons (N, 2) in mu_B.
     best_fit : bool
-        Mark the global best fit.
+        Mark the global best fit: a marker at a point, or, in a plane whose data constrain
+        one direction (``result.valley``), the valley of minima s = s_hat (a line; the
+        marker at mu = 0 when s_hat = 0).
 
     Returns
     -------
@@ -121,8 +123,15 @@ def draw_allowed_region(ax, result, *, exponent: int | None = None, overlays=(),
     ax.plot([], [], "-", color=LINE_COLOUR,
             label=label or f"{100 * result.cl:g} % CL (2 d.o.f., Wilks)")
     best = None
-    if best_fit:
-        (best,) = ax.plot([result.best[0] / s], [result.best[1] / s], "k+", ms=9, mew=1.6,
+    valley = getattr(result, "valley", None)
+    if best_fit and valley is not None and valley.value > 0:
+        curve = valley.curve()
+        (best,) = ax.plot(curve[:, 0] / s, curve[:, 1] / s, ":", color="k", lw=1.4,
+                          label=r"best fit: valley $\sum_\ell w_\ell \mu_\ell^2 = \hat s$",
+                          zorder=5)
+    elif best_fit:
+        point = (0.0, 0.0) if valley is not None else result.best  # s_hat = 0: the origin
+        (best,) = ax.plot([point[0] / s], [point[1] / s], "k+", ms=9, mew=1.6,
                           clip_on=False, label="best fit", zorder=5)
     ax.set_xlim(0, pg.mu_x[-1] / s)
     ax.set_ylim(0, pg.mu_y[-1] / s)
@@ -136,14 +145,19 @@ NEYMAN_COLOUR = "#cb181d"
 
 
 def draw_neyman_contour(ax, neyman, *, exponent: int | None = None) -> list:
-    """Draw the Neyman region's boundary (dashed) on ``ax``; returns the Line2D list."""
-    exponent = axis_exponent([neyman.wilks]) if exponent is None else exponent
+    """Draw the Neyman region's boundary (dashed) on ``ax``; returns the Line2D list.
+
+    ``neyman`` is a :class:`~cevns_scan.neyman.NeymanResult` or a
+    :class:`~cevns_scan.belt.BeltResult` (anything with ``lines``, ``label``, ``wilks``).
+    """
+    if exponent is None:
+        exponent = (axis_exponent([neyman.wilks]) if neyman.wilks is not None else
+                    math.floor(math.log10(max(np.max(line) for line in neyman.lines))))
     s = 10.0**exponent
     lines = []
     for line in neyman.lines:
         lines += ax.plot(line[:, 0] / s, line[:, 1] / s, "--", color=NEYMAN_COLOUR, lw=1.8)
-    lines += ax.plot([], [], "--", color=NEYMAN_COLOUR,
-                     label=f"{100 * neyman.cl:g} % CL Neyman ({neyman.n_toys} toys/point)")
+    lines += ax.plot([], [], "--", color=NEYMAN_COLOUR, label=neyman.label)
     ax.legend(fontsize=8, loc="upper right")
     return lines
 

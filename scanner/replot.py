@@ -41,8 +41,19 @@ def load_plane(path: Path, cl: float | None = None):
     else:  # maps of cevns-scan 0.1: the grid point of the minimum
         i, k = np.unravel_index(int(np.argmin(z["chi2"])), z["chi2"].shape)
         best = (float(pg.mu_x[i]), float(pg.mu_y[k]))
-    return read_plane(pg, z["chi2"], float(z["chi2_min"]), best,
-                      float(z["cl"]) if cl is None else cl)
+    res = read_plane(pg, z["chi2"], float(z["chi2_min"]), best,
+                     float(z["cl"]) if cl is None else cl)
+    if "valley_weights" in z:  # a one-direction plane: its best fit is a valley
+        import dataclasses
+
+        from .bestfit import BestFit, Valley
+
+        weights = dict(zip((f"mu_{fx}", f"mu_{fy}"), map(float, z["valley_weights"]),
+                           strict=True))
+        valley = Valley(weights, float(z["valley_value"]), "")
+        res = dataclasses.replace(res, rank=int(z["rank"]), best_fit=BestFit(
+            pg.name, 1, best, (fx, fy), valley, {}, available=False))
+    return res
 
 
 def load_neyman(path: Path, wilks):
@@ -54,6 +65,18 @@ def load_neyman(path: Path, wilks):
     maps = np.concatenate([z["tcrit"][..., None], z["tcrit_err"][..., None], z["quantiles"]],
                           axis=-1)
     return read_neyman(wilks, maps, int(z["toys_per_point"]), int(z["seed"]), float(z["cl"]))
+
+
+def load_belt(path: Path, wilks):
+    """A :class:`~cevns_scan.belt.BeltResult` from ``belt_<plane>.npz`` at ``wilks.cl``."""
+    from .belt import read_belt
+
+    z = load_npz(path, "not a readable Neyman belt; rerun reproduce --toys --belt")
+    missing = {"mu_axis", "t_obs", "tcrit", "tcrit_err", "quantiles", "weights", "flavours",
+               "toys_per_point", "seed", "cl", "normalisation"} - set(z)
+    if missing:
+        raise InputError(f"{path}: lacks {', '.join(sorted(missing))}; not a cevns-scan belt")
+    return read_belt(z, wilks.cl, wilks)
 
 
 def replot(folder: Path, overlay_specs=(), cl: float | None = None, caveat: bool = True) -> None:
@@ -77,6 +100,8 @@ def replot(folder: Path, overlay_specs=(), cl: float | None = None, caveat: bool
     check_overlays(overlays, results)
     neyman = [load_neyman(folder / f"tcrit_{r.name}.npz", r) for r in results
               if (folder / f"tcrit_{r.name}.npz").is_file()]
+    neyman += [load_belt(folder / f"belt_{r.name}.npz", r) for r in results
+               if (folder / f"belt_{r.name}.npz").is_file()]
     rec = json.loads((folder / "run.json").read_text())
     label = rec.get("dataset", {}).get("label", "")
     note = rec.get("dataset", {}).get("note", "")

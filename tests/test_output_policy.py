@@ -214,7 +214,7 @@ def test_the_marks_of_every_kind_are_recognised(cwd):
 
 def test_marked_files_still_read(cwd):
     """The readers of cevns-scan's own files skip or ignore the mark."""
-    from cevns_scan.datasets import load_dataset
+    from cevns_scan.experiments.spectrum.datasets import load_dataset
     from cevns_scan.outputs import load_npz, npz_bytes
 
     (cwd / "p.csv").write_text("0.21,2.0\n0.31,1.5\n")

@@ -177,6 +177,26 @@ class PoissonToys:
         """-2 ln L of these toys' own data on the plane (nuisances profiled)."""
         return PoissonPlane(self.model, self.theta0, self.free, self.scale)
 
+    def minima(self, u0: float, v0: float, rng: np.random.Generator, n: int) -> np.ndarray:
+        """-2 ln L minimised over u, v >= 0 and the nuisances, for ``n`` toys drawn at
+        (u0, v0) as :meth:`statistics` draws them (the goodness-of-fit statistic)."""
+        from ..kernels.poisson import global_fit, profile
+        from ..kernels.poisson_toys import _global_1d
+
+        theta = self.conditional(u0, v0)
+        counts, centres = self.draw(theta, rng, n)
+        out = np.empty(n)
+        for k in range(n):
+            toy = self.model._replace(n_obs=np.ascontiguousarray(counts[k]),
+                                      centre=np.ascontiguousarray(centres[k]))
+            d0, start, _, _ = profile(theta, self.free, toy)
+            if self.v_to_u >= 0.0:
+                d1 = _global_1d(start, self.free, toy, self.v_to_u)[0]
+            else:
+                d1 = global_fit(start, self.free, toy)[0]
+            out[k] = min(d0, d1)
+        return out
+
     def with_data(self, counts: np.ndarray, centres: np.ndarray) -> PoissonToys:
         """The same model with a pseudo-experiment as the data."""
         return PoissonToys(self.model._replace(n_obs=np.ascontiguousarray(counts),
@@ -269,6 +289,30 @@ class BinnedPoisson:
     def statistic(self, mu) -> float:
         """-2 ln L profiled over the nuisances at (mu_e, mu_mu, mu_tau) in mu_B."""
         return self.profile_at(mu)[0]
+
+    def nuisances_at(self, mu, **options) -> dict:
+        """The profiled nuisances at (mu_e, mu_mu, mu_tau) mu_B, by name (``parameters``).
+
+        Each is a :class:`~cevns_scan.experiments.protocols.NuisanceFit` with its Gaussian
+        constraint (sigma 0: unconstrained) and its lower bound; parameters held fixed
+        (e.g. a rate fixed at the model) are left out. ``error`` is NaN: the bounded Newton
+        profile does not report a covariance.
+        """
+        from .protocols import NuisanceFit
+
+        _, best = self.profile_at(mu, **options)
+        _, free = self.start(**options)
+        mm = self.mm_all()
+        model = self.kernel_model(mm[..., 0], mm[..., 0], **options)  # its constraints only
+        out = {}
+        for i, name in enumerate(self.parameters[:self.i_u]):
+            if not free[i]:
+                continue
+            sigma = float(model.sigma[i])
+            sigma = sigma if 0.0 < sigma < np.inf else 0.0
+            out[name] = NuisanceFit(float(best[i]), float(model.centre[i]), sigma,
+                                    lower=float(model.lo[i]))
+        return out
 
     def moment_rank(self, flavour_x: str, flavour_y: str) -> int:
         """Independent signal directions of the two moments' templates (1 or 2)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -81,6 +81,40 @@ class Toys(Protocol):
     # data_plane() -> PlaneStatistic
     #     -2 ln L of the toys' own data (``with_data``) on the plane, nuisances profiled.
 
+    # Optional (the toy goodness of fit, :mod:`cevns_scan.goodness`, needs it):
+    #
+    # def minima(self, u0, v0, rng, n) -> np.ndarray:
+    #     """The global minimum over u, v >= 0 of -2 ln L (nuisances profiled) of each of
+    #     ``n`` toys drawn at (u0, v0) as :meth:`statistics` draws them: the goodness-of-fit
+    #     statistic of the saturated-model comparison, toy by toy."""
+
+
+class NuisanceFit(NamedTuple):
+    """One nuisance parameter at a fit (:meth:`Likelihood.nuisances_at`).
+
+    ``value`` the fitted value; ``centre`` and ``sigma`` its Gaussian constraint (``sigma``
+    0 or infinite: unconstrained, no pull); ``error`` its 1-sigma uncertainty at the fixed
+    moments (NaN when the likelihood does not compute it); ``lower`` the smallest physical
+    value (a fit below it is unphysical, e.g. a negative background); ``unit`` of value,
+    centre, sigma and error ("" for a factor or a pull in units of its sigma).
+    """
+
+    value: float
+    centre: float
+    sigma: float
+    error: float = float("nan")
+    lower: float = float("-inf")
+    unit: str = ""
+
+    @property
+    def constrained(self) -> bool:
+        return bool(0.0 < self.sigma < float("inf"))
+
+    @property
+    def pull(self) -> float:
+        """(value - centre) / sigma, NaN when unconstrained."""
+        return (self.value - self.centre) / self.sigma if self.constrained else float("nan")
+
 
 @runtime_checkable
 class Response(Protocol):
@@ -99,6 +133,9 @@ class Likelihood(Protocol):
     #: Nuisance parameters fitted without a constraint (they reduce the degrees of freedom).
     n_unconstrained: int
     #: A caveat on the asymptotic goodness of fit ("" when the chi2 distribution holds).
+    #: A non-empty note (e.g. Poisson bins with few events) means that no asymptotic p-value
+    #: is reported: the chi2 distribution of -2 ln L does not hold, and a p-value must come
+    #: from toys (:func:`cevns_scan.goodness.toy_goodness_of_fit`).
     gof_note: str
     #: Names of nuisance parameters this likelihood can share with others in a joint fit
     #: (e.g. ``"flux_8B"``): experiments that declare the same name get one parameter.
@@ -129,6 +166,16 @@ class Likelihood(Protocol):
     #     with its interval and the signal's significance, a nested test), with ``toys`` > 0
     #     pseudo-experiments for a toy-based significance. The object has ``summary_line()``
     #     (one line for the printed summary) and ``to_dict()`` (JSON types).
+
+    # Optional hooks, used when present (generic code checks with getattr):
+    #
+    # def nuisances_at(self, mu) -> dict[str, NuisanceFit]:
+    #     """The nuisance parameters profiled at (mu_e, mu_mu, mu_tau) in mu_B, by name, with
+    #     their constraints (the best-fit nuisances and pulls of limits.json)."""
+    #
+    # def moment_columns(self, flavour_x, flavour_y) -> np.ndarray | None:
+    #     """(n, 2): the two moments' signal templates over all bins; for the rank of joint
+    #     fits and the weights of a one-direction plane (None when not available)."""
 
 
 @dataclass(frozen=True)
