@@ -85,16 +85,19 @@ def expected_counts(model, theta):
     """lambda_b at ``theta`` (the kernel model's expectation), shape (B,)."""
     n_par = theta.size
     a0, a1 = model.anchors0, model.anchors1
-    s0 = min(max(theta[n_par - 4], a0[0]), a0[-1])
-    s1 = min(max(theta[n_par - 3], a1[0]), a1[-1])
     i = 0
-    while i < a0.size - 2 and s0 > a0[i + 1]:
-        i += 1
     j = 0
-    while j < a1.size - 2 and s1 > a1[j + 1]:
-        j += 1
-    x = (s0 - a0[i]) / (a0[i + 1] - a0[i])
-    y = (s1 - a1[j]) / (a1[j + 1] - a1[j])
+    x = 0.0
+    y = 0.0
+    if a0.size > 1 and a1.size > 1:  # a model without morphing has one anchor per axis
+        s0 = min(max(theta[n_par - 4], a0[0]), a0[-1])
+        s1 = min(max(theta[n_par - 3], a1[0]), a1[-1])
+        while i < a0.size - 2 and s0 > a0[i + 1]:
+            i += 1
+        while j < a1.size - 2 and s1 > a1[j + 1]:
+            j += 1
+        x = (s0 - a0[i]) / (a0[i + 1] - a0[i])
+        y = (s1 - a1[j]) / (a1[j + 1] - a1[j])
     n_comp, _, _, n_bins = model.tmpl.shape
     lam = np.zeros(n_bins)
     for k in range(n_comp):

@@ -16,6 +16,7 @@ The public surface (imported lazily, so ``import cevns_scan`` is cheap):
 - :func:`experiment_kinds`, :func:`register_kind` - the registry of experiment kinds
 - :class:`InputError`, :class:`ParameterError` - bad input, one line each;
   :class:`CevnsScanWarning` - caveats of a result, issued with :func:`warnings.warn`
+- :func:`modelling_sensitivity` - the 1-d.o.f. limits with each modelling choice varied
 
 The CDEX-like spectrum's ``load_dataset`` and ``binned_templates`` live in
 :mod:`cevns_scan.experiments.spectrum`; the top-level names still work in this release and
@@ -43,6 +44,7 @@ _PUBLIC = {
     "figure2": "plots", "figure3": "plots", "save_figure": "plots",
     "experiment_kinds": "experiments.registry", "register_kind": "experiments.registry",
     "InputError": "errors", "ParameterError": "errors", "CevnsScanWarning": "errors",
+    "modelling_sensitivity": "systematics",
 }
 #: Names the registry functions have in their module.
 _RENAMED = {"experiment_kinds": "kinds", "register_kind": "register"}

@@ -150,6 +150,27 @@ class Analysis:
         """-2 ln L (chi^2 for eq. 18) at (mu_e, mu_mu, mu_tau) in mu_B, nuisances profiled."""
         return float(self.likelihood.statistic(mu))
 
+    def constrains(self, flavour: str) -> bool:
+        """Whether any experiment's data constrain the moment of ``flavour`` (a pion
+        decay-at-rest beam has no nu_tau: COHERENT alone says nothing on mu_tau)."""
+        from .experiments.joint import _constrains
+
+        return _constrains(self.likelihood, flavour)
+
+    @property
+    def constrained(self) -> tuple[str, ...]:
+        """Flavours whose moment some experiment of the analysis constrains."""
+        from .config import FLAVOURS
+
+        return tuple(f for f in FLAVOURS if f not in self.unconstrained)
+
+    @property
+    def unconstrained(self) -> tuple[str, ...]:
+        """Flavours whose moment no experiment of the analysis constrains."""
+        from .config import FLAVOURS
+
+        return tuple(f for f in FLAVOURS if not self.constrains(f))
+
     def mu_scale(self, flavour: str) -> float:
         """A natural scale of mu_flavour (mu_B): the most sensitive experiment's."""
         return self.likelihood.mu_scale(flavour)
@@ -161,6 +182,14 @@ class Analysis:
     def plane(self, flavour_x: str, flavour_y: str):
         """The compiled statistic of the (mu_x, mu_y) plane, for the scan driver."""
         return self.likelihood.plane(flavour_x, flavour_y)
+
+    def valley_weights(self, flavour_x: str, flavour_y: str):
+        """(weights, normalisation) of s = w_x mu_x^2 + w_y mu_y^2 in a one-direction plane,
+        or None when the data constrain two directions (:func:`cevns_scan.bestfit.valley_weights`).
+        """
+        from .bestfit import valley_weights
+
+        return valley_weights(self, flavour_x, flavour_y)
 
     def digest(self) -> str:
         """Hash of everything a map depends on: config, datasets' numbers, version."""
@@ -284,32 +313,120 @@ class Analysis:
         wilks = plane_result(self, pg, np.ascontiguousarray(maps[..., 0]))
         return read_neyman(wilks, maps[..., 1:], toys, seed, self.cl)
 
+    def expected_limits(self, n_toys: int = 0, seed: int = 0, *, planes=(),
+                        jobs: int | None = 1, progress=None, observed: dict | None = None):
+        """Expected 1-d.o.f. limits without a signal (:mod:`cevns_scan.expected`).
+
+        ``n_toys`` background-only pseudo-experiments (seeded by ``seed``), or 0 for the
+        Asimov median with the asymptotic bands; the expected (Asimov) contour of each plane
+        of ``planes`` (names or :class:`PlaneGrid`). ``observed`` (default: computed) are the
+        data's 1-d.o.f. limits to compare with. Returns an
+        :class:`~cevns_scan.expected.ExpectedLimits`.
+        """
+        from .expected import expected_limits
+
+        grids = [p if isinstance(p, PlaneGrid) else self.plane_grid(p) for p in planes]
+        if observed is None:
+            observed = {k: hi for k, (_, hi) in self.one_dof_intervals().items()}
+        return expected_limits(self.likelihood, self.cl, int(n_toys), int(seed), grids=grids,
+                               observed=observed, jobs=jobs, progress=progress,
+                               flavours=self.constrained)
+
+    def scannable_planes(self, planes) -> list[str]:
+        """The planes whose two moments the data constrain (others are left out; none left
+        is an error naming the unconstrained flavours)."""
+        keep = [p for p in planes if not set(parse_plane(p, "plane")) & set(self.unconstrained)]
+        if not keep:
+            raise ParameterError("planes", ", ".join(planes),
+                                 "all involve a moment these data do not constrain (mu_"
+                                 + ", mu_".join(self.unconstrained) + "); scan e-mu instead")
+        return keep
+
+    def neyman_belt(self, plane: str, *, points: int = 41, toys: int = 10_000, seed: int = 0,
+                    jobs: int | None = 1, mu_max: float | None = None, wilks=None):
+        """The Neyman construction of a one-direction plane as a one-dimensional belt in
+        s = sum_l w_l mu_l^2 (:func:`cevns_scan.belt.neyman_belt`): ``points`` belt points
+        with ``toys`` pseudo-experiments each. Returns a :class:`~cevns_scan.belt.BeltResult`
+        whose ``limits`` and ``mc_error`` are the axis limits and their Monte Carlo errors.
+        """
+        from .belt import neyman_belt
+
+        return neyman_belt(self, plane, points=points, toys=toys, seed=seed, jobs=jobs,
+                           mu_max=mu_max, wilks=wilks)
+
+    def goodness_of_fit_toys(self, result, *, toys: int = 1000, seed: int = 0,
+                             jobs: int | None = 1):
+        """The toy (saturated-model) p-value of a plane's best fit
+        (:func:`cevns_scan.goodness.toy_goodness_of_fit`)."""
+        from .goodness import toy_goodness_of_fit
+
+        return toy_goodness_of_fit(self, result, toys=toys, seed=seed, jobs=jobs)
+
     def one_dof_intervals(self, cl: float | None = None) -> dict[str, tuple[float, float]]:
         """1-d.o.f. intervals (Wilks) of each moment with the other two at zero (mu_B).
 
         ``(0, upper)`` is an upper limit; a lower end > 0 means the data exclude mu = 0.
+        Flavours the data do not constrain (:attr:`unconstrained`) are left out.
         """
-        return one_dof_intervals(self, self.cl if cl is None else cl)
+        from .config import FLAVOURS
+
+        flavours = tuple(f for f in FLAVOURS if f not in self.unconstrained)
+        return one_dof_intervals(self, self.cl if cl is None else cl, flavours)
+
+    def each_experiment(self) -> tuple[Analysis, ...]:
+        """One analysis per experiment (the same model and config), for its own region."""
+        return tuple(dataclasses.replace(self, experiments=(e,)) for e in self.experiments)
 
     def run(self, planes=None, grid: int | None = None, *, cl: float | None = None,
             jobs: int = 1, backend: str = "threading", scheduler: str | None = None,
-            progress=None, toys: int = 0, seed: int = 0):
+            progress=None, toys: int = 0, seed: int = 0, belt: bool = False,
+            belt_points: int = 41, gof_toys: int = 0, each: bool | None = None,
+            significance_toys: int = 0, expected: int | None = None):
         """Scan every plane (default: the config's) and add the 1-d.o.f. limits.
 
         ``cl`` (default: the config's) is the confidence level of every region and limit;
         ``progress`` is None or a factory ``progress(total_chunks, description)``. With
-        ``toys`` > 0 every plane also gets the Neyman construction (:meth:`neyman`). Returns
-        an :class:`~cevns_scan.results.AnalysisResult`; its :meth:`warnings
+        ``toys`` > 0 every plane also gets the Neyman construction (:meth:`neyman`); with
+        ``belt`` a one-direction plane gets it as a belt of ``belt_points`` points with
+        ``toys`` toys each (:meth:`neyman_belt`) instead, a two-direction plane the 2-D map.
+        ``gof_toys`` > 0 adds each plane's toy goodness of fit
+        (:meth:`goodness_of_fit_toys`, seeded with ``seed``). With ``each`` (default: when
+        there are several experiments) every experiment is also scanned alone, for its own
+        region beside the combined one (Wilks). Planes of a moment the data do not constrain
+        are left out. The SM measurement of every experiment that has one is added, its
+        significance also from ``significance_toys`` pseudo-experiments when > 0 (seeded by
+        ``seed``). ``expected`` adds the expected limits and contours
+        (:meth:`expected_limits`): None for none, 0 for the Asimov ones, N > 0 for N
+        background-only pseudo-experiments. Returns an
+        :class:`~cevns_scan.results.AnalysisResult`; its :meth:`warnings
         <cevns_scan.results.AnalysisResult.warnings>` are issued as
         :class:`~cevns_scan.errors.CevnsScanWarning`, each once.
         """
-        from .results import AnalysisResult
+        from .results import AnalysisResult, ExperimentResult, sm_measurements
 
         ana = self if cl is None else self.with_cl(cl)
-        results, neyman, timings = [], [], {}
-        for plane in planes or ana.config.scan.planes:
+        if significance_toys < 0:
+            raise ParameterError("significance_toys", significance_toys, "must be >= 0")
+        if expected is not None:
+            from .expected import require_toys
+
+            require_toys(ana.likelihood, ana.constrained)  # refused before any scan
+
+        results, neyman, timings, gof = [], [], {}, {}
+        planes = ana.scannable_planes(planes or ana.config.scan.planes)
+        for plane in planes:
             t0 = time.perf_counter()
-            if toys:
+            fx, fy = ((plane.flavour_x, plane.flavour_y) if isinstance(plane, PlaneGrid)
+                      else parse_plane(plane, "plane"))
+            if belt and toys and ana.valley_weights(fx, fy) is not None:
+                res = ana._scan(plane, grid, jobs, backend, scheduler, progress)
+                t1 = time.perf_counter()
+                timings[f"scan_{res.grid.name}_s"] = t1 - t0
+                neyman.append(ana.neyman_belt(f"{fx}-{fy}", points=belt_points, toys=toys,
+                                              seed=seed, jobs=jobs, mu_max=res.grid.mu_x[-1],
+                                              wilks=res))
+                timings[f"belt_{res.grid.name}_s"] = time.perf_counter() - t1
+            elif toys:
                 ney = ana._neyman(plane, grid, toys, seed, jobs, backend, scheduler, progress)
                 res = ney.wilks
                 neyman.append(ney)
@@ -318,7 +435,35 @@ class Analysis:
                 res = ana._scan(plane, grid, jobs, backend, scheduler, progress)
                 timings[f"scan_{res.grid.name}_s"] = time.perf_counter() - t0
             results.append(res)
-        result = AnalysisResult(ana, tuple(results), ana.one_dof_intervals(), timings,
-                                tuple(neyman))
+            if gof_toys:
+                t0 = time.perf_counter()
+                gof[res.name] = ana.goodness_of_fit_toys(res, toys=gof_toys, seed=seed,
+                                                         jobs=jobs)
+                timings[f"gof_toys_{res.name}_s"] = time.perf_counter() - t0
+        parts = []
+        if each if each is not None else len(ana.experiments) > 1:
+            for sub in ana.each_experiment():
+                t0 = time.perf_counter()
+                mine = [p for p in planes
+                        if not set(parse_plane(p, "plane")) & set(sub.unconstrained)]
+                scans = tuple(sub._scan(p, grid, jobs, backend, scheduler, progress)
+                              for p in mine)
+                parts.append(ExperimentResult(sub.label, scans, sub.one_dof_intervals(),
+                                              sub.unconstrained))
+                timings[f"each_{sub.label}_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        measurements = sm_measurements(ana, int(significance_toys), int(seed))
+        if measurements:
+            timings["sm_measurement_s"] = time.perf_counter() - t0
+        intervals = ana.one_dof_intervals()
+        exp = None
+        if expected is not None:
+            t0 = time.perf_counter()
+            exp = ana.expected_limits(expected, seed, planes=[r.grid for r in results],
+                                      jobs=jobs, progress=progress,
+                                      observed={k: hi for k, (_, hi) in intervals.items()})
+            timings["expected_s"] = time.perf_counter() - t0
+        result = AnalysisResult(ana, tuple(results), intervals, timings, tuple(neyman),
+                                gof, tuple(parts), measurements, exp)
         warn(list(dict.fromkeys(result.warnings())))
         return result

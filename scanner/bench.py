@@ -1,9 +1,12 @@
-"""``cevns-scan bench``: compile times, template build, scan throughput and naive baselines.
+"""``cevns-scan bench``: compile times, scan throughput, Neyman toys, and each kind's own.
 
 Everything is measured in this run on this machine: medians of repeated runs, wall-clock
-(``time.perf_counter``). The naive workflows are what one writes by hand: per grid point a
-``scipy.optimize`` minimisation of the pulls with precomputed templates, and per grid point
-the 20 binned rates by nested ``scipy.integrate.quad``.
+(``time.perf_counter``). This module measures what every analysis has, without naming an
+experiment: numba's first call and the scan throughput of the default analysis, and the
+Neyman toy throughput of every built-in dataset of every registered kind (toy counts sized
+from a short calibration run). What only one experiment has (its template build, naive
+hand-written baselines, the per-point cost of its likelihood) comes from that kind's
+optional ``bench(quick, repeat)`` hook (:class:`~cevns_scan.experiments.ExperimentKind`).
 """
 
 from __future__ import annotations
@@ -73,16 +76,6 @@ def compile_times(repeat: int) -> dict:
                    "runs": len(runs)} for kind, runs in out.items()}
 
 
-def template_time(analysis, repeat: int) -> dict:
-    from .experiments.spectrum.response import binned_templates
-
-    model, ds = analysis.model, analysis.dataset
-    binned_templates(model, ds.tee_lo, ds.tee_hi)
-    t = _median_time(lambda: binned_templates(model, ds.tee_lo, ds.tee_hi), repeat)
-    return {"seconds": t, "components": len(model.components), "bins": int(ds.tee_lo.size),
-            "interactions": "SM + MM (3 flavours)"}
-
-
 def scan_throughput(statistic, grid: int, jobs: int, repeat: int, chunk_points: int,
                     backend: str = "threading") -> dict:
     from .scan import make_chunks, scan_map
@@ -98,114 +91,33 @@ def scan_throughput(statistic, grid: int, jobs: int, repeat: int, chunk_points: 
             "seconds": t, "points_per_s": grid * grid / t, "chunks": len(chunks)}
 
 
-def naive_optimize_per_point(problem, n_points: int, seed: int = 0) -> float:
-    """Seconds per point: scipy.optimize.minimize over (xi, B) with precomputed templates."""
-    from scipy.optimize import minimize
+def _neyman_plane(analysis, toys: int):
+    from .neyman import NeymanPlane
 
-    rng = np.random.default_rng(seed)
-    n_comp = problem.sm.shape[0]
-
-    def chi2(theta, r_ij):
-        c = problem.sigma[:, None] * r_ij
-        res = (problem.obs - r_ij.sum(0) - theta[n_comp] - theta[:n_comp] @ c) / problem.delta
-        return float(np.sum(res**2) + np.sum(theta[:n_comp] ** 2))
-
-    t = time.perf_counter()
-    for _ in range(n_points):
-        mu = rng.uniform(0, 3e-8, 3) * np.array([1.0, 1.0, 0.0])
-        r_ij = problem.sm + problem.mm @ mu**2
-        minimize(chi2, np.zeros(n_comp + 1), args=(r_ij,), method="BFGS")
-    return (time.perf_counter() - t) / n_points
+    lik = analysis.likelihood
+    return NeymanPlane(analysis.plane("e", "mu"), lik.toys("e", "mu"), toys, 1, analysis.cl)
 
 
-def naive_quad_per_point(model, tee_lo, tee_hi, n_bins: int) -> dict:
-    """Seconds per point: the binned expected rates of one (mu_e, mu_mu) point by nested quad.
+def calibrated_toys(analysis, points: int, budget_s: float, most: int) -> int:
+    """Toys per point so that one throughput run (``points`` x 2 points, 1 worker) takes
+    about ``budget_s``: timed with 10 toys per point first; between 10 and ``most``."""
+    from .scan import make_chunks, scan_map
 
-    For each bin and each open flux component, quad over T_nr of a quad over E_nu of
-    phi(E) (dsigma_SM + mu^2 P dsigma_MM) (table nodes as break points). Only ``n_bins`` of
-    the bins are computed; the time is scaled to all bins.
-    """
-    import warnings
-
-    from scipy.integrate import IntegrationWarning, quad
-
-    from .experiments.spectrum.response import PAPER_K
-    from .kernels.constants import MEV_PER_KEV
-    from .kernels.cross_sections import dsigma_mm, dsigma_sm
-    from .kernels.form_factor import helm_ff
-    from .kernels.kinematics import e_nu_min
-    from .kernels.quenching import t_nr_kev_from_t_ee
-
-    tgt = model.target
-    mu2p = (1e-8) ** 2 * model.probabilities[0] + (1e-8) ** 2 * model.probabilities[1]
-    comps = [c for c in model.components if c.e_mev.size and c.e_max_mev > 1.0]
-    t = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", IntegrationWarning)
-        for i in range(n_bins):
-            t_lo = t_nr_kev_from_t_ee(tee_lo[i], tgt.z, PAPER_K) * MEV_PER_KEV
-            t_hi = t_nr_kev_from_t_ee(tee_hi[i], tgt.z, PAPER_K) * MEV_PER_KEV
-            for comp in comps:
-                def inner(tn, comp=comp):
-                    ff = helm_ff(tn, tgt.m_n_mev, tgt.r0_fm)
-                    lo = e_nu_min(tn, tgt.m_n_mev)
-                    if lo >= comp.e_mev[-1]:
-                        return 0.0
-                    pts = comp.e_mev[(comp.e_mev > lo)][:400]
-
-                    def f(e):
-                        phi = np.interp(e, comp.e_mev, comp.density)
-                        return phi * (dsigma_sm(e, tn, tgt.m_n_mev, model.weak_charge, ff)
-                                      + mu2p * dsigma_mm(e, tn, tgt.m_n_mev, tgt.z, ff, 1.0))
-                    return quad(f, lo, comp.e_mev[-1], points=pts, limit=len(pts) + 50,
-                                epsrel=1e-8)[0]
-                quad(inner, t_lo, t_hi, epsrel=1e-8, limit=200)
-    elapsed = time.perf_counter() - t
-    return {"seconds_per_point": elapsed * tee_lo.size / n_bins, "bins_timed": n_bins,
-            "bins": int(tee_lo.size), "components": [c.name for c in comps]}
-
-
-def poisson_profile_time(analysis, grid: int, repeat: int) -> dict:
-    """XENONnT: profiled -2 ln L per grid point (compiled) and one scipy fit of the same."""
-    from scipy.optimize import minimize
-
-    from .kernels.poisson import deviance
-
-    lik = analysis.experiments[0].likelihood
-    plane = lik.plane("e", "mu")
-    mu = np.linspace(0.0, 3e-9, grid)
-    out = np.empty((grid, grid))
-    plane.evaluate(mu[:2], mu[:2], out[:2, :2])  # compile or load
-    t = _median_time(lambda: plane.evaluate(mu, mu, out), repeat)
-    theta0, free = plane.theta0.copy(), plane.free
-    theta0[-2] = (1.5e-9 / plane.scale) ** 2
-    idx = np.flatnonzero(free)
-    lo, hi = plane.model.lo[idx], plane.model.hi[idx]
-
-    def f(x):
-        th = theta0.copy()
-        th[idx] = x
-        return deviance(th, plane.model)
-
-    n_fit = 3 if repeat == 1 else 10
+    plane = _neyman_plane(analysis, 10)
+    cross = analysis.axis_maximum("e")
+    mu_x, mu_y = np.linspace(0.0, cross, points), np.linspace(0.0, cross, 2)
+    scan_map(plane, mu_x[:1], mu_y[:1], make_chunks(1, 1, 1))  # compile or load
     t0 = time.perf_counter()
-    for _ in range(n_fit):
-        minimize(f, theta0[idx], method="L-BFGS-B",
-                 bounds=list(zip(np.where(np.isfinite(lo), lo, None),
-                                 np.where(np.isfinite(hi), hi, None), strict=True)))
-    scipy_s = (time.perf_counter() - t0) / n_fit
-    per_point = t / grid**2
-    return {"grid": grid, "seconds_per_point": per_point, "scipy_fit_s": scipy_s,
-            "ratio": scipy_s / per_point, "nuisances": int(idx.size)}
+    scan_map(plane, mu_x, mu_y, make_chunks(points, 2, 2))
+    per_toy = (time.perf_counter() - t0) / (points * 2 * 10)
+    return int(min(max(budget_s / (per_toy * points * 2), 10), most))
 
 
 def toy_throughput(analysis, toys: int, points: int, workers: list[int]) -> list[dict]:
     """Neyman toys (one conditional and one global fit each) per second, by worker count."""
-    from .neyman import NeymanPlane
     from .scan import make_chunks, scan_map
 
-    lik = analysis.experiments[0].likelihood
-    plane = NeymanPlane(analysis.plane("e", "mu"), lik.toys("e", "mu"), toys, 1, analysis.cl)
+    plane = _neyman_plane(analysis, toys)
     cross = analysis.axis_maximum("e")
     mu_x = np.linspace(0.0, cross, points)
     mu_y = np.linspace(0.0, cross, 2)
@@ -223,20 +135,93 @@ def toy_throughput(analysis, toys: int, points: int, workers: list[int]) -> list
     return rows
 
 
-def scipy_toy_time(analysis, n: int) -> float:
+def scipy_toy_time(analysis, budget_s: float, most: int = 10) -> float:
     """Seconds for one scipy global fit of a toy (L-BFGS-B over mu_x^2, mu_y^2 >= 0 of the
-    profiled statistic, as a hand-written Neyman construction would do)."""
+    profiled statistic, as a hand-written Neyman construction would do): the mean of fits
+    from different starts until ``budget_s`` is spent (at least one, at most ``most``)."""
     from scipy.optimize import minimize
 
     stat = analysis.statistic
     scale = analysis.mu_scale("e")
-    t0 = time.perf_counter()
-    for k in range(n):
-        x0 = np.array([0.5 + 0.1 * k, 0.3])
+    times = []
+    while len(times) < most and (not times or sum(times) < budget_s):
+        x0 = np.array([0.5 + 0.1 * len(times), 0.3])
+        t0 = time.perf_counter()
         minimize(lambda p: stat(np.array([np.sqrt(max(p[0], 0)) * scale,
                                           np.sqrt(max(p[1], 0)) * scale, 0.0])), x0,
                  method="L-BFGS-B", bounds=[(0, None), (0, None)])
-    return (time.perf_counter() - t0) / n
+        times.append(time.perf_counter() - t0)
+    return statistics.fmean(times)
+
+
+def builtin_toys(quick: bool, workers: list[int], log) -> tuple[dict, dict, dict]:
+    """Neyman toy throughput and one scipy global fit for every built-in dataset of every
+    registered kind: (rows by dataset, scipy seconds by dataset, skipped: dataset -> why)."""
+    from .analysis import Analysis
+    from .errors import InputError
+    from .experiments import registry
+
+    points = 2 if quick else 4
+    budget = 0.25 if quick else 3.0
+    toys, scipy_s, skipped = {}, {}, {}
+    for name in registry.builtin_names():
+        log(f"bench: Neyman toys of {name} ({', '.join(map(str, workers))} worker(s))...")
+        try:
+            analysis = Analysis.from_config(data=name)
+            n = calibrated_toys(analysis, points, budget, 1000 if quick else 5000)
+        except InputError as exc:  # data not installed, no toys for this likelihood
+            skipped[name] = str(exc)
+            continue
+        toys[name] = toy_throughput(analysis, n, points, workers)
+        scipy_s[name] = scipy_toy_time(analysis, 0.1 if quick else 1.0)
+    return toys, scipy_s, skipped
+
+
+def kind_benches(quick: bool, repeat: int, log) -> dict:
+    """Each registered kind's own measurements (its optional ``bench`` hook), by kind name."""
+    from .experiments import registry
+
+    out = {}
+    for name, k in registry.kinds().items():
+        hook = getattr(k, "bench", None)
+        if hook is None:
+            continue
+        log(f"bench: experiment kind {name} ({k.summary})...")
+        out[name] = hook(quick, repeat)
+    return out
+
+
+def plane_point_time(analysis, grid: int, repeat: int) -> float:
+    """Seconds per grid point of the analysis's compiled (e, mu) plane statistic (median of
+    ``repeat`` runs on a ``grid`` x ``grid`` square up to the auto axis maxima, 1 worker)."""
+    plane = analysis.plane("e", "mu")
+    mu_x = np.linspace(0.0, analysis.axis_maximum("e"), grid)
+    mu_y = np.linspace(0.0, analysis.axis_maximum("mu"), grid)
+    out = np.empty((grid, grid))
+    plane.evaluate(mu_x[:2], mu_y[:2], out[:2, :2])  # compile or load
+    return _median_time(lambda: plane.evaluate(mu_x, mu_y, out), repeat) / grid**2
+
+
+def data_benches(specs: list[str], quick: bool, repeat: int, log) -> list[dict]:
+    """The given data (``--data``), each alone and, with several, all together: seconds per
+    grid point of the (e, mu) plane and Neyman toys per second (1 worker)."""
+    from .analysis import Analysis
+    from .errors import InputError
+
+    groups = [[s] for s in specs] + ([list(specs)] if len(specs) > 1 else [])
+    rows = []
+    for group in groups:
+        analysis = Analysis.from_config(data=group)
+        log(f"bench: data {analysis.label}...")
+        row = {"data": analysis.label, "experiments": len(group),
+               "seconds_per_point": plane_point_time(analysis, 21 if quick else 51, repeat)}
+        try:
+            n = calibrated_toys(analysis, 2, 0.5 if quick else 5.0, 500 if quick else 5000)
+            row["toys_per_s"] = toy_throughput(analysis, n, 2, [1])[0]["toys_per_s"]
+        except InputError as exc:
+            row["toys_skipped"] = str(exc)
+        rows.append(row)
+    return rows
 
 
 def _fit_exponent(points, seconds) -> float:
@@ -249,6 +234,8 @@ def scaling_plot(by_workers: list[dict], by_size: list[dict], machine: dict) -> 
 
     from matplotlib.figure import Figure
     from matplotlib.ticker import NullFormatter
+
+    from .provenance import figure_metadata
 
     fig = Figure(figsize=(10, 4), layout="constrained")
     a, b = fig.subplots(1, 2)
@@ -272,19 +259,21 @@ def scaling_plot(by_workers: list[dict], by_size: list[dict], machine: dict) -> 
     b.legend()
     fig.suptitle(f"{machine['cpu']} ({machine['cores']} cores)", fontsize=9)
     buf = io.BytesIO()
-    fig.savefig(buf, dpi=120, format="png")
+    fig.savefig(buf, dpi=120, format="png", metadata=figure_metadata("png"))
     return buf.getvalue()
 
 
 def run_bench(args) -> int:
     from .analysis import Analysis
-    from .outputs import check_output_file, json_bytes, write_output_file
+    from .experiments import registry
+    from .outputs import check_distinct_outputs, check_output_file, json_bytes, write_output_file
 
     plot = args.plot or (str(Path(args.json).with_suffix(".png")) if args.json
                          else "bench_scaling.png")
     for option, value in (("--json", args.json), ("--plot", plot)):
         if value:
             check_output_file(value, force=args.force, option=option)
+    check_distinct_outputs([("--json", args.json), ("--plot", plot)])
     quick = args.quick
     repeat = 3 if not quick else 1
     machine = _machine()
@@ -294,12 +283,11 @@ def run_bench(args) -> int:
     log("bench: numba compile times (fresh processes, cold and cached)...")
     compile_t = compile_times(1 if quick else 3)
     analysis = Analysis.from_config()
-    log("bench: template build...")
-    templ = template_time(analysis, 5 if quick else 50)
     coef = analysis.plane("e", "mu")
     chunk_points = analysis.config.scan.chunk_points
     big = 401 if quick else 2001
-    log(f"bench: scan throughput on a {big}x{big} grid...")
+    log(f"bench: scan throughput of the default analysis ({analysis.label}) on a {big}x{big} "
+        "grid...")
     workers = sorted({1, 2, max_workers} if max_workers >= 2 else {1})
     by_workers = []
     for backend in ("threading", "loky"):
@@ -307,40 +295,23 @@ def run_bench(args) -> int:
         for r in rows:
             r["efficiency"] = r["points_per_s"] / (r["jobs"] * rows[0]["points_per_s"])
         by_workers += rows
-    base = by_workers[0]["points_per_s"]
     sizes = [101, 201, 401] if quick else [501, 1001, 2001, 2829]
     by_size = [scan_throughput(coef, n, 1, repeat, chunk_points) for n in sizes]
     exponent = _fit_exponent([r["points"] for r in by_size], [r["seconds"] for r in by_size])
-    log("bench: naive baselines (scipy.optimize per point, scipy.integrate.quad per point)...")
-    opt_s = naive_optimize_per_point(analysis.experiments[0].likelihood, 50 if quick else 300)
-    quad = naive_quad_per_point(analysis.model, analysis.dataset.tee_lo, analysis.dataset.tee_hi,
-                                1 if quick else 20)
-    log("bench: XENONnT profile likelihood (compiled Newton vs scipy)...")
-    xe = Analysis.from_config(data="xenonnt-8b")
-    poisson = poisson_profile_time(xe, 21 if quick else 101, repeat)
-    log("bench: Neyman toys (CDEX-like and XENONnT, 1 and 2 workers)...")
-    toy_workers = sorted({1, min(2, max_workers)})
-    toys = {"cdex10-asimov": toy_throughput(analysis, 100 if quick else 1000, 4, toy_workers),
-            "xenonnt-8b": toy_throughput(xe, 20 if quick else 200, 2 if quick else 4,
-                                         toy_workers)}
-    scipy_toy = {"cdex10-asimov": scipy_toy_time(analysis, 3 if quick else 10),
-                 "xenonnt-8b": scipy_toy_time(xe, 1 if quick else 3)}
-    ours_s = 1.0 / base
+    experiments = kind_benches(quick, repeat, log)
+    given = data_benches(list(args.data or ()), quick, repeat, log)
+    toys, scipy_toy, skipped = builtin_toys(quick, sorted({1, min(2, max_workers)}), log)
     result = {
         "machine": machine, "quick": quick, "version": __version__,
         "compile": compile_t,
-        "templates_ge": templ,
+        "default_data": registry.default_spec(),
         "scan_by_workers": by_workers,
         "scan_by_size": by_size, "time_exponent": exponent,
-        "naive": {
-            "optimize_per_point_s": opt_s, "optimize_ratio": opt_s / ours_s,
-            "quad_per_point_s": quad["seconds_per_point"],
-            "quad_ratio": quad["seconds_per_point"] / ours_s, "quad_detail": quad,
-            "ours_per_point_s": ours_s,
-        },
-        "xenonnt_profile": poisson,
+        "experiments": experiments,
         "neyman_toys": toys,
         "scipy_per_toy_fit_s": scipy_toy,
+        "neyman_skipped": skipped,
+        "data": given,
     }
     _print_table(result)
     if args.json:
@@ -356,13 +327,10 @@ def _print_table(r: dict) -> None:
     print(f"cevns-scan {r['version']} bench on {m['cpu']} ({m['cores']} cores), "
           f"Python {m['python']}{' [quick]' if r['quick'] else ''}")
     c = r["compile"]
-    print(f"  numba first call (templates + chi2), fresh process: cold cache "
-          f"{c['cold']['first_call_s']:.2f} s, with cache {c['cached']['first_call_s']:.2f} s "
-          f"(imports {c['cached']['import_s']:.2f} s)")
-    t = r["templates_ge"]
-    print(f"  Ge template set ({t['components']} fluxes x {t['bins']} bins x SM, MM): "
-          f"{1e3 * t['seconds']:.2f} ms")
-    print("  scan throughput (median of repeated runs):")
+    print(f"  numba first call (default analysis {r['default_data']}: templates + plane "
+          f"statistic), fresh process: cold cache {c['cold']['first_call_s']:.2f} s, with cache "
+          f"{c['cached']['first_call_s']:.2f} s (imports {c['cached']['import_s']:.2f} s)")
+    print(f"  scan throughput of {r['default_data']} (median of repeated runs):")
     print("    backend     grid        points  workers   seconds      points/s   efficiency")
     for row in r["scan_by_workers"]:
         print(f"    {row['backend']:<9}  {row['grid']:>5}  {row['points']:>11,}  {row['jobs']:>7}"
@@ -373,19 +341,10 @@ def _print_table(r: dict) -> None:
         print(f"    {row['grid']:>5}  {row['points']:>11,}  {row['seconds']:>8.3f} s  "
               f"{row['points_per_s']:.3e} points/s")
     print(f"    fitted exponent t ~ N^{r['time_exponent']:.3f}")
-    n = r["naive"]
-    print("  naive workflows, seconds per grid point (ratio to ours at 1 worker, "
-          f"{n['ours_per_point_s']:.2e} s):")
-    print(f"    scipy.optimize per point, precomputed templates: {n['optimize_per_point_s']:.2e} s"
-          f"  ({n['optimize_ratio']:.2e} x)")
-    q = n["quad_detail"]
-    print(f"    scipy.integrate.quad rates per point ({q['bins_timed']} of {q['bins']} bins timed):"
-          f" {n['quad_per_point_s']:.2e} s  ({n['quad_ratio']:.2e} x)")
-    x = r["xenonnt_profile"]
-    print(f"  XENONnT likelihood, {x['nuisances']} nuisances profiled: "
-          f"{1e6 * x['seconds_per_point']:.1f} us per grid point ({x['grid']}^2 plane, "
-          "1 worker); one scipy L-BFGS-B fit (numerical gradient) "
-          f"{1e3 * x['scipy_fit_s']:.1f} ms ({x['ratio']:.0f} x)")
+    for name, part in r["experiments"].items():
+        print(f"  experiment kind {name}:")
+        for line in part["lines"]:
+            print(f"    {line}")
     print("  Neyman toys (each: a conditional and a global fit, compiled):")
     for name, rows in r["neyman_toys"].items():
         per_toy = 1.0 / rows[0]["toys_per_s"]
@@ -395,3 +354,12 @@ def _print_table(r: dict) -> None:
                   f"{row['fits_per_s']:9.1f} fits/s, efficiency {100 * row['efficiency']:.0f} %")
         print(f"    {name:<14} {1e6 * per_toy:.0f} us per toy; one scipy global fit "
               f"{1e3 * scipy_s:.1f} ms ({scipy_s / per_toy:.0f} x)")
+    for name, why in r["neyman_skipped"].items():
+        print(f"    {name:<14} skipped: {why}")
+    if r.get("data"):
+        print("  the given data (--data), each alone and together, 1 worker:")
+        for row in r["data"]:
+            toys = (f"{row['toys_per_s']:9.1f} toys/s ({1e3 / row['toys_per_s']:.2f} ms per toy)"
+                    if "toys_per_s" in row else f"toys skipped: {row['toys_skipped']}")
+            print(f"    {row['data']}: {1e6 * row['seconds_per_point']:.1f} us per grid point; "
+                  f"{toys}")

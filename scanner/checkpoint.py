@@ -20,10 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError, ParameterError
+from .errors import InputError, ParameterError, ScanInterrupted
 from .outputs import atomic_write_bytes, load_npz, npz_bytes, write_json
+from .scan import CONNECT_TIMEOUT, RESULT_COPIES, check_memory, map_bytes
 
 CHUNK_RE = re.compile(r"^chunk_(\d{6})\.npz$")
+#: The arrays of a chunk file.
+CHUNK_MEMBERS = ("chi2", "i0", "i1", "index", "hash")
 
 
 def shard_slice(n_chunks: int, shard: int, n_shards: int) -> range:
@@ -111,18 +114,32 @@ def write_chunk(plane_dir: Path, digest: str, index: int, i0: int, i1: int, bloc
 
 
 def read_chunk(path: Path) -> dict:
-    return load_npz(path, "delete it and rerun its shard with --resume")
+    """A chunk file's arrays; a damaged or incomplete file is one InputError naming it."""
+    fix = "delete it and resume its shard, which computes it again"
+    z = load_npz(path, fix)
+    missing = [k for k in CHUNK_MEMBERS if k not in z]
+    bad = missing or any(z[k].shape != () for k in CHUNK_MEMBERS[1:]) or z["chi2"].ndim < 2
+    if bad:
+        raise InputError(f"{path}: not a whole chunk file ("
+                         + (f"no {', '.join(missing)}" if missing else "arrays of the wrong shape")
+                         + f"); {fix}")
+    return z
 
 
-def finished_chunks(plane_dir: Path, digest: str) -> set[int]:
-    """Indices of chunk files present with the right hash (others are an error)."""
+def finished_chunks(plane_dir: Path, digest: str, indices=None) -> set[int]:
+    """Indices of chunk files present with the right hash (others are an error).
+
+    ``indices``: only those chunks are looked at (a shard checks its own, not every file).
+    """
     done = set()
     if not plane_dir.is_dir():
         return done
-    for p in sorted(plane_dir.iterdir()):
+    if indices is None:
+        paths = sorted(p for p in plane_dir.iterdir() if CHUNK_RE.match(p.name))
+    else:
+        paths = [p for p in (chunk_path(plane_dir, i) for i in sorted(indices)) if p.exists()]
+    for p in paths:
         m = CHUNK_RE.match(p.name)
-        if not m:
-            continue
         z = read_chunk(p)
         if str(z["hash"]) != digest:
             raise InputError(
@@ -147,6 +164,8 @@ def assemble(plane_dir: Path, manifest: dict) -> np.ndarray:
             "(cevns-scan scan ... --shard K/N --resume) before merging")
     nx, ny = len(manifest["mu_x"]), len(manifest["mu_y"])
     extra = (len(manifest["neyman"]["channels"]),) if manifest.get("neyman") else ()
+    check_memory(map_bytes(nx, ny, *extra), nx, f"the {nx}x{ny} map of {plane_dir}", None,
+                 "merge on a machine with that much memory")
     out = np.full((nx, ny, *extra), np.nan)
     for index in range(n_chunks):
         z = read_chunk(chunk_path(plane_dir, index))
@@ -158,6 +177,53 @@ def assemble(plane_dir: Path, manifest: dict) -> np.ndarray:
     if np.any(np.isnan(out)):
         raise InputError(f"{plane_dir}: chunks do not cover the grid; rerun the scan")
     return out
+
+
+def _chunk_rows(n_cols: int, chunk_points: int) -> int:
+    """Rows per chunk (as :func:`cevns_scan.scan.make_chunks` cuts them)."""
+    return max(1, chunk_points // max(n_cols, 1))
+
+
+def shard_rows(n_rows: int, n_cols: int, chunk_points: int, shard: tuple[int, int]) -> int:
+    """Grid rows that shard ``shard = (K, N)`` computes (without listing the chunks)."""
+    rows = _chunk_rows(n_cols, chunk_points)
+    mine = shard_slice(-(-n_rows // rows), *shard)
+    return max(min(mine.stop * rows, n_rows) - mine.start * rows, 0) if len(mine) else 0
+
+
+def check_shard_fits(grid: int, chunk_points: int, shard: tuple[int, int], out, *,
+                     toys: int = 0, jobs: int | None = 1) -> None:
+    """Refuse, before any work, a shard whose chunk files cannot fit on the disk of ``out``,
+    or whose chunks in flight cannot fit in memory (a shard holds no map: only its chunks).
+    """
+    from .neyman import CHANNELS
+    from .scan import available_disk, resolve_jobs, seconds_lower_bound, size_text, time_text
+
+    ch = len(CHANNELS) if toys else 0
+    rows = shard_rows(grid, grid, chunk_points, shard)
+    per_row = 8 * grid * max(ch, 1)
+    chunk_rows = _chunk_rows(grid, chunk_points)
+    seconds = seconds_lower_bound(rows * grid, toys)
+    k, n = shard
+    check_memory(4 * resolve_jobs(jobs) * chunk_rows * per_row, grid,
+                 f"the chunks in flight of shard {k}/{n}", seconds,
+                 "lower scan.chunk_points (a chunk is at least one row), or use a smaller grid")
+    need = rows * per_row + 1024 * -(-rows // chunk_rows)  # + a zip header per file
+    free = available_disk(out)
+    if free is not None and need > free:
+        raise ParameterError("grid", grid, f"needs about {size_text(need)} of chunk files for "
+                             f"shard {k}/{n} ({rows} rows of {grid} points), more than the "
+                             f"{size_text(free)} free on the disk of {out} (and at least "
+                             f"{time_text(seconds)} of computing on one core); split the plane "
+                             "into more shards on other disks, or use a smaller grid")
+
+
+def merge_memory(grid: int, planes: int = 1, toys: int = 0) -> int:
+    """Bytes that merging ``planes`` planes of a ``grid`` x ``grid`` scan needs (estimate)."""
+    from .neyman import CHANNELS
+
+    ch = len(CHANNELS) if toys else 1
+    return planes * map_bytes(grid, grid) * (ch + RESULT_COPIES - 1)
 
 
 @dataclass(frozen=True)
@@ -210,7 +276,7 @@ def run_shard(analysis, plane: str, out, *, shard: tuple[int, int] = (1, 1),
               resume: bool = False, grid: int | None = None, jobs: int = 1,
               backend: str = "threading", scheduler: str | None = None, progress=None,
               command: list[str] = (), resume_command: str = "", toys: int = 0,
-              seed: int = 0) -> ShardReport:
+              seed: int = 0, connect_timeout: float = CONNECT_TIMEOUT) -> ShardReport:
     """Compute shard ``shard = (K, N)`` of a plane's chunks into the scan folder ``out``.
 
     Every finished chunk is written atomically to ``out/<plane>/chunk_*.npz`` with the hash
@@ -220,27 +286,39 @@ def run_shard(analysis, plane: str, out, *, shard: tuple[int, int] = (1, 1),
     ``resume_command`` is quoted if the scan is interrupted. With ``toys`` > 0 every point
     also gets the toy-MC Neyman critical values (:mod:`cevns_scan.neyman`), seeded from
     (``seed``, point index).
+
+    A shard holds only the chunks in flight, never the plane's map (``merge_scan`` assembles
+    it). Before anything is written, the grid is checked against the disk and memory, and a
+    dask ``scheduler`` must answer within ``connect_timeout`` seconds; if the shard fails or
+    is interrupted before its first chunk, the folders and manifest it created are removed.
     """
+    from .neyman import check_seed
     from .outputs import check_scan_dir
-    from .scan import make_chunks, scan_map
+    from .scan import check_backend, make_chunks, probe_scheduler, scan_map
 
     k, n_shards = shard
     if not 1 <= k <= n_shards:
         raise ParameterError("shard", f"{k}/{n_shards}", "needs 1 <= K <= N")
+    if toys:
+        seed = check_seed(seed)
+    check_backend(backend, scheduler)
     root = check_scan_dir(out)
     pg = analysis.plane_grid(plane, grid)
+    scan = analysis.config.scan
+    chunk_points = scan.neyman_chunk_points if toys else scan.chunk_points
+    check_shard_fits(pg.mu_x.size, chunk_points, shard, root, toys=toys, jobs=jobs)
+    if scheduler:
+        probe_scheduler(scheduler, connect_timeout)
     digest = analysis.plane_digest(pg, toys, seed)
     statistic = (analysis.neyman_plane(pg.flavour_x, pg.flavour_y, toys, seed) if toys
                  else analysis.plane(pg.flavour_x, pg.flavour_y))
-    scan = analysis.config.scan
-    chunks = make_chunks(pg.mu_x.size, pg.mu_y.size,
-                         scan.neyman_chunk_points if toys else scan.chunk_points)
+    chunks = make_chunks(pg.mu_x.size, pg.mu_y.size, chunk_points)
     mine = [chunks[i] for i in shard_slice(len(chunks), k, n_shards)]
     plane_dir = root / pg.name
     if (plane_dir / "manifest.json").is_file():  # another shard's folder: same inputs?
         open_plane_dir(plane_dir, _manifest(analysis, pg, digest, len(chunks), n_shards,
                                             command, toys, seed))
-    done = finished_chunks(plane_dir, digest) if plane_dir.exists() else set()
+    done = finished_chunks(plane_dir, digest, [c.index for c in mine])
     already = [c.index for c in mine if c.index in done]
     spec = f"{k}/{n_shards}"
     if already and not resume:
@@ -255,19 +333,51 @@ def run_shard(analysis, plane: str, out, *, shard: tuple[int, int] = (1, 1),
                 "scan.chunk_points")
     else:
         note = ""
-    open_plane_dir(plane_dir, _manifest(analysis, pg, digest, len(chunks), n_shards, command,
-                                        toys, seed))
-    t0 = time.perf_counter()
-    bar = progress(len(todo), f"shard {spec} scan {pg.name} ({pg.mu_x.size}x{pg.mu_y.size})"
-                   ) if progress is not None else None
-    hint = f"finished chunks are kept in {plane_dir}"
-    scan_map(statistic, pg.mu_x, pg.mu_y, todo, jobs=jobs,
-             backend=backend, scheduler=scheduler, progress=bar,
-             on_chunk=lambda c, block: write_chunk(plane_dir, digest, c.index, c.i0, c.i1,
-                                                   block, spec),
-             resume_hint=f"{hint}; resume with: {resume_command}" if resume_command else hint)
+    created = [p for p in (*reversed(plane_dir.parents), plane_dir, plane_dir / "manifest.json")
+               if not p.exists()]  # in the order open_plane_dir makes them
+    written = []
+
+    def on_chunk(c, block):
+        write_chunk(plane_dir, digest, c.index, c.i0, c.i1, block, spec)
+        written.append(c.index)
+
+    try:
+        open_plane_dir(plane_dir, _manifest(analysis, pg, digest, len(chunks), n_shards,
+                                            command, toys, seed))
+        t0 = time.perf_counter()
+        bar = progress(len(todo), f"shard {spec} scan {pg.name} ({pg.mu_x.size}x"
+                       f"{pg.mu_y.size})") if progress is not None else None
+        hint = f"finished chunks are kept in {plane_dir}"
+        scan_map(statistic, pg.mu_x, pg.mu_y, todo, jobs=jobs, backend=backend,
+                 scheduler=scheduler, progress=bar, on_chunk=on_chunk, keep_map=False,
+                 connect_timeout=connect_timeout,
+                 resume_hint=f"{hint}; resume with: {resume_command}" if resume_command
+                 else hint)
+    except ScanInterrupted as exc:
+        if written:
+            raise
+        _remove_created(created)  # nothing of this run to keep: leave the folder as it was
+        again = f"; resume with: {resume_command}" if resume_command else ""
+        raise ScanInterrupted(f"{str(exc).split(';')[0]}; no chunk had finished, nothing was "
+                              f"kept{again}", exc.signum) from None
+    except BaseException:
+        if not written:
+            _remove_created(created)
+        raise
     return ShardReport(plane_dir, spec, len(todo), len(mine) - len(todo),
                        time.perf_counter() - t0, note)
+
+
+def _remove_created(paths: list[Path]) -> None:
+    """Remove what a shard created (deepest first), as long as nothing else came in since."""
+    import contextlib
+
+    for path in reversed(paths):
+        with contextlib.suppress(OSError):
+            if path.is_dir():
+                path.rmdir()  # only if empty
+            elif path.exists():
+                path.unlink()
 
 
 def merge_scan(scan_dir, cl: float | None = None):
@@ -285,13 +395,21 @@ def merge_scan(scan_dir, cl: float | None = None):
     root = Path(scan_dir)
     if not root.is_dir():
         raise InputError(f"{root}: no such scan folder")
+    if (root / "manifest.json").is_file():
+        raise InputError(f"{root}: is the folder of plane {root.name} inside a scan folder; "
+                         f"merge the scan folder {root.parent}, which holds every plane")
     plane_dirs = sorted(p for p in root.iterdir() if (p / "manifest.json").is_file())
     if not plane_dirs:
         raise InputError(f"{root}: holds no scan (no <plane>/manifest.json); "
                          "run `cevns-scan scan --out` into it first")
+    mans = [read_manifest(p) for p in plane_dirs]
+    need = sum(merge_memory(max(len(m.get("mu_x", [])), len(m.get("mu_y", []))), 1,
+                            bool(m.get("neyman"))) for m in mans)
+    grid = max(len(m.get("mu_x", [])) for m in mans)
+    check_memory(need, grid, f"merging {len(mans)} plane(s) of {root}", None,
+                 "merge on a machine with that much memory")
     analysis, results, neyman = None, [], []
-    for plane_dir in plane_dirs:
-        man = read_manifest(plane_dir)
+    for plane_dir, man in zip(plane_dirs, mans, strict=True):
         where = f"{plane_dir}/manifest.json"
         cfg = config_from_json(json.dumps(man["config"]), where)
         if "data" not in man:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import errno
 import math
 import re
 import shlex
@@ -28,7 +29,10 @@ PROG = "cevns-scan"
 OPTIONS = {"jobs": "--jobs", "grid": "--grid", "backend": "--backend", "toys": "--toys",
            "inner": "--inner-toys",
            "scheduler": "--scheduler", "shard": "--shard", "plane": "--plane", "cl": "--cl",
-           "out": "--out"}
+           "out": "--out", "seed": "--seed",
+           "connect_timeout": "--connect-timeout", "points": "--belt-points",
+           "gof_toys": "--gof-toys", "significance_toys": "--significance-toys",
+           "n_toys": "--expected"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -107,6 +111,29 @@ def _mu_max(text):
     return fl, value
 
 
+def _expected_toys(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise InputError(f"--expected {text!r} is not an integer") from None
+    if value < 10 and value != 0:
+        raise InputError(f"--expected {value} must be >= 10 pseudo-experiments, or 0 (or no "
+                         "value) for the Asimov expectation")
+    return value
+
+
+def _seed(text):
+    from .neyman import MAX_SEED
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise InputError(f"--seed {text!r} is not an integer") from None
+    if not 0 <= value <= MAX_SEED:
+        raise InputError(f"--seed {value} must be an integer from 0 to 2**63 - 1 ({MAX_SEED})")
+    return value
+
+
 def _jobs(text):
     try:
         value = int(text)
@@ -151,6 +178,9 @@ def _add_execution_options(p):
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="dask scheduler address, e.g. tcp://host:8786 (with --backend dask; "
                         "default: a local cluster of --jobs processes)")
+    p.add_argument("--connect-timeout", type=float_option("--connect-timeout", 0.0, strict=True),
+                   default=30.0, metavar="SECONDS",
+                   help="seconds the --scheduler has to answer as a dask scheduler (default 30)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -184,9 +214,9 @@ def _add_toy_options(p, default: int):
                      "per grid point (default: Wilks only)")
     p.add_argument("--toys", type=_toys_type("--toys"), default=default or None, metavar="N",
                    help=help_toys)
-    p.add_argument("--seed", type=int, default=0,
-                   help="random seed; each grid point's toys come from (seed, point index) "
-                        "(default 0)")
+    p.add_argument("--seed", type=_seed, default=0,
+                   help="random seed, 0 to 2**63 - 1; each grid point's toys come from (seed, "
+                        "point index) (default 0)")
 
 
 def _sub(sub, name, help_text, example):
@@ -212,6 +242,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plane", action="append", default=[], metavar="X-Y",
                    help="plane to scan, repeatable (default from config: e-mu and e-tau)")
     _add_toy_options(p, default=0)
+    p.add_argument("--belt", action="store_true",
+                   help="with --toys: a plane whose data constrain one direction (the paper's "
+                        "physics) gets the Neyman construction as a one-dimensional belt in "
+                        "s = sum_l w_l mu_l^2, --belt-points points with --toys toys each "
+                        "(e.g. --toys 10000): precise limits with their Monte Carlo errors; "
+                        "a plane with two directions keeps the 2-D map")
+    p.add_argument("--belt-points", type=positive_int("--belt-points"), default=41,
+                   metavar="N", help="points of the belt, from 0 to the axis maximum "
+                                     "(default 41)")
+    p.add_argument("--gof-toys", type=positive_int("--gof-toys"), metavar="N",
+                   help="also a goodness-of-fit p-value from N pseudo-experiments of the best "
+                        "fit (saturated model), the one to quote for Poisson bins with few "
+                        "events (e.g. 1000)")
+    p.add_argument("--significance-toys", type=positive_int("--significance-toys"), default=0,
+                   metavar="N", help="also compute each SM measurement's significance from N "
+                                     "pseudo-experiments of the null (seeded by --seed)")
+    p.add_argument("--expected", type=_expected_toys, nargs="?", const=0, default=None,
+                   metavar="N", help="also the expected limits without a signal: the median "
+                                     "and 68/95 %% bands of each 1 d.o.f. limit from N "
+                                     "background-only pseudo-experiments (seeded by --seed), "
+                                     "or, without N, the Asimov median with asymptotic bands; "
+                                     "the expected contours go on Fig. 3")
     _add_no_figures(p)
 
     p = _sub(sub, "rates", "differential rates dR/dT_nr in events/(kg day keV_nr) (Fig. 2)",
@@ -299,11 +351,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inner-toys", type=_toys_type("--inner-toys"), default=1000,
                    metavar="N", help="toys of each pseudo-experiment's own Neyman critical "
                                      "value, >= 10 (default 1000)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=_seed, default=0,
+                   help="random seed, 0 to 2**63 - 1 (default 0)")
     p.add_argument("--jobs", type=_jobs, default=None, metavar="N",
                    help="threads; -1 or unset: all cores")
     p.add_argument("--json", metavar="FILE.json", help="also write the table as JSON")
     add_force(p, "file")
+
+    p = _sub(sub, "systematics", "how each modelling choice of the experiments moves each "
+             "1 d.o.f. limit (refits; a table)",
+             f"{PROG} systematics --data xenonnt-8b --out systematics.csv --json systematics.json")
+    p.add_argument("--config", metavar="FILE.toml",
+                   help="TOML file overriding the packaged default configuration (the paper's)")
+    p.add_argument("--data", action="append", default=None, metavar="SPEC",
+                   help=f"an experiment's data ({_data_help()}); default {_default_data()}; "
+                        "repeat to fit experiments together")
+    p.add_argument("--cl", type=float_option("--cl", 0.0, strict=True), metavar="CL",
+                   help="confidence level in (0, 1) (default from config: 0.9)")
+    p.add_argument("--out", metavar="FILE.csv", help="also write the table as CSV")
+    p.add_argument("--json", metavar="FILE.json", help="also write the table as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_force(p, "file")
+
+    p = _sub(sub, "export-hepdata", "a HEPData submission of a results folder (contours, "
+             "limits with expected bands, Delta chi2 maps), validated",
+             f"{PROG} export-hepdata results/paper --out hepdata/paper")
+    p.add_argument("dir", metavar="RESULTS_DIR", help="a folder written by reproduce or merge")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="the submission folder (submission.yaml and one YAML file a table)")
+    add_force(p, "folder")
 
     p = _sub(sub, "merge", "merge the shards of a scan folder into a results folder",
              f"{PROG} merge scans/run1 --out results/run1")
@@ -337,6 +413,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="scaling plot (default: beside --json, or bench_scaling.png)")
     p.add_argument("--max-workers", type=positive_int("--max-workers"), metavar="N",
                    help="largest worker count (default: all cores)")
+    p.add_argument("--data", action="append", default=None, metavar="SPEC",
+                   help="also time these data (each alone and, repeated, all together): "
+                        "profile per grid point and Neyman toys per second")
     add_force(p, "file")
     return parser
 
@@ -442,6 +521,36 @@ def _config(args):
     return cfg
 
 
+#: Attributes of parsed arguments that name input files or folders, and their options.
+_INPUT_OPTIONS = (("config", "--config"), ("data", "--data"), ("overlay", "--overlay"),
+                  ("dir", "folder"))
+
+
+def input_paths(args) -> list[tuple[str, str]]:
+    """The command's input paths as (option, path) pairs, each checked for its length: the
+    generic options, and a dataset subcommand's own (its ``inputs``)."""
+    from .outputs import _short, check_path_length
+
+    options = list(_INPUT_OPTIONS)
+    if getattr(args, "command", None) == "dataset":
+        for _, command in _dataset_commands():
+            if command.name == getattr(args, "dataset_command", None):
+                options += list(command.inputs)
+    out = []
+    for attr, option in options:
+        values = getattr(args, attr, None)
+        for value in values if isinstance(values, list) else [values]:
+            if not isinstance(value, str) or value == "":
+                continue
+            if attr == "overlay":
+                if "=" not in value:
+                    continue  # load_overlay words that error
+                value = value.split("=", 1)[1]
+            check_path_length(value, f"{option} {_short(value)}")
+            out.append((option, value))
+    return out
+
+
 def _progress(args):
     """A progress factory for the library (None when --quiet)."""
     from .progress import Progress
@@ -495,6 +604,10 @@ def _finish(result, out, argv, args, extra, started, warn: bool = False):
     if warn:
         issue(list(dict.fromkeys(result.warnings())))
     print("\n".join(result.summary_lines()))
+    if not result.goodness_toys and any(r.gof is not None and not r.gof.asymptotic
+                                        for r in result.planes):
+        print("note: the chi2 distribution does not hold for these data, so no p-value is "
+              "printed; --gof-toys N gives one from pseudo-experiments")
     if result.analysis.dataset.description:
         print(f"note: {result.analysis.dataset.description}")
     print(f"wrote {out}/" + (f" in {time.perf_counter() - started:.1f} s" if started else ""))
@@ -521,7 +634,7 @@ def cmd_rates(args, argv) -> int:
             raise InputError(f"--mu {m:g}: out of range; give a magnetic moment in "
                              f"[0, {number_text(MU_RANGE.high)}] mu_B (e.g. 1e-9, not 1)")
     if args.out is not None:
-        check_output_file(args.out, force=args.force)
+        check_output_file(args.out, force=args.force, inputs=input_paths(args))
     cfg = _config(args)
     flux = None if args.flux == "all" else [c.strip() for c in args.flux.split(",") if c.strip()]
     unknown = [c for c in flux or () if c not in FLUX_COMPONENTS]
@@ -558,7 +671,7 @@ def _emit_table(cols: dict, comment: str, args, digits: int) -> None:
 
     if args.out is not None:
         write_output_file(args.out, csv_bytes(list(cols), list(cols.values()), [comment]),
-                          force=args.force)
+                          force=args.force, inputs=input_paths(args))
         return
     print(f"# {comment}")
     print(",".join(cols))
@@ -579,12 +692,13 @@ def _energies(text: str | None):
 
 
 def cmd_probabilities(args, argv) -> int:
-    from .outputs import check_output_file, write_output_file
+    from .outputs import check_distinct_outputs, check_output_file, write_output_file
     from .probabilities import component_energies, probability_table
 
     for option, path in (("--out", args.out), ("--plot", args.plot)):
         if path is not None:
-            check_output_file(path, force=args.force, option=option)
+            check_output_file(path, force=args.force, option=option, inputs=input_paths(args))
+    check_distinct_outputs([("--out", args.out), ("--plot", args.plot)])
     cfg = _config(args)
     energies = _energies(args.energies)
     if energies is None:
@@ -600,6 +714,7 @@ def cmd_probabilities(args, argv) -> int:
         from matplotlib.figure import Figure
 
         from .probabilities import DEFAULT_COMPONENTS, draw_probabilities
+        from .provenance import figure_metadata
 
         fig = Figure(figsize=(6, 4.2), layout="constrained")
         ax = fig.subplots()
@@ -610,8 +725,9 @@ def cmd_probabilities(args, argv) -> int:
         ax.set_title("day-time adiabatic MSW, BS05(OP) production zones", fontsize=9)
         ax.legend(fontsize=7, ncol=2)
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=150)
-        write_output_file(args.plot, buf.getvalue(), force=args.force, option="--plot")
+        fig.savefig(buf, format="png", dpi=150, metadata=figure_metadata("png"))
+        write_output_file(args.plot, buf.getvalue(), force=args.force, option="--plot",
+                          inputs=input_paths(args))
     return 0
 
 
@@ -621,7 +737,7 @@ def cmd_figure2(args, argv) -> int:
     from .rates import figure2_tables
     from .results import package_versions
 
-    out = check_results_dir(args.out, force=args.force)
+    out = check_results_dir(args.out, force=args.force, inputs=input_paths(args))
     cfg = _config(args)
     tables = figure2_tables(cfg)
     with results_dir(out, force=args.force) as tmp:
@@ -632,23 +748,48 @@ def cmd_figure2(args, argv) -> int:
     return 0
 
 
+def _every_run_writes(figures: bool) -> list[str]:
+    """Files that every ``reproduce`` writes, whatever its data: a file of the user's with
+    one of these names in ``--out`` is refused before the scan (the others when the folder is
+    written), so that the refusal is not preceded by the scan's warnings."""
+    names = ["run.json", "limits.json", "contours.json"]
+    if figures:
+        names += [f"{stem}.{ext}" for stem in ("fig2_rates", "fig3_contours")
+                  for ext in ("png", "pdf")]
+    return names
+
+
 @_warnings_to_stderr
 def cmd_reproduce(args, argv) -> int:
     from .analysis import Analysis
-    from .outputs import check_results_dir
+    from .neyman import CHANNELS
+    from .outputs import check_replaceable, check_results_dir
     from .plots import check_overlay_planes
-    from .scan import check_backend
+    from .scan import check_backend, check_results_grid, probe_scheduler
 
     started = time.perf_counter()
+    if args.belt and not args.toys:
+        raise InputError("--belt needs --toys N (pseudo-experiments per belt point, e.g. "
+                         "--toys 10000)")
     check_backend(args.backend, args.scheduler)
-    out = check_results_dir(args.out, force=args.force)
+    out = check_results_dir(args.out, force=args.force, inputs=input_paths(args))
+    check_replaceable(out, _every_run_writes(not args.no_figures))  # not only when it writes
     cfg = _config(args)
+    toys = args.toys or 0
+    check_results_grid(cfg.scan.grid, len(cfg.scan.planes), len(CHANNELS) if toys else 1,
+                       toys)
     check_overlay_planes(_overlays(args), cfg.scan.planes)
+    if args.scheduler:
+        probe_scheduler(args.scheduler, args.connect_timeout)
     t0 = time.perf_counter()
     analysis = Analysis.from_config(cfg, args.data)
     prepare_s = time.perf_counter() - t0
     result = analysis.run(jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,
-                          progress=_progress(args), toys=args.toys or 0, seed=args.seed)
+                          progress=_progress(args), toys=args.toys or 0, seed=args.seed,
+                          belt=args.belt, belt_points=args.belt_points,
+                          gof_toys=args.gof_toys or 0,
+                          significance_toys=args.significance_toys,
+                          expected=args.expected)
     result.timings["prepare_s"] = prepare_s
     _finish(result, out, argv, args, {"jobs": args.jobs, "backend": args.backend}, started)
     return 0
@@ -656,24 +797,34 @@ def cmd_reproduce(args, argv) -> int:
 
 def cmd_scan(args, argv) -> int:
     from .analysis import Analysis
-    from .checkpoint import parse_shard, run_shard
+    from .checkpoint import check_shard_fits, merge_memory, parse_shard, run_shard
     from .config import parse_plane
     from .outputs import check_scan_dir
-    from .scan import check_backend
+    from .scan import available_memory, check_backend, probe_scheduler, size_text
 
     check_backend(args.backend, args.scheduler)
     shard = parse_shard(args.shard)
     root = check_scan_dir(args.out)
     cfg = _config(args)
     parse_plane(args.plane, "--plane")
+    toys = getattr(args, "toys", 0) or 0
+    check_shard_fits(cfg.scan.grid, cfg.scan.neyman_chunk_points if toys
+                     else cfg.scan.chunk_points, shard, root, toys=toys, jobs=args.jobs)
+    if args.scheduler:
+        probe_scheduler(args.scheduler, args.connect_timeout)
     analysis = Analysis.from_config(cfg, args.data)
     resume = shlex.join([PROG, *argv] + ([] if args.resume else ["--resume"]))
     rep = run_shard(analysis, args.plane, root, shard=shard, resume=args.resume, jobs=args.jobs,
                     backend=args.backend, scheduler=args.scheduler, progress=_progress(args),
-                    command=[PROG, *argv], resume_command=resume,
-                    toys=getattr(args, "toys", 0) or 0, seed=getattr(args, "seed", 0))
+                    command=[PROG, *argv], resume_command=resume, toys=toys,
+                    seed=getattr(args, "seed", 0), connect_timeout=args.connect_timeout)
     if rep.note:
         print(f"note: {rep.note}", file=sys.stderr)
+    need, have = merge_memory(cfg.scan.grid, 1, toys), available_memory()
+    if have is not None and need > have and not args.quiet:
+        print(f"note: merging this plane needs about {size_text(need)} of memory, more than "
+              f"the {size_text(have)} available here; merge on a larger machine",
+              file=sys.stderr)
     if not args.quiet:
         print(f"shard {rep.shard} of plane {rep.plane_dir.name}: {rep.computed} chunk(s) "
               f"computed, {rep.already} already there, in {rep.seconds:.1f} s; when every shard "
@@ -691,7 +842,7 @@ def cmd_merge(args, argv) -> int:
     if out_abs == root_abs or root_abs in out_abs.parents or out_abs in root_abs.parents:
         raise InputError(f"--out {args.out}: is the scan folder {root}, inside it or around it; "
                          "write the merged results to a separate folder")
-    out = check_results_dir(args.out, force=args.force)
+    out = check_results_dir(args.out, force=args.force, inputs=input_paths(args))
     _overlays(args)
     result = merge_scan(root, args.cl)
     _finish(result, out, argv, args, {"merged_from": str(root)}, None, warn=True)
@@ -737,12 +888,12 @@ def _true_point(text: str, fx: str, fy: str) -> tuple[float, float]:
 def cmd_coverage(args, argv) -> int:
     from .analysis import Analysis
     from .config import parse_plane
-    from .limits import axis_crossing, check_true_point, threshold
+    from .limits import axis_crossing, check_true_point, threshold, toy_count_problem
     from .neyman import coverage
     from .outputs import check_output_file, json_bytes, write_output_file
 
     if args.json is not None:
-        check_output_file(args.json, force=args.force, option="--json")
+        check_output_file(args.json, force=args.force, option="--json", inputs=input_paths(args))
     fx, fy = parse_plane(args.plane, "--plane")
     points = [_true_point(text, fx, fy) for text in args.at]
     analysis = Analysis.from_config(_config(args), args.data)
@@ -765,16 +916,54 @@ def cmd_coverage(args, argv) -> int:
         e_w, e_n = r.error(r.wilks, r.n), r.error(r.neyman, r.n)
         print(f"  {r.mu_x:12.4g}  {r.mu_y:12.4g}  {100 * r.wilks:7.1f} +- {100 * e_w:4.1f} %"
               f"  {100 * r.neyman:7.1f} +- {100 * e_n:4.1f} %")
+    if rows:
+        print(f"  (with {args.inner_toys} inner toys a pivotal statistic covers "
+              f"{100 * rows[0].neyman_expected:.2f} %, not {cl:g} %: t_c is an order statistic "
+              "of the inner toys)")
+    few = toy_count_problem(args.inner_toys, analysis.cl, "inner toys")
+    if few:
+        print(f"warning: {few}", file=sys.stderr)
     if args.json is not None:
         rec = {"command": [PROG, *argv], "cl": analysis.cl, "plane": args.plane,
                "dataset": analysis.label, "seed": args.seed,
                "points": [r.to_dict() for r in rows]}
-        write_output_file(args.json, json_bytes(rec), force=args.force, option="--json")
+        write_output_file(args.json, json_bytes(rec), force=args.force, option="--json",
+                          inputs=input_paths(args))
+    return 0
+
+
+def cmd_export_hepdata(args, argv) -> int:
+    from .hepdata import export_hepdata
+
+    rec = export_hepdata(args.dir, args.out, force=args.force, argv=argv)
+    from .hepdata import UPLOAD
+
+    print(f"wrote a HEPData submission of {len(rec['tables'])} tables (validated) to "
+          f"{rec['folder']}/; to upload: {UPLOAD.replace('DIR', str(rec['folder']))}")
+    return 0
+
+
+def cmd_systematics(args, argv) -> int:
+    from .outputs import check_output_file, json_bytes, write_output_file
+    from .systematics import modelling_sensitivity
+
+    for option, path in (("--out", args.out), ("--json", args.json)):
+        if path is not None:
+            check_output_file(path, force=args.force, option=option)
+    say = None if args.quiet else (lambda line: print(f"  done: {line}", file=sys.stderr))
+    table = modelling_sensitivity(_config(args), args.data, progress=say)
+    print("\n".join(table.lines()))
+    if args.out is not None:
+        write_output_file(args.out, table.csv_bytes(), force=args.force)
+    if args.json is not None:
+        write_output_file(args.json, json_bytes({"command": [PROG, *argv], **table.to_dict()}),
+                          force=args.force, option="--json")
     return 0
 
 
 COMMANDS = {"reproduce": cmd_reproduce, "scan": cmd_scan, "neyman": cmd_scan,
-            "coverage": cmd_coverage, "merge": cmd_merge,
+            "coverage": cmd_coverage, "merge": cmd_merge, "systematics": cmd_systematics,
+            "export-hepdata": cmd_export_hepdata,
             "rates": cmd_rates, "probabilities": cmd_probabilities, "figure2": cmd_figure2,
             "plot": cmd_plot,
             "dataset": cmd_dataset, "bench": cmd_bench}
@@ -846,12 +1035,19 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             raise InputError(f"{PROG}: give a command ({', '.join(COMMANDS)}); "
                              f"see {PROG} --help")
+        input_paths(args)  # every input path fits the system's limits
         with _CompileNotice():
             return COMMANDS[args.command](args, argv)
     except InputError as exc:
         if debug:
             raise
         print(f"{PROG}: error: {_error_text(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if debug or exc.errno != errno.ENAMETOOLONG:
+            raise
+        print(f"{PROG}: error: {exc.filename or 'a path'}: {exc.strerror}; use a shorter path",
+              file=sys.stderr)
         return 2
     except ScanInterrupted as exc:
         if debug:

@@ -138,13 +138,14 @@ def check_true_point(lik, flavours: tuple[str, str], point, cl: float) -> tuple[
     return out[0], out[1]
 
 
-def one_dof_intervals(lik, cl: float) -> dict[str, tuple[float, float]]:
-    """1-d.o.f. intervals of each mu (others at zero), Delta chi^2 = chi2.ppf(cl, 1).
+def one_dof_intervals(lik, cl: float, flavours=FLAVOURS) -> dict[str, tuple[float, float]]:
+    """1-d.o.f. intervals of each mu of ``flavours`` (others at zero), Delta chi^2 =
+    chi2.ppf(cl, 1).
 
     The lower end is 0 (an upper limit) unless the data exclude mu = 0.
     """
     thr = threshold(cl, 1)
-    return {f"mu_{fl}": axis_interval(lik, fl, thr) for fl in FLAVOURS}
+    return {f"mu_{fl}": axis_interval(lik, fl, thr) for fl in flavours}
 
 
 def one_dof_limits(lik, cl: float) -> dict[str, float]:
@@ -222,3 +223,86 @@ def check_limit(name: str, extent: float, on_axis: tuple[float, float], axis: np
                             f"cells; {fix}")
     return LimitCheck(name, float(extent), (float(on_axis[0]), float(upper)), cell,
                       tuple(problems))
+
+
+def check_neyman_limit(name: str, extent: float, on_axis: tuple[float, float],
+                       axis: np.ndarray, rank: int, touches: bool) -> LimitCheck:
+    """Whether a toy-MC Neyman limit read off a 2-D map is resolved (see :class:`LimitCheck`).
+
+    ``on_axis`` is the region's crossing along the axis itself (the other moment zero),
+    interpolated on the grid. A limit is flagged when there is no region, when the region
+    reaches the grid edge, when it spans fewer than :data:`MIN_CELLS` cells, or, with one
+    constrained direction (``rank == 1``, where the extent is the on-axis crossing), when the
+    two differ by more than a grid cell (the critical values' Monte Carlo noise, read off
+    the most outlying grid point, or a coarse grid).
+    """
+    fl = name.removeprefix("mu_")
+    cell = float(axis[-1] - axis[0]) / max(axis.size - 1, 1)
+    upper = float(on_axis[1])
+    problems = []
+    if not np.isfinite(extent):
+        problems.append(f"no Neyman region on the grid; check the axis range of mu_{fl}")
+    else:
+        if touches:
+            problems.append(f"the Neyman region reaches the grid edge mu_{fl} = {axis[-1]:.4g} "
+                            "mu_B, so the limit is only a lower bound; raise the axis maximum")
+        elif extent / cell < MIN_CELLS:
+            problems.append(f"the Neyman region spans only {extent / cell:.2g} grid cells (of "
+                            f"{cell:.3g} mu_B) along mu_{fl}; use a finer grid or a smaller "
+                            "axis maximum")
+        if rank == 1 and np.isfinite(upper) and abs(extent - upper) > cell:
+            problems.append(f"the Neyman region's extent {extent:.4g} and its crossing on the "
+                            f"axis {upper:.4g} mu_B differ by {abs(extent - upper) / cell:.2g} "
+                            "grid cells (Monte Carlo noise of t_c or a coarse grid); use more "
+                            "toys per point, a finer grid, or the one-dimensional belt")
+    return LimitCheck(name, float(extent), (float(on_axis[0]), upper), cell, tuple(problems))
+
+
+#: Toys beyond the CL quantile below which critical values are too coarse to trust.
+MIN_TOYS_BEYOND = 10
+
+
+def toy_count_problem(n_toys: int, cl: float, what: str = "toys per point") -> str:
+    """A warning when fewer than :data:`MIN_TOYS_BEYOND` of ``n_toys`` lie beyond the CL
+    quantile (n (1 - cl) < 10): its order statistic is then coarse and noisy. "" if enough."""
+    beyond = n_toys * (1.0 - cl)
+    if beyond >= MIN_TOYS_BEYOND * (1.0 - 1e-9):  # 100 x (1 - 0.9) is 9.999999999999998
+        return ""
+    need = int(np.ceil(MIN_TOYS_BEYOND / (1.0 - cl) - 1e-9))
+    return (f"only {beyond:.3g} of {n_toys} {what} lie beyond the {100 * cl:g} % quantile, so "
+            f"the critical values are coarse and noisy; use at least {need} {what}")
+
+
+def format_with_error(value: float, error: float) -> str:
+    """``value`` with its 1-sigma ``error`` in the last digits: ``1.603(21)e-09``.
+
+    The error keeps two significant digits when its three leading digits are 100-354 and one
+    when they are 355-949 (949-999 round up to two digits of the next decade), the Particle
+    Data Group's rule; the value is rounded to the same decimal. Without a usable error the
+    value is printed to four digits (``1.603e-09``); an error as large as the value gives
+    ``1.6e-10 +- 2.1e-09``.
+    """
+    if not np.isfinite(value):
+        return f"{value}"
+    if not (np.isfinite(error) and error > 0) or value == 0:
+        return f"{value:.4g}" if value == 0 else f"{value:.3e}"
+    k = int(np.floor(np.log10(error)))
+    three = round(float(error) / 10.0 ** (k - 2))
+    if three >= 1000:  # 999.6 rounds into the next decade
+        k, three = k + 1, 100
+    if three <= 354:
+        digits = 2
+    elif three <= 949:
+        digits = 1
+    else:
+        k, digits = k + 1, 2  # 0.0095 -> 0.010
+    last = k - digits + 1  # decimal exponent of the last digit shown
+    exponent = int(np.floor(np.log10(abs(value))))
+    if exponent < last or error >= abs(value):  # no significant digit of the value
+        return f"{value:.2g} +- {error:.2g}"
+    mantissa = round(value / 10.0**exponent, exponent - last)
+    if abs(mantissa) >= 10.0:
+        exponent += 1
+        mantissa = round(value / 10.0**exponent, exponent - last)
+    err_digits = round(float(error) / 10.0**last)
+    return f"{mantissa:.{exponent - last}f}({err_digits})e{exponent:+03d}"

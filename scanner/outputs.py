@@ -1,13 +1,19 @@
 """Output files and folders: one policy for every command that writes.
 
-* A command never deletes or overwrites a file that cevns-scan did not write.
+* A command never deletes or overwrites a file that cevns-scan did not write. Every file
+  cevns-scan writes carries a provenance mark (:mod:`cevns_scan.provenance`), and only a file
+  that carries one is ever replaced, and only with ``force``.
+* An output path that is (or resolves to, through links or ``..``) an input of the same
+  command is refused, whatever ``force`` says.
 * A results folder (``--out`` of ``reproduce``, ``merge``, ``figure2``) may be new, empty, or
   an earlier cevns-scan result, recognised by its own ``run.json``. Replacing an earlier result
   needs ``force`` and touches only the files that cevns-scan wrote there (listed in that
-  ``run.json``); any other file in the folder is kept.
+  ``run.json`` and still carrying the mark); any other file in the folder is kept. Every file
+  of a results folder carries the mark.
 * A non-empty folder without a cevns-scan ``run.json`` is refused, whatever ``force`` says.
 * A single output file (``rates --out``, ``dataset ... --out``, ``bench --json``/``--plot``)
-  is never replaced without ``force``.
+  is replaced only with ``force`` and only if it carries the mark.
+* Paths longer than the system allows are refused before any work.
 * Everything is built under a temporary name and renamed into place when complete, so an
   interrupted or failed command leaves no partial output. Writability is checked (by creating
   and removing a probe) before any work starts.
@@ -27,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
+from .provenance import MARK_KEY, carries_mark, mark_file, mark_json, mark_text, npz_members
 
 #: The file that marks a folder as a cevns-scan result.
 RUN_RECORD = "run.json"
@@ -69,16 +76,76 @@ def _user_entries(folder: Path) -> list[Path]:
 def _check_path_text(path, option: str) -> Path:
     if path is None or str(path).strip() == "":
         raise InputError(f"{option} is empty; give a path")
-    return Path(path)
+    path = Path(path)
+    check_path_length(path, f"{option} {_short(path)}")
+    return path
 
 
-def previous_result_files(folder: Path) -> list[str] | None:
-    """The files of an earlier cevns-scan result in ``folder``, or None if it is not one.
+def _short(path, most: int = 80) -> str:
+    """``path`` as text, shortened in the middle to ``most`` characters (for messages)."""
+    text = str(path)
+    return text if len(text) <= most else f"{text[:most // 2 - 2]}...{text[-(most // 2 - 1):]}"
 
-    A results folder is recognised by a ``run.json`` that cevns-scan wrote (a JSON object
-    whose ``command`` starts with ``cevns-scan``). Its ``files`` list names what it wrote;
-    older results without the list are matched against :data:`OWN_FILE_PATTERNS`.
+
+def _limit(folder: str, name: str, default: int) -> int:
+    try:
+        return int(os.pathconf(folder, name))
+    except (OSError, ValueError):
+        return default
+
+
+def check_path_length(path, what: str) -> None:
+    """Refuse a path that the system cannot open (ENAMETOOLONG) before any work.
+
+    Each name must fit the file system's NAME_MAX (255 bytes on most) and the whole absolute
+    path its PATH_MAX (4096 bytes on Linux). ``what`` starts the one-line message.
     """
+    text = os.fsencode(os.path.abspath(os.fspath(path)))
+    anc = os.path.abspath(os.fspath(path))
+    while not os.path.isdir(anc) and os.path.dirname(anc) != anc:
+        anc = os.path.dirname(anc)
+    name_max = _limit(anc, "PC_NAME_MAX", 255)
+    path_max = _limit(anc, "PC_PATH_MAX", 4096)
+    longest = max((len(os.fsencode(p)) for p in Path(path).parts), default=0)
+    if longest > name_max:
+        raise InputError(f"{what}: a name in this path is {longest} bytes long, more than the "
+                         f"{name_max} the file system allows; use a shorter name")
+    if len(text) >= path_max:
+        raise InputError(f"{what}: the path is {len(text)} bytes long, more than the "
+                         f"{path_max - 1} the system allows; use a shorter path")
+
+
+def same_file(a, b) -> bool:
+    """Whether two paths name the same file (after links, ``.`` and ``..``; hard links too)."""
+    try:
+        if os.path.realpath(a) == os.path.realpath(b):
+            return True
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return False
+
+
+def check_not_input(path, option: str, inputs=()) -> None:
+    """Refuse an output ``path`` that is one of the command's ``inputs`` ((option, path) pairs)."""
+    for in_option, in_path in inputs:
+        if in_path is not None and str(in_path) != "" and same_file(path, in_path):
+            raise InputError(f"{option} {path}: is the input {in_option} {in_path}; an output "
+                             "never replaces an input: choose another name")
+
+
+def check_distinct_outputs(outputs) -> None:
+    """Refuse two outputs ((option, path) pairs, None skipped) that name the same file."""
+    given = [(o, p) for o, p in outputs if p is not None]
+    for k, (option, path) in enumerate(given):
+        for other, other_path in given[:k]:
+            if os.path.abspath(path) == os.path.abspath(other_path) or same_file(path,
+                                                                                  other_path):
+                raise InputError(f"{option} {path}: is also {other} {other_path}; give the two "
+                                 "outputs different names")
+
+
+def _run_record(folder: Path) -> dict | None:
+    """The ``run.json`` of a cevns-scan results folder, or None."""
     try:
         rec = json.loads((folder / RUN_RECORD).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
@@ -88,6 +155,19 @@ def previous_result_files(folder: Path) -> list[str] | None:
     command = rec.get("command")
     if not (isinstance(command, list) and command and command[0] == "cevns-scan"):
         return None
+    return rec
+
+
+def previous_result_files(folder: Path) -> list[str] | None:
+    """The files of an earlier cevns-scan result in ``folder``, or None if it is not one.
+
+    A results folder is recognised by a ``run.json`` that cevns-scan wrote (a JSON object
+    whose ``command`` starts with ``cevns-scan``). Its ``files`` list names what it wrote;
+    older results without the list are matched against :data:`OWN_FILE_PATTERNS`.
+    """
+    rec = _run_record(folder)
+    if rec is None:
+        return None
     files = rec.get("files")
     if isinstance(files, list) and all(isinstance(f, str) for f in files):
         names = files
@@ -96,6 +176,47 @@ def previous_result_files(folder: Path) -> list[str] | None:
                  if any(fnmatch.fnmatch(p.name, pat) for pat in OWN_FILE_PATTERNS)]
     return sorted({n for n in names if n and "/" not in n and "\\" not in n
                    and not n.startswith(".") and (folder / n).is_file()})
+
+
+def _unmarked_but_ours(folder: Path) -> set[str]:
+    """Files of a results folder written before files were marked (cevns-scan 0.2.0 and older).
+
+    A folder whose ``run.json`` carries the mark was written by a version that marks every
+    file, so there a file without the mark is not cevns-scan's (any more).
+    """
+    rec = _run_record(folder)
+    if rec is None or MARK_KEY in rec:
+        return set()
+    return set(previous_result_files(folder) or ())
+
+
+def replaceable(folder: Path, name: str, legacy: set[str] = frozenset()) -> bool:
+    """Whether ``folder/name`` may be replaced or removed: absent, or cevns-scan's own file.
+
+    Its own: the file carries the provenance mark, or it is one of ``legacy`` (the unmarked
+    files that an earlier cevns-scan version listed in its ``run.json``).
+    """
+    path = folder / name
+    if not path.exists() and not path.is_symlink():
+        return True
+    if path.is_dir():
+        return False
+    return name in legacy or carries_mark(path)
+
+
+def _refuse_unmarked(folder: Path, names, option: str) -> None:
+    legacy = _unmarked_but_ours(folder)
+    blocked = sorted(n for n in names if not replaceable(folder, n, legacy))
+    if blocked:
+        more = f" (and {len(blocked) - 1} more)" if len(blocked) > 1 else ""
+        raise InputError(f"{option} {folder}: {blocked[0]}{more} there does not carry "
+                         "cevns-scan's mark (changed or put there by you); cevns-scan replaces "
+                         "only its own files: move it out of the folder, then rerun")
+
+
+def check_replaceable(folder: Path, names, option: str = "--out") -> None:
+    """Refuse, before any work, to replace files of ``folder`` that are not cevns-scan's."""
+    _refuse_unmarked(Path(folder), names, option)
 
 
 def _folder_target(path, option: str) -> tuple[Path, Path]:
@@ -109,16 +230,28 @@ def _folder_target(path, option: str) -> tuple[Path, Path]:
     return path, anc
 
 
-def check_results_dir(path, *, force: bool = False, option: str = "--out") -> Path:
-    """Check, before any work, that ``path`` may receive a results folder (module policy)."""
+def check_results_dir(path, *, force: bool = False, option: str = "--out", inputs=()) -> Path:
+    """Check, before any work, that ``path`` may receive a results folder (module policy).
+
+    ``inputs`` are the command's (option, path) inputs: one that is a file of the earlier
+    result there (which the new one replaces) is refused.
+    """
     path, anc = _folder_target(path, option)
     if path.is_dir() and _user_entries(path):
-        if previous_result_files(path) is None:
+        old = previous_result_files(path)
+        if old is None:
             raise InputError(f"{option} {path}: folder exists and holds files that cevns-scan did "
                              "not write (no cevns-scan run.json); choose a new or empty folder")
         if not force:
             raise InputError(f"{option} {path}: holds an earlier cevns-scan result; add --force "
                              "to replace its files (other files are kept), or choose a new folder")
+        for in_option, in_path in inputs:
+            for name in old:
+                if in_path is not None and same_file(path / name, in_path):
+                    raise InputError(f"{option} {path}: its file {name}, which this run "
+                                     f"replaces, is the input {in_option} {in_path}; copy the "
+                                     "input elsewhere first")
+        _refuse_unmarked(path, old, option)
     probe_writable(anc, f"{option} {path}")
     return path
 
@@ -134,14 +267,24 @@ def check_scan_dir(path, option: str = "--out") -> Path:
     return path
 
 
-def check_output_file(path, *, force: bool = False, option: str = "--out") -> Path:
-    """Check, before any work, that ``path`` may become an output file (module policy)."""
+def check_output_file(path, *, force: bool = False, option: str = "--out", inputs=()) -> Path:
+    """Check, before any work, that ``path`` may become an output file (module policy).
+
+    An existing file is replaced only with ``force`` and only if it carries cevns-scan's mark;
+    ``path`` may not be any of ``inputs`` ((option, path) pairs), with or without ``force``.
+    """
     path = _check_path_text(path, option)
     if path.is_dir():
         raise InputError(f"{option} {path}: is a folder; give a file name")
-    if path.exists() and not force:
-        raise InputError(f"{option} {path}: file exists; add --force to replace it, or choose "
-                         "another name")
+    check_not_input(path, option, inputs)
+    if path.exists() or path.is_symlink():
+        if not carries_mark(path):
+            raise InputError(f"{option} {path}: exists and was not written by cevns-scan (it "
+                             "carries no cevns-scan mark); it is never replaced, with or without "
+                             "--force: choose another name, or move the file away")
+        if not force:
+            raise InputError(f"{option} {path}: file exists (written by cevns-scan); add --force "
+                             "to replace it, or choose another name")
     anc = _nearest_existing(path.parent if str(path.parent) else Path("."))
     if not anc.is_dir():
         raise InputError(f"{option} {path}: {anc} is a file, not a folder; choose another path")
@@ -192,6 +335,8 @@ def _commit(tmp: Path, target: Path, *, force: bool, option: str) -> None:
     record = tmp / RUN_RECORD
     if not record.is_file():
         raise RuntimeError("a results folder must contain run.json")  # a bug, not bad input
+    for name in names:  # every file of a results folder carries the mark
+        mark_file(tmp / name)
     rec = json.loads(record.read_text())
     rec["files"] = names
     write_json(record, rec)
@@ -200,6 +345,7 @@ def _commit(tmp: Path, target: Path, *, force: bool, option: str) -> None:
         return
     check_results_dir(target, force=force, option=option)  # nothing changed meanwhile
     old = previous_result_files(target) or []
+    _refuse_unmarked(target, set(names) | set(old), option)  # a file of yours named like ours
     with contextlib.suppress(FileNotFoundError):
         (target / RUN_RECORD).unlink()  # while replacing, the folder is not a whole result
     for name in names:
@@ -213,13 +359,25 @@ def _commit(tmp: Path, target: Path, *, force: bool, option: str) -> None:
     tmp.rmdir()
 
 
-def load_npz(path: str | Path, fix: str) -> dict:
-    """All arrays of an .npz file (no pickles); an unreadable file is an error saying ``fix``."""
+def load_npz(path: str | Path, fix: str, members=None) -> dict:
+    """All arrays of an .npz file (no pickles); an unreadable file is an error saying ``fix``.
+
+    Every way a damaged archive fails (truncated, a bad CRC, a member that is not an array, a
+    ``.npy`` file instead of an archive, ...) is the same one-line error. ``members`` reads
+    only those arrays (each must be there).
+    """
     try:
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except (OSError, ValueError, EOFError):
-        raise InputError(f"{path}: unreadable .npz file; {fix}") from None
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:  # fh: always closed
+            names = z.files if members is None else members
+            return {k: z[k] for k in names}
+    except MemoryError:
+        raise
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file; {fix}") from None
+    except Exception as exc:  # zipfile, zlib, numpy and OS errors alike
+        detail = " ".join(str(exc).split())[:80]
+        raise InputError(f"{path}: unreadable or damaged .npz file ({type(exc).__name__}"
+                         f"{': ' + detail if detail else ''}); {fix}") from None
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -239,9 +397,16 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         raise
 
 
-def write_output_file(path, data: bytes, *, force: bool = False, option: str = "--out") -> None:
-    """Write one output file under the module policy (checked again, then atomic)."""
-    path = check_output_file(path, force=force, option=option)
+def write_output_file(path, data: bytes, *, force: bool = False, option: str = "--out",
+                      inputs=()) -> None:
+    """Write one output file under the module policy (checked again, then atomic).
+
+    ``data`` must carry the provenance mark (:mod:`cevns_scan.provenance`). A link at
+    ``path`` (to a file cevns-scan wrote) stays a link: its target is replaced.
+    """
+    path = check_output_file(path, force=force, option=option, inputs=inputs)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     _mkdirs(path.parent, f"{option} {path}")
     try:
         atomic_write_bytes(path, data)
@@ -253,12 +418,13 @@ def write_output_file(path, data: bytes, *, force: bool = False, option: str = "
 def npz_bytes(**arrays) -> bytes:
     """An uncompressed .npz archive of ``arrays`` as bytes."""
     buf = io.BytesIO()
-    np.savez(buf, **arrays)
+    np.savez(buf, **arrays, **npz_members())
     return buf.getvalue()
 
 
 def json_bytes(obj) -> bytes:
-    return (json.dumps(obj, indent=2, sort_keys=False) + "\n").encode()
+    """JSON text of ``obj``; an object gets the provenance mark as its first key."""
+    return (json.dumps(mark_json(obj), indent=2, sort_keys=False) + "\n").encode()
 
 
 def write_json(path: str | Path, obj) -> None:
@@ -275,11 +441,11 @@ def csv_cell(value) -> str:
 
 
 def csv_bytes(header: list[str], columns: list[np.ndarray], comments: list[str] = ()) -> bytes:
-    """A CSV with ``#`` comment lines, a header and float columns (repr precision)."""
+    """A CSV with the provenance mark and ``#`` comment lines, a header and float columns."""
     lines = [f"# {c}" for c in comments] + [",".join(header)]
     for row in zip(*columns, strict=True):
         lines.append(",".join(repr(float(v)) for v in row))  # shortest exact round trip
-    return ("\n".join(lines) + "\n").encode()
+    return mark_text(("\n".join(lines) + "\n").encode())
 
 
 def write_csv(path: str | Path, header: list[str], columns: list[np.ndarray],

@@ -43,11 +43,17 @@ def new_axes(figsize=(5.0, 4.2)):
 
 
 def save_figure(fig: Figure, folder: str | Path, stem: str) -> None:
-    """Write ``stem.png`` (150 dpi) and ``stem.pdf`` into ``folder``, each by rename."""
+    """Write ``stem.png`` (150 dpi) and ``stem.pdf`` into ``folder``, each by rename.
+
+    Both carry cevns-scan's provenance mark in their metadata (:mod:`cevns_scan.provenance`).
+    """
+    from .provenance import figure_metadata
+
     folder = Path(folder)
     for ext in ("png", "pdf"):
         tmp = folder / f".{stem}.tmp.{ext}"
-        fig.savefig(tmp, dpi=150 if ext == "png" else None, format=ext)
+        fig.savefig(tmp, dpi=150 if ext == "png" else None, format=ext,
+                    metadata=figure_metadata(ext))
         tmp.replace(folder / f"{stem}.{ext}")
 
 
@@ -135,7 +141,9 @@ def draw_allowed_region(ax, result, *, exponent: int | None = None, overlays=(),
     overlays : sequence of (label, polygon)
         Comparison regions, polygons (N, 2) in mu_B.
     best_fit : bool
-        Mark the global best fit (once per position on an Axes).
+        Mark the global best fit (once per position on an Axes): a marker at a point, or, in
+        a plane whose data constrain one direction (``result.valley``), the valley of minima
+        s = s_hat (a line; the marker at mu = 0 when s_hat = 0).
     label : str, optional
         Legend text of the contour (default: ``90 % CL (2 d.o.f., Wilks)``).
     fill : bool, optional
@@ -179,12 +187,20 @@ def draw_allowed_region(ax, result, *, exponent: int | None = None, overlays=(),
                        label=label or f"{100 * result.cl:g} % CL (2 d.o.f., Wilks)")
     proxy.set_gid(_REGION_GID)
     best = None
-    bx, by = result.best[0] / s, result.best[1] / s
-    marked = any(m.get_gid() == _BEST_GID and tuple(m.get_xdata()) == (bx,)
-                 and tuple(m.get_ydata()) == (by,) for m in ax.lines)
+    valley = getattr(result, "valley", None)
+    if valley is not None and valley.value > 0:
+        curve = valley.curve()
+        xy = (curve[:, 0] / s, curve[:, 1] / s)
+        mark = dict(fmt=":", color="k", lw=1.4,
+                    label=r"best fit: valley $\sum_\ell w_\ell \mu_\ell^2 = \hat s$")
+    else:
+        point = (0.0, 0.0) if valley is not None else result.best  # s_hat = 0: the origin
+        xy = ([point[0] / s], [point[1] / s])
+        mark = dict(fmt="k+", ms=9, mew=1.6, clip_on=False, label="best fit")
+    marked = any(m.get_gid() == _BEST_GID and np.array_equal(m.get_xdata(), xy[0])
+                 and np.array_equal(m.get_ydata(), xy[1]) for m in ax.lines)
     if best_fit and not marked:
-        (best,) = ax.plot([bx], [by], "k+", ms=9, mew=1.6, clip_on=False, label="best fit",
-                          zorder=5)
+        (best,) = ax.plot(*xy, mark.pop("fmt"), **mark, zorder=5)
         best.set_gid(_BEST_GID)
     if n == 0:
         ax.set_xlim(0, pg.mu_x[-1] / s)
@@ -203,12 +219,16 @@ NEYMAN_COLOUR = "#cb181d"
 def draw_neyman_contour(ax, neyman, *, exponent: int | None = None, **style) -> list:
     """Draw the Neyman region's boundary (dashed) on ``ax``; returns the Line2D list.
 
+    ``neyman`` is a :class:`~cevns_scan.neyman.NeymanResult` or a
+    :class:`~cevns_scan.belt.BeltResult` (anything with ``lines``, ``label``, ``wilks``).
     ``style``: line properties as :meth:`matplotlib.axes.Axes.plot` takes them (``color``,
     ``linestyle``, ``label``...).
     """
-    exponent = axis_exponent([neyman.wilks]) if exponent is None else exponent
+    if exponent is None:
+        exponent = (axis_exponent([neyman.wilks]) if neyman.wilks is not None else
+                    math.floor(math.log10(max(np.max(line) for line in neyman.lines))))
     s = 10.0**exponent
-    label = style.pop("label", f"{100 * neyman.cl:g} % CL Neyman ({neyman.n_toys} toys/point)")
+    label = style.pop("label", neyman.label)
     line_style = {"color": style.pop("color", style.pop("c", NEYMAN_COLOUR)),
                   "linestyle": style.pop("linestyle", style.pop("ls", "--")),
                   "linewidth": style.pop("linewidth", style.pop("lw", 1.8)), **style}
@@ -251,22 +271,52 @@ def plot_planes(planes, neyman=(), *, axes=None, **style) -> list[Drawn]:
     return out
 
 
+def draw_experiment_contours(ax, parts, plane: str, exponent: int) -> list:
+    """Each experiment's own region boundary (fitted alone) on the panel of ``plane``.
+
+    ``parts`` holds (label, plane name, polylines in mu_B); each experiment gets its own
+    colour and line style, labelled in the legend.
+    """
+    s = 10.0**exponent
+    drawn = []
+    labels = list(dict.fromkeys(label for label, _, _ in parts))
+    for label, name, lines in parts:
+        if name != plane:
+            continue
+        k = labels.index(label)
+        style = dict(color=EXPERIMENT_COLOURS[k % len(EXPERIMENT_COLOURS)],
+                     ls=EXPERIMENT_STYLES[k % len(EXPERIMENT_STYLES)], lw=1.5)
+        for j, line in enumerate(lines):
+            drawn += ax.plot(line[:, 0] / s, line[:, 1] / s, **style,
+                             label=f"{label} alone" if j == 0 else None)
+    return drawn
+
+
+#: Colours and line styles of the experiments' own regions on Fig. 3.
+EXPERIMENT_COLOURS = ("#2171b5", "#238b45", "#d94801", "#6a51a3", "#8c6d31")
+EXPERIMENT_STYLES = ("--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1)))
+
+
 def _wrapped(text: str, width_in: float, fontsize: float) -> str:
     """``text`` broken into lines that fit ``width_in`` inches at ``fontsize`` points."""
     chars = max(20, int(width_in * 72.0 / (0.55 * fontsize)))
     return "\n".join(textwrap.wrap(text, chars))
 
 
-def figure3(results, dataset: str, note: str = "", overlays=(), neyman=(), *,
-            physics: str = "") -> Figure:
+def figure3(results, dataset: str, note: str = "", overlays=(), neyman=(), parts=(),
+            expected=None, *, physics: str = "") -> Figure:
     """Fig. 3: the allowed region of every plane, one panel each, one axis exponent.
 
     ``dataset`` (its label and target) and ``physics`` (the preset, e.g. ``'paper'``) title
     every panel; ``overlays`` holds (label, polygon, plane): ``plane`` None for every panel or
     ``'e_mu'`` for one; ``note`` (the dataset caveat) is printed above the panels, wrapped to
     the figure's width, if given; ``neyman`` holds :class:`~cevns_scan.neyman.NeymanResult`
-    whose boundaries are drawn dashed over the Wilks regions of their planes. Constrained
-    layout keeps every label and the caveat inside the figure.
+    (or :class:`~cevns_scan.belt.BeltResult`) whose boundaries are drawn dashed over the
+    Wilks regions of their planes; ``parts`` holds (label, plane, polylines) of each
+    experiment of a joint fit scanned alone, drawn as labelled boundaries beside the
+    combined region (the paper's comparison figure, every region computed); ``expected``
+    maps plane names to the polylines of the expected (median) region, drawn dotted.
+    Constrained layout keeps every label and the caveat inside the figure.
     """
     results = list(results)
     width = 4.8 * len(results)
@@ -281,10 +331,37 @@ def figure3(results, dataset: str, note: str = "", overlays=(), neyman=(), *,
         for ney in neyman:
             if ney.name == r.name:
                 draw_neyman_contour(ax, ney, exponent=exponent)
+        if expected and expected.get(r.name) is not None:
+            draw_expected_contour(ax, expected[r.name], exponent=exponent)
+        if parts:
+            draw_experiment_contours(ax, parts, r.name, exponent)
+            _extend_to_parts(ax, r, parts, exponent)
+            unique_legend(ax, fontsize=7, loc="upper right")
         ax.set_title(_wrapped(f"{f'({tag}) ' if many else ''}{title}", 4.6, 9), fontsize=9)
     if note:
         fig.suptitle(_wrapped(note, width - 0.3, 8), fontsize=8)
     return fig
+
+
+#: Fig. 3 with experiments' own regions extends its axes to theirs, up to this many times the
+#: combined region's extent (a much weaker experiment's boundary then leaves the frame).
+PARTS_FRAME_FACTOR = 4.0
+
+
+def _extend_to_parts(ax, result, parts, exponent: int) -> None:
+    """Axes wide enough for the experiments' own boundaries (see PARTS_FRAME_FACTOR)."""
+    s = 10.0**exponent
+    x_max, y_max = ax.get_xlim()[1], ax.get_ylim()[1]
+    lim = [result.limits.get(f"mu_{result.grid.flavour_x}", np.nan),
+           result.limits.get(f"mu_{result.grid.flavour_y}", np.nan)]
+    for _, name, lines in parts:
+        if name != result.name or not lines:
+            continue
+        pts = np.concatenate(lines)
+        x_max = max(x_max, min(1.05 * pts[:, 0].max(), PARTS_FRAME_FACTOR * lim[0]) / s)
+        y_max = max(y_max, min(1.05 * pts[:, 1].max(), PARTS_FRAME_FACTOR * lim[1]) / s)
+    ax.set_xlim(0, x_max)
+    ax.set_ylim(0, y_max)
 
 
 #: An overlay whose values exceed the axis range of its plane this many times is in wrong units.
@@ -360,3 +437,67 @@ def check_overlays(overlays, results) -> None:
                     f"--overlay {label}: its values reach {poly.max():.3g} while plane {r.name} "
                     f"spans up to {span:.3g} mu_B; give the polygon in units of mu_B (e.g. "
                     "2.9e-11, not 2.9)")
+
+
+EXPECTED_COLOUR = "#252525"
+BAND_68_COLOUR = "#31a354"
+BAND_95_COLOUR = "#fed976"
+
+
+def draw_expected_contour(ax, lines, *, exponent: int) -> list:
+    """Draw the expected (median) region's boundary, dotted, on ``ax``; returns the lines.
+
+    The axes keep their range: an expected region larger than the observed grid is clipped.
+    """
+    s = 10.0**exponent
+    drawn = []
+    for line in lines:
+        drawn += ax.plot(line[:, 0] / s, line[:, 1] / s, ":", color=EXPECTED_COLOUR, lw=1.6)
+    drawn += ax.plot([], [], ":", color=EXPECTED_COLOUR, label="expected (median, Asimov)")
+    unique_legend(ax, fontsize=8, loc="upper right")
+    return drawn
+
+
+def draw_expected_limits(ax, expected) -> dict:
+    """The observed 1-d.o.f. limits on their expected bands (Brazil style), one column a
+    moment: 95 % band yellow, 68 % band green, median dashed, observed a black dot."""
+    names = list(expected.limits)
+    top = max(max(e.band_95[1], e.observed if np.isfinite(e.observed) else 0.0)
+              for e in expected.limits.values())
+    exponent = math.floor(math.log10(top)) if top > 0 else 0
+    s = 10.0**exponent
+    drawn = {"bands": [], "median": [], "observed": []}
+    for k, name in enumerate(names):
+        e = expected.limits[name]
+        drawn["bands"].append(ax.fill_between([k - 0.3, k + 0.3], e.band_95[0] / s,
+                                              e.band_95[1] / s, color=BAND_95_COLOUR,
+                                              label=r"expected $\pm2\sigma$" if k == 0 else None))
+        drawn["bands"].append(ax.fill_between([k - 0.3, k + 0.3], e.band_68[0] / s,
+                                              e.band_68[1] / s, color=BAND_68_COLOUR,
+                                              label=r"expected $\pm1\sigma$" if k == 0 else None))
+        drawn["median"] += ax.plot([k - 0.3, k + 0.3], [e.median / s] * 2, "k--", lw=1.2,
+                                   label="expected median" if k == 0 else None)
+        if np.isfinite(e.observed):
+            drawn["observed"] += ax.plot([k], [e.observed / s], "ko", ms=6,
+                                         label="observed" if k == 0 else None)
+    ax.set_xticks(range(len(names)),
+                  [rf"${FLAVOUR_TEX[n.removeprefix('mu_')]}$" for n in names])
+    ax.set_xlim(-0.6, len(names) - 0.4)
+    ax.set_ylim(0, 1.15 * top / s)
+    ax.set_ylabel(rf"{100 * expected.cl:g} % CL upper limit (1 d.o.f.) [$10^{{{exponent}}}"
+                  r"\,\mu_B$]")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+    return drawn
+
+
+def figure_expected(expected, dataset: str, note: str = "") -> Figure:
+    """The observed 1-d.o.f. limits on their expected bands (:func:`draw_expected_limits`)."""
+    fig = Figure(figsize=(6.2, 4.2), layout="constrained")
+    ax = fig.subplots()
+    draw_expected_limits(ax, expected)
+    how = (f"{expected.n_toys} background-only toys" if expected.n_toys
+           else "Asimov median, asymptotic bands")
+    ax.set_title(f"dataset {dataset}: each moment alone ({how})", fontsize=9)
+    if note:
+        fig.suptitle(note, fontsize=8)
+    return fig

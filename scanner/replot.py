@@ -10,8 +10,16 @@ import numpy as np
 from .errors import InputError
 from .grid import PlaneGrid
 from .neyman import read_neyman
-from .outputs import load_npz, previous_result_files, probe_writable, write_json
+from .outputs import (
+    atomic_write_bytes,
+    check_replaceable,
+    load_npz,
+    previous_result_files,
+    probe_writable,
+    write_json,
+)
 from .plots import check_overlays, figure2, figure3, load_overlay, save_figure
+from .provenance import MARK_KEY
 from .results import read_plane, sort_planes
 from .tables import read_table
 
@@ -32,8 +40,19 @@ def load_plane(path: Path, cl: float | None = None):
     else:  # maps of cevns-scan 0.1: the grid point of the minimum
         i, k = np.unravel_index(int(np.argmin(z["chi2"])), z["chi2"].shape)
         best = (float(pg.mu_x[i]), float(pg.mu_y[k]))
-    return read_plane(pg, z["chi2"], float(z["chi2_min"]), best,
-                      float(z["cl"]) if cl is None else cl)
+    res = read_plane(pg, z["chi2"], float(z["chi2_min"]), best,
+                     float(z["cl"]) if cl is None else cl)
+    if "valley_weights" in z:  # a one-direction plane: its best fit is a valley
+        import dataclasses
+
+        from .bestfit import BestFit, Valley
+
+        weights = dict(zip((f"mu_{fx}", f"mu_{fy}"), map(float, z["valley_weights"]),
+                           strict=True))
+        valley = Valley(weights, float(z["valley_value"]), "")
+        res = dataclasses.replace(res, rank=int(z["rank"]), best_fit=BestFit(
+            pg.name, 1, best, (fx, fy), valley, {}, available=False))
+    return res
 
 
 def load_neyman(path: Path, wilks):
@@ -77,6 +96,18 @@ def rate_tables(folder: Path, rec: dict) -> list[Path]:
     return sorted(paths, key=lambda p: (p.stem == f"rates_{FIG2_COMPARISON}", p.stem))
 
 
+def load_belt(path: Path, wilks):
+    """A :class:`~cevns_scan.belt.BeltResult` from ``belt_<plane>.npz`` at ``wilks.cl``."""
+    from .belt import read_belt
+
+    z = load_npz(path, "not a readable Neyman belt; rerun reproduce --toys --belt")
+    missing = {"mu_axis", "t_obs", "tcrit", "tcrit_err", "quantiles", "weights", "flavours",
+               "toys_per_point", "seed", "cl", "normalisation"} - set(z)
+    if missing:
+        raise InputError(f"{path}: lacks {', '.join(sorted(missing))}; not a cevns-scan belt")
+    return read_belt(z, wilks.cl, wilks)
+
+
 def replot(folder: Path, overlay_specs=(), cl: float | None = None, caveat: bool = True) -> None:
     """Redraw fig2_rates and fig3_contours in ``folder`` from rates_*.csv and chi2_*.npz."""
     if not folder.is_dir():
@@ -90,22 +121,36 @@ def replot(folder: Path, overlay_specs=(), cl: float | None = None, caveat: bool
     if not maps:
         raise InputError(f"{folder}: no chi2_*.npz maps; run `cevns-scan reproduce` or "
                          "`cevns-scan merge` into it first")
+    rec = json.loads((folder / "run.json").read_text())
+    fig2_tables = rate_tables(folder, rec)
+    drawn = ["fig3_contours.png", "fig3_contours.pdf"]
+    if fig2_tables:
+        drawn += ["fig2_rates.png", "fig2_rates.pdf"]
+    check_replaceable(folder, [*drawn, "run.json"], option="plot")  # yours stay yours
     results = sort_planes([load_plane(p, cl) for p in maps])
     check_overlays(overlays, results)
     neyman = [load_neyman(folder / f"tcrit_{r.name}.npz", r) for r in results
               if (folder / f"tcrit_{r.name}.npz").is_file()]
-    rec = json.loads((folder / "run.json").read_text())
+    neyman += [load_belt(folder / f"belt_{r.name}.npz", r) for r in results
+               if (folder / f"belt_{r.name}.npz").is_file()]
+    expected = {}
+    if (folder / "contours.json").is_file() and cl is None:  # at the maps' own CL only
+        saved = json.loads((folder / "contours.json").read_text()).get("expected", {})
+        expected = {name: [np.asarray(line) for line in entry.get("lines", [])]
+                    for name, entry in saved.items()}
     save_figure(figure3(results, figure_label(rec), figure_note(rec) if caveat else "",
-                        overlays, neyman, physics=rec.get("physics_choices", {}).get("preset", "")),
+                        overlays, neyman, expected=expected,
+                        physics=rec.get("physics_choices", {}).get("preset", "")),
                 folder, "fig3_contours")
     tables = {}
-    for path in rate_tables(folder, rec):
+    for path in fig2_tables:
         t = read_table(path, ("T_nr_keV", "SM"))
         tables[path.stem.removeprefix("rates_")] = {c: t.numeric(c) for c in t.columns}
-    drawn = ["fig3_contours.png", "fig3_contours.pdf"]
     if tables:
         save_figure(figure2(tables), folder, "fig2_rates")
-        drawn += ["fig2_rates.png", "fig2_rates.pdf"]
     if isinstance(rec.get("files"), list):  # the figures are cevns-scan's files now
         rec["files"] = sorted(set(rec["files"]) | set(drawn))
-        write_json(folder / "run.json", rec)
+        if MARK_KEY in rec:
+            write_json(folder / "run.json", rec)
+        else:  # a folder of an older version, whose files carry no mark: it stays one
+            atomic_write_bytes(folder / "run.json", (json.dumps(rec, indent=2) + "\n").encode())

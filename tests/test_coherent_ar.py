@@ -24,11 +24,27 @@ def release():
     return read_release(SHARED)
 
 
+def _model(release, isotopes="natural", couplings="radiative"):
+    """Argon seen by the release's beam, with COHERENT's radiative couplings."""
+    from cevns_scan.config import load_config
+    from cevns_scan.experiments.coherent_ar.response import argon_model
+    from cevns_scan.model import build_model
+
+    cfg = load_config(overrides={"physics": {"couplings": couplings},
+                                 "target": {"isotopes": isotopes}})
+    return argon_model(release, build_model(cfg))
+
+
 @pytest.fixture(scope="module")
-def templates(release):
+def model(release):
+    return _model(release)
+
+
+@pytest.fixture(scope="module")
+def templates(release, model):
     from cevns_scan.experiments.coherent_ar.response import argon_templates
 
-    return argon_templates(release)
+    return argon_templates(release, model)
 
 
 # -- release -------------------------------------------------------------------------------------
@@ -141,11 +157,9 @@ def test_smeared_acceptance_closed_form(release):
 
 
 @pytest.mark.slow
-def test_prompt_energy_bins_against_quad(release, templates):
+def test_prompt_energy_bins_against_quad(release, templates, model):
     """The prompt component's energy-bin counts from a one-dimensional quad over T_nr."""
-    from cevns_scan.experiments._coherent import G_PER_KG
     from cevns_scan.experiments.coherent_ar.response import (
-        argon_nuclei,
         efficiency_curve,
         quenched_kevee,
         smeared_acceptance,
@@ -159,13 +173,11 @@ def test_prompt_energy_bins_against_quad(release, templates):
     e_nu = pion_dar.line_energy_mev()
     phi = p.nu_per_flavour_per_pot * p.pot / (4 * math.pi * (p.distance_m * 100) ** 2)
     x, y = efficiency_curve(release)
-    nuclei = argon_nuclei()
-    assert sum(n.per_kg for n in nuclei) == pytest.approx(G_PER_KG * N_AVOGADRO / 39.948,
-                                                          rel=1e-4)
+    nuclei = model.nuclei
+    assert sum(n for n, _ in nuclei) == pytest.approx(1000.0 * N_AVOGADRO / 39.948, rel=1e-4)
     ref_sm = np.zeros(12)
     ref_mm = np.zeros(12)
-    for tn in nuclei:
-        nuc = tn.nucleus
+    for per_kg, nuc in nuclei:
         t_end = 2 * e_nu**2 / (2 * e_nu + nuc.m_n) / MEV_PER_KEV
         for k, ref in ((0, ref_sm), (1, ref_mm)):
             def f(t_kev, nuc=nuc, k=k):
@@ -180,7 +192,7 @@ def test_prompt_energy_bins_against_quad(release, templates):
             for i in range(3):
                 val = integrate.quad(lambda t, i=i, f=f: f(t)[i], 0.05, t_end, epsabs=0,
                                      epsrel=1e-10, limit=400)[0]
-                ref[i] += val * tn.per_kg * p.mass_kg * phi
+                ref[i] += val * per_kg * p.mass_kg * phi
     assert templates.energy_sm[0, :3] == pytest.approx(ref_sm[:3], rel=1e-7)
     mm_mu = np.einsum("cijkf->cif", templates.mm.reshape(3, 12, 8, 10, 3))[0, :3, 1]
     # the time window holds a fraction of the prompt neutrinos; the energy bins hold all
@@ -202,12 +214,19 @@ def test_prediction_against_release(release, templates):
     assert templates.mm[0, :, 0].sum() == 0.0 and templates.mm[1, :, 1].sum() == 0.0
 
 
-def test_argon40_alone_and_recoil_cut(release, templates):
+def test_effective_nucleus_and_recoil_cut(release, templates, model):
+    """One effective argon nucleus instead of the natural isotopes, and the recoil cut."""
     from cevns_scan.experiments.coherent_ar.response import argon_templates
 
-    ar40 = argon_templates(release, argon40_only=True)
-    assert abs(ar40.total_sm / templates.total_sm - 1) < 2e-3  # +0.08 %
-    lower = argon_templates(release, t_min_kev=0.01)
+    effective = argon_templates(release, _model(release, isotopes="effective"))
+    assert abs(effective.total_sm / templates.total_sm - 1) < 5e-3  # -0.33 %
+    tree = argon_templates(release, _model(release, couplings="tree"))
+    g = model.nucleon_couplings
+    qw_rad = g[0] * 18 + g[1] * 21.948
+    qw_tree = (0.5 - 2 * 0.23863) * 18 - 0.5 * 21.948
+    assert tree.total_sm / templates.total_sm == pytest.approx((qw_tree / qw_rad) ** 2,
+                                                               rel=2e-3)
+    lower = argon_templates(release, model, t_min_kev=0.01)
     assert lower.total_sm == pytest.approx(templates.total_sm, rel=1e-12)
     assert lower.mm.sum() == pytest.approx(templates.mm.sum(), rel=1e-9)
 

@@ -25,10 +25,22 @@ def release():
 
 
 @pytest.fixture(scope="module")
-def likelihood(release):
+def model(release):
+    """CsI seen by the SNS beam, with COHERENT's radiative couplings."""
+    from cevns_scan.config import load_config
+    from cevns_scan.experiments.coherent_csi.response import csi_model
+    from cevns_scan.model import build_model
+
+    cfg = load_config(overrides={"physics": {"couplings": "radiative"},
+                                 "target": {"isotopes": "natural"}})
+    return csi_model(release, build_model(cfg))
+
+
+@pytest.fixture(scope="module")
+def likelihood(release, model):
     from cevns_scan.experiments.coherent_csi.likelihood import CsILikelihood
 
-    return CsILikelihood.build(release)
+    return CsILikelihood.build(release, model)
 
 
 # -- release -------------------------------------------------------------------------------------
@@ -168,11 +180,10 @@ def test_prediction(release, likelihood):
                                                                       v["eff_minus"].sum())
 
 
-def test_recoil_cut(release, likelihood):
+def test_recoil_cut(release, likelihood, model):
     from cevns_scan.experiments.coherent_csi import response as r
 
-    lower = r.csi_templates(release, r.recoil_spectra(t_min_kev=0.01),
-                            beam=likelihood.nominal.beam)
+    lower = r.csi_templates(release, model, r.csi_spectra(model, t_min_kev=0.01))
     assert lower.total_sm == pytest.approx(likelihood.nominal.total_sm, rel=1e-12)
     assert lower.mm.sum() == pytest.approx(likelihood.nominal.mm.sum(), rel=1e-12)
 

@@ -58,3 +58,36 @@ def test_slurm_array_example_runs_and_merges(tmp_path, command):
         with np.load(out / f"chi2_{plane}.npz") as z:
             assert z["chi2"].shape == (11, 11)
     assert (out / "tcrit_e_mu.npz").is_file() == (command == "neyman")
+
+
+COHERENT = Path(__file__).resolve().parents[2] / "shared" / "coherent"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (COHERENT / "lar2020").is_dir(), reason="the COHERENT releases are not "
+                    "staged at ../shared/coherent (a fresh clone has no ../shared)")
+def test_slurm_array_runs_the_global_fit_neyman(tmp_path):
+    """The cluster recipe of the global fit: several --data, one plane, Neyman shards."""
+    script = EXAMPLES / "slurm_array.sh"
+    if not script.is_file():
+        pytest.skip("examples/ is not beside the tests (not a repository checkout)")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    sbatch = bin_dir / "sbatch"
+    sbatch.write_text(FAKE_SBATCH)
+    sbatch.chmod(sbatch.stat().st_mode | stat.S_IEXEC)
+    venv = tmp_path / "env"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "activate").write_text(f'export PATH="{Path(sys.executable).parent}:$PATH"\n')
+    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", SHARDS="2", GRID="3",
+               SCAN="scans/g", OUT="results/g", VENV=str(venv), COMMAND="neyman", TOYS="10",
+               PLANES="e-mu", DATA=f"xenonnt-8b {COHERENT / 'lar2020'} {COHERENT / 'csi2021'}")
+    proc = subprocess.run(["bash", str(script)], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = tmp_path / "results" / "g"
+    with np.load(out / "tcrit_e_mu.npz") as z:
+        assert z["tcrit"].shape == (3, 3) and np.all(np.isfinite(z["tcrit"]))
+    assert not (out / "chi2_e_tau.npz").exists()
+    run = (out / "run.json").read_text()
+    assert "coherent_ar" in run and "coherent_csi" in run and "xenonnt-8b" in run

@@ -105,7 +105,8 @@ def test_probabilities_table_beside_the_plot_is_the_plotted_model(in_tmp, cli):
 
     code, _, err = cli("probabilities", "--energies", "1,10", "--plot", "p.png", "--out", "p.csv")
     assert code == 0, err
-    lines = (in_tmp / "p.csv").read_text().splitlines()
+    mark, *lines = (in_tmp / "p.csv").read_text().splitlines()
+    assert mark.startswith("# written by cevns-scan")  # the provenance line comes first
     assert "msw model" in lines[0]
     rows = np.array([[float(v) for v in ln.split(",")] for ln in lines[2:]])
     msw = probability_table("8B", [1.0, 10.0], model="msw")
@@ -114,7 +115,7 @@ def test_probabilities_table_beside_the_plot_is_the_plotted_model(in_tmp, cli):
         > 0.1  # the two models differ here, so the test tells them apart
     code, _, _ = cli("probabilities", "--energies", "1,10", "--plot", "q.png", "--model",
                      "constant", "--out", "q.csv")
-    assert code == 0 and "constant model" in (in_tmp / "q.csv").read_text().splitlines()[0]
+    assert code == 0 and "constant model" in (in_tmp / "q.csv").read_text().splitlines()[1]
 
 
 def test_figure2_and_rate_tables_follow_the_configured_target(in_tmp, cli):

@@ -143,3 +143,62 @@ def test_coverage_command_prints_a_table(in_tmp, cli):
     assert rec["points"][0]["toys"] == 20 and 0 <= rec["points"][0]["neyman"] <= 1
     code, _, err = cli("coverage", "--at", "x=1", "--toys", "20")
     assert code == 2 and "--at" in err
+
+
+# -- issue 17: Monte Carlo errors, flags, the inner-toy effect on coverage ----------------------
+
+def test_neyman_limit_mc_error_is_the_shift_with_t_c():
+    """t_obs = (mu_x/a)^2 + (mu_y/b)^2 and t_c = c +- e everywhere: the extent is a sqrt(c),
+    its MC error a (sqrt(c + e) - sqrt(c - e)) / 2 (closed forms; fine grid)."""
+    from cevns_scan.grid import PlaneGrid
+    from cevns_scan.neyman import QUANTILES, read_neyman
+    from cevns_scan.results import read_plane
+
+    a, b, c, e = 2.0e-9, 3.0e-9, 2.5, 0.1
+    pg = PlaneGrid("e", "mu", np.linspace(0, 2 * a, 801), np.linspace(0, 2 * b, 801))
+    t = (pg.mu_x[:, None] / a) ** 2 + (pg.mu_y[None, :] / b) ** 2
+    wilks = read_plane(pg, t, 0.0, (0.0, 0.0), 0.9)
+    maps = np.zeros((801, 801, 2 + len(QUANTILES)))
+    maps[..., 0], maps[..., 1] = c, e
+    ney = read_neyman(wilks, maps, 1000, 0, 0.9)
+    assert ney.limits["mu_e"] == pytest.approx(a * math.sqrt(c), rel=1e-5)
+    assert ney.mc_error["mu_e"] == pytest.approx(a * (math.sqrt(c + e) - math.sqrt(c - e)) / 2,
+                                                 rel=1e-3)
+    assert ney.mc_error["mu_mu"] == pytest.approx(b * (math.sqrt(c + e) - math.sqrt(c - e)) / 2,
+                                                  rel=1e-3)
+    assert ney.checks["mu_e"].on_axis[1] == pytest.approx(a * math.sqrt(c), rel=1e-5)
+    assert not ney.problems()
+    few = read_neyman(wilks, maps, 50, 0, 0.9)
+    assert "at least 100 toys per point" in few.problems()[0]
+
+
+def test_unresolved_neyman_limits_are_flagged(default_analysis):
+    from cevns_scan.errors import CevnsScanWarning
+    from cevns_scan.results import AnalysisResult
+
+    with pytest.warns(CevnsScanWarning) as record:
+        ney = default_analysis.neyman("e-mu", grid=6, toys=100, seed=1)
+    assert any("Neyman: mu_e limit" in str(w.message) and "not resolved" in str(w.message)
+               for w in record)
+    assert not ney.checks["mu_e"].resolved and "spans only" in ney.checks["mu_e"].problems[0]
+    result = AnalysisResult(default_analysis, (ney.wilks,), {}, {}, (ney,))
+    line = next(ln for ln in result.summary_lines() if ln.lstrip().startswith("Neyman"))
+    assert "[NOT RESOLVED, see warning]" in line and "Neyman (toy MC, 100 toys/point)" in line
+    assert "(" in line.split("mu_e < ")[1].split(",")[0]  # printed with its MC error
+    assert any("Neyman: mu_e limit" in w and "not resolved" in w for w in result.warnings())
+    rec = result.neyman_summary()
+    assert set(rec["mc_error"]["e_mu"]) == {"mu_e", "mu_mu"}
+    assert rec["mc_error"]["e_mu"]["mu_e"] > 0
+
+
+def test_finite_inner_toys_cover_k_over_n_plus_one(default_analysis):
+    """t_c from 20 inner toys is their 18th smallest: a pivotal t is below it with probability
+    18/21 = 85.7 %, not 90 % (eq. N3). Far from the boundary the pull chi^2 is pivotal."""
+    cross = default_analysis.plane_grid("e-mu", 3).mu_x[-1] / 1.3
+    (row,) = coverage(default_analysis, "e-mu", [(1.5 * cross, 0.0)], toys=3000, inner=20,
+                      seed=8, jobs=2)
+    assert row.neyman_expected == pytest.approx(18 / 21)
+    err = row.error(row.neyman_expected, row.n)
+    assert abs(row.neyman - 18 / 21) < 3.5 * err, row
+    assert abs(row.neyman - 0.9) > 4 * err  # the effect is resolved
+    assert row.to_dict()["neyman_expected_from_inner_toys"] == pytest.approx(18 / 21)

@@ -256,7 +256,9 @@ def test_caveats_are_python_warnings_and_the_cli_prints_them_as_lines(in_tmp, cl
     with pytest.warns(CevnsScanWarning) as record:
         full = ana.run(grid=5)
     messages = [str(w.message) for w in record]
-    assert messages == list(dict.fromkeys(full.warnings())) and len(messages) == 4  # once each
+    # once each: 2 planes x 2 limits, each read at 2 d.o.f. and at the plane's rank (rank 1)
+    assert messages == list(dict.fromkeys(full.warnings())) and len(messages) == 8
+    assert sum("rank-aware" in m for m in messages) == 4
     with warnings.catch_warnings():
         warnings.simplefilter("error", CevnsScanWarning)
         with pytest.raises(CevnsScanWarning):

@@ -218,3 +218,39 @@ def test_fluence_and_errors():
         pd.time_fractions([1.0, 0.5], "prompt", BEAM)
     with pytest.raises(InputError, match="timing"):
         pd.arrival_cdf(1.0, "late", BEAM)
+
+
+def test_the_source_of_the_physics_model():
+    """PionDARSource: fluence per flavour, flavour weights, time fractions of its components,
+    and the package's rates on any target with it (per kg over the whole exposure)."""
+    import math
+
+    from cevns_scan import load_config
+    from cevns_scan.model import build_model
+    from cevns_scan.rates import flavour_differential_rates
+    from cevns_scan.sources import Source
+    from cevns_scan.sources.pion_dar import BeamTiming, pion_dar_source, time_fractions
+
+    beam = BeamTiming(0.44, 0.15)
+    src = pion_dar_source(0.09, 1.38e23, 27.5, 0.1, beam)
+    assert isinstance(src, Source) and src.exposure_seconds == 1.0
+    fluence = 0.09 * 1.38e23 / (4 * math.pi * 2750.0**2)
+    assert [c.flux for c in src.components] == pytest.approx([fluence] * 3, rel=1e-15)
+    weights = [src.flavour_weights(c) for c in src.components]
+    assert weights == [(0.0, 1.0, 0.0), (1.0, 0.0, 0.0), (0.0, 1.0, 0.0)]
+    edges = np.array([-0.1, 0.4, 1.0, 6.0])
+    for comp, timing in zip(src.components, ("prompt", "delayed", "delayed"), strict=True):
+        got = src.time_fractions(comp, edges[:-1], edges[1:])
+        assert got == pytest.approx(time_fractions(edges, timing, beam), abs=1e-15)
+    model = build_model(load_config()).with_target("Ar").with_source(src)
+    sm, mm = flavour_differential_rates(model, [10.0])
+    # per kg: fluence x nuclei per kg x flux-averaged cross section (kernels), per keV
+    from cevns_scan.kernels.constants import MEV_PER_KEV
+    from cevns_scan.kernels.rates import component_dsigma
+
+    (n_kg, nuc), = model.nuclei
+    s, m = component_dsigma(np.array([10.0 * MEV_PER_KEV]), src.components[0].spectrum, nuc)
+    assert sm[0, 0] == pytest.approx(fluence * n_kg * s[0] * MEV_PER_KEV, rel=1e-13)
+    assert mm[0, 0] == pytest.approx([0.0, fluence * n_kg * m[0] * MEV_PER_KEV, 0.0],
+                                     rel=1e-13)
+    assert src.with_components(["delayed_nue"]).component_names == ("delayed_nue",)

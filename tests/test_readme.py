@@ -29,6 +29,9 @@ def test_readme_python_example_runs(in_tmp, capsys):
     assert sm.shape == mm.shape == (8, 2)
     ney = namespace["ney"]
     assert 0 < ney.limits["mu_e"] < ney.wilks.limits["mu_e"]
+    assert res.rank == 1 and res.rank_aware.limits["mu_e"] < res.limits["mu_e"]
+    belt = namespace["belt"]
+    assert 0 < belt.mc_error["mu_e"] < 0.1 * belt.limits["mu_e"] < ney.wilks.limits["mu_e"]
     lo, hi = namespace["xe"].one_dof_intervals()["mu_e"]
     assert lo == 0.0 and 1e-9 < hi < 3e-9
 

@@ -1,6 +1,7 @@
 """Every documented command works from the repository root, where the source folders
 (`scanner/`, `kernels/`, `data/`) sit on sys.path but must not shadow the installed package."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -36,5 +37,19 @@ def test_pytest_collects_from_the_root():
 
 
 def test_bench_quick_from_the_root(tmp_path):
-    _run(BIN / "cevns-scan", "bench", "--quick", "--json", tmp_path / "b.json", timeout=600)
+    out = _run(BIN / "cevns-scan", "bench", "--quick", "--json", tmp_path / "b.json",
+               timeout=600)
     assert (tmp_path / "b.json").stat().st_size > 100 and (tmp_path / "b.png").is_file()
+    # every section of the table: the generic ones, then each kind's own (its bench hook)
+    r = json.loads((tmp_path / "b.json").read_text())
+    for heading in ("numba first call", "scan throughput", "time against grid size",
+                    "experiment kind spectrum:", "template set", "scipy.optimize per point",
+                    "scipy.integrate.quad rates per point", "experiment kind xenonnt:",
+                    "nuisances profiled", "Neyman toys"):
+        assert heading in out, heading
+    assert set(r["neyman_toys"]) >= {"cdex10-asimov", "xenonnt-8b"}
+    for name in ("spectrum", "xenonnt"):
+        rows = r["experiments"][name]["rows"]
+        assert rows and all(row["quantity"] for row in rows)
+    assert all(v["ratio"] > 1 for v in r["experiments"]["spectrum"]["rows"] if "ratio" in v)
+

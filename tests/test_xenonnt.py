@@ -461,7 +461,8 @@ def test_sm_measurement_on_real_data(lik):
     """Regression against the published numbers (README): significance about 3.3 sigma
     (accepted 3.0-3.6) and a 68 % flux interval containing the 2024 value 4.7e6 cm^-2 s^-1;
     q0 equals the difference of two scipy profiles of the numpy likelihood (flux free vs
-    8B and hep off) and the interval ends lie at Delta(-2 ln L) = 1."""
+    8B off, hep fixed at its model flux in both: a nested test) and the interval ends lie at
+    Delta(-2 ln L) = 1."""
     meas, theta = sm_measurement(lik)
     assert 3.0 <= meas.significance <= 3.6
     assert meas.interval[0] < 4.7e6 < meas.interval[1]
@@ -476,7 +477,7 @@ def test_sm_measurement_on_real_data(lik):
     jitter[I_HEP] = 1.0
     d_hat, p_hat = scipy_profile(objective, lik, start, free, [start, theta[:10], jitter])
     off = start.copy()
-    off[I_FLUX] = off[I_HEP] = 0.0
+    off[I_FLUX] = 0.0
     free_bkg = free.copy()
     free_bkg[I_FLUX] = False
     d_bkg, _ = scipy_profile(objective, lik, off, free_bkg, [off])
@@ -489,6 +490,35 @@ def test_sm_measurement_on_real_data(lik):
         fixed[I_FLUX] = end / lik.flux_8b_model
         d_end, _ = scipy_profile(objective, lik, fixed, free_f, [fixed])
         assert d_end - d_hat == pytest.approx(1.0, abs=1e-3)
+
+
+@pytest.mark.slow
+def test_projections_at_the_limit_are_reprofiled(lik, analysis):
+    """The projections figure shows the model at the 1-d.o.f. mu_e limit with the nuisances
+    re-profiled there: its total equals the numpy expectation at the scipy profile at that
+    mu (about 65 events), not the SM fit's nuisances plus the signal (about 80)."""
+    from cevns_scan.experiments.xenonnt.measurement import limit_projections, projections
+
+    limit = analysis.one_dof_intervals()["mu_e"][1]
+    mu = (limit, 0.0, 0.0)
+    proj, theta = limit_projections(lik, mu)
+    total = sum(float(np.sum(v)) for k, v in next(iter(proj.values())).items()
+                if k != "observed")
+    objective = NumpyModel(lik, mu)
+    free = np.ones(10, dtype=bool)
+    free[I_HEP] = False
+    start = nominal(lik)
+    d, p = scipy_profile(objective, lik, start, free, [start, theta[:10]])
+    assert d == pytest.approx(lik.statistic(mu), abs=1e-4)
+    assert total == pytest.approx(float(expected(lik, p, mu).sum()), rel=1e-4)
+    for name, values in proj.items():  # every projection holds the same events
+        assert sum(float(np.sum(v)) for k, v in values.items() if k != "observed") == \
+            pytest.approx(total, rel=1e-12), name
+    _, sm_theta = sm_measurement(lik)
+    old = projections(lik, sm_theta, mu)
+    old_total = sum(float(np.sum(v)) for k, v in next(iter(old.values())).items()
+                    if k != "observed")
+    assert total < old_total - 10.0
 
 
 # ---------------------------------------------------------------------------- 6. joint fit

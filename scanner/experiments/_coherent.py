@@ -1,10 +1,9 @@
-"""What the two COHERENT experiments share (private; the general compound target lives elsewhere).
+"""What the two COHERENT experiments share: recoil spectra, release-folder checks, fits.
 
-* :func:`compound_nuclei`: the nuclei of a compound such as CsI or of an element such as Ar,
-  each natural isotope with its own Z, N, mass, Helm radius and number per kg of the compound.
-* :func:`recoil_quadrature` and :func:`recoil_density`: the recoil spectrum of every pi-DAR
-  component (eq. 12 summed over nuclei) on Gauss-Legendre nodes in T_nr, from which each
-  experiment's response folds its expected counts.
+* :func:`recoil_spectra`: the recoil spectrum of every pi-DAR component of a model (a target
+  such as Ar or CsI seen by the beam; eq. 12 summed over its nuclei) on Gauss-Legendre nodes
+  in T_nr (:func:`recoil_quadrature`), from which each experiment's response folds its
+  expected counts.
 * :func:`read_table`, :func:`check_digest`: one-line errors for a release folder.
 * :func:`count_interval`: a fitted normalisation and its profile-likelihood interval.
 
@@ -15,79 +14,30 @@ from __future__ import annotations
 
 import hashlib
 import math
+from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from types import MappingProxyType
 
 import numpy as np
 
 from ..errors import InputError
-from ..kernels.constants import AMU_MEV, KEV_PER_MEV, MEV_PER_KEV, N_AVOGADRO
-from ..kernels.form_factor import helm_radius_fm
+from ..kernels.constants import KEV_PER_MEV
 from ..kernels.kinematics import t_nr_max
-from ..kernels.rates import Nucleus, component_dsigma
 
 #: Gauss-Legendre points per recoil panel and the widest panel, T_hi / T_lo.
 RECOIL_GL_ORDER = 8
 RECOIL_MAX_RATIO = 1.05
-#: Grams per kilogram (nuclei per kg = 1000 N_A / molar mass in g/mol).
-G_PER_KG = 1000.0
 
 
-class TargetNucleus(NamedTuple):
-    """One nuclide of a target: label (``"Cs133"``), number per kg of target, kernel nucleus."""
-
-    label: str
-    per_kg: float
-    nucleus: Nucleus
-
-
-def compound_nuclei(formula: dict[str, int], couplings: str = "radiative"
-                    ) -> tuple[TargetNucleus, ...]:
-    """The natural-isotope nuclei of a compound, per kg of the compound.
-
-    Parameters
-    ----------
-    formula : dict of str to int
-        Atoms per formula unit, e.g. ``{"Cs": 1, "I": 1}`` or ``{"Ar": 1}``.
-    couplings : {"radiative", "tree"}
-        Weak couplings (:func:`cevns_scan.couplings.weak_couplings`); the COHERENT
-        predictions use the radiatively corrected ones.
-
-    Returns
-    -------
-    tuple of TargetNucleus
-        For isotope i (amount fraction x_i) of element e (n_e atoms per formula unit):
-        per_kg = n_e x_i 1000 N_A / M, M = sum_e n_e A_e the formula's molar mass from the
-        standard atomic weights; nuclear mass = atomic mass x u (as the package's natural
-        targets), weak charge g_V^p Z + g_V^n N, Helm radius of the mass number.
-    """
-    from ..couplings import weak_couplings
-    from ..nuclides import element, isotope_mixture
-
-    gp, gn = weak_couplings(couplings)
-    molar = math.fsum(n * element(sym).atomic_weight for sym, n in formula.items())
-    out = []
-    for sym, count in formula.items():
-        el = element(sym)
-        mix = isotope_mixture(sym)
-        for n_neutrons, mass_u, x in zip(*mix, strict=True):
-            a = round(float(n_neutrons)) + el.z
-            nuc = Nucleus(float(mass_u) * AMU_MEV, gp * el.z + gn * float(n_neutrons),
-                          float(el.z), helm_radius_fm(float(a)))
-            out.append(TargetNucleus(f"{el.symbol}{a}",
-                                     count * float(x) * G_PER_KG * N_AVOGADRO / molar, nuc))
-    return tuple(out)
-
-
-def kinematic_breaks_kev(components, nuclei) -> list[float]:
+def kinematic_breaks_kev(model) -> list[float]:
     """Largest recoils (keV_nr) of every component's line and spectrum end on every nucleus."""
     out = []
-    for comp in components:
+    for comp in model.components:
         spec = comp.spectrum
         ends = list(spec.line_e) + ([spec.e[-1]] if spec.e.size else [])
         for e_mev in ends:
-            for tn in nuclei:
-                out.append(t_nr_max(float(e_mev), tn.nucleus.m_n) * KEV_PER_MEV)
+            for _, nucleus in model.nuclei:
+                out.append(t_nr_max(float(e_mev), nucleus.m_n) * KEV_PER_MEV)
     return out
 
 
@@ -113,33 +63,40 @@ def recoil_quadrature(t_min_kev: float, t_max_kev: float, breaks_kev=(),
     return (mid[:, None] + half[:, None] * x).ravel(), (half[:, None] * w).ravel()
 
 
-def recoil_density(components, nuclei, t_kev: np.ndarray, mass_kg: float,
-                   fluence_per_cm2: float) -> tuple[np.ndarray, np.ndarray]:
-    """Expected recoils per keV_nr of every component at the recoils ``t_kev``.
+@dataclass(frozen=True)
+class RecoilSpectra:
+    """Recoil spectra of every source component on Gauss-Legendre recoil nodes.
 
-    dN_c/dT = M sum_n (N_n / kg) Phi <dsigma_n/dT>_c (eq. 12 per nucleus n, summed), with Phi
-    the fluence of each flavour (pi-DAR eq. P9).
-
-    Returns
-    -------
-    sm : ndarray, shape (C, Q)
-        SM recoils per keV_nr.
-    mm : ndarray, shape (C, Q, 3)
-        Magnetic-moment recoils per keV_nr per mu_B^2 of flavour (e, mu, tau): the component's
-        unweighted MM term times its flavour weights.
+    ``sm`` (C, Q) recoils per keV_nr, ``mm`` (C, Q, 3) per keV_nr per mu_B^2 of flavour
+    (e, mu, tau), for the whole exposure; ``t_kev``, ``weights`` the nodes and weights.
     """
-    t_mev = np.ascontiguousarray(np.asarray(t_kev, dtype=float) * MEV_PER_KEV)
-    sm = np.zeros((len(components), t_mev.size))
-    mm = np.zeros((len(components), t_mev.size, 3))
-    for c, comp in enumerate(components):
-        m_all = np.zeros(t_mev.size)
-        for tn in nuclei:
-            s, m = component_dsigma(t_mev, comp.spectrum, tn.nucleus)
-            norm = mass_kg * tn.per_kg * fluence_per_cm2 * MEV_PER_KEV  # per MeV -> per keV
-            sm[c] += norm * s
-            m_all += norm * m
-        mm[c] = m_all[:, None] * comp.mm_weights[None, :]
-    return sm, mm
+
+    t_kev: np.ndarray
+    weights: np.ndarray
+    sm: np.ndarray
+    mm: np.ndarray
+    components: tuple
+
+    def density(self, mu) -> np.ndarray:
+        """dN/dT (Q,) of all components at the moments ``mu`` (mu_B)."""
+        mu2 = np.asarray(mu, dtype=float) ** 2
+        return self.sm.sum(axis=0) + self.mm.sum(axis=0) @ mu2
+
+
+def recoil_spectra(model, mass_kg: float, t_min_kev: float) -> RecoilSpectra:
+    """dN_c/dT of every component of ``model`` (a target seen by a pi-DAR source) on recoil
+    quadrature nodes from ``t_min_kev`` to the largest recoil, for ``mass_kg`` of target.
+
+    The rates are the package's (:func:`cevns_scan.rates.flavour_differential_rates`, eq. 12
+    summed over the target's nuclei): per kg per keV_nr over the whole exposure (the source's
+    fluence), times the mass.
+    """
+    from ..rates import flavour_differential_rates
+
+    breaks = kinematic_breaks_kev(model)
+    t, w = recoil_quadrature(t_min_kev, max(breaks), breaks)
+    sm, mm = flavour_differential_rates(model, t)
+    return RecoilSpectra(t, w, sm * mass_kg, mm * mass_kg, model.components)
 
 
 # -- release folders ---------------------------------------------------------------------------
@@ -296,3 +253,149 @@ def profile_grid(model, theta0: np.ndarray, free: np.ndarray, u_root: np.ndarray
             raise RuntimeError(f"the profile at grid point ({i}, {k}) did not converge "
                                f"(status {status})")
     return out, (time.perf_counter() - t0) / out.size
+
+
+# -- the experiment kinds' common part ------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class ReleaseData:
+    """A COHERENT release folder as an experiment's dataset (checked when read).
+
+    ``digest()`` is the SHA-256 of the files' own checksums (which the reader verified), so a
+    checkpoint belongs to exactly these files.
+    """
+
+    kind: str
+    label: str
+    source: str
+    release: object
+    checksums: tuple[tuple[str, str], ...]
+    citation: str
+    description: str = ""
+
+    @property
+    def metadata(self) -> dict:
+        return {"citation": self.citation, "files": len(self.checksums),
+                "license": "not stated by the collaboration: read from the user's download, "
+                           "never shipped"}
+
+    def digest(self) -> str:
+        h = hashlib.sha256(self.kind.encode())
+        for name, value in self.checksums:
+            h.update(f"{name}={value};".encode())
+        return h.hexdigest()
+
+    def __repr__(self) -> str:
+        return f"ReleaseData({self.kind!r}, {self.source!r})"
+
+
+class CoherentKind:
+    """What the two COHERENT kinds share: a release folder as ``--data``, read and checked by
+    the kind's reader; a manifest naming the folder and its checksums; the SM measurement as
+    an output. Subclasses set the attributes and :meth:`_read`, :meth:`build`."""
+
+    summary = ""
+    data_help = ""
+    builtin: tuple[str, ...] = ()
+    default_data = None
+    config_sections: dict = MappingProxyType({})
+    config_defaults = ""
+    config_moved: dict = MappingProxyType({})
+    dataset_commands: tuple = ()
+    #: Files whose presence marks a release folder of this kind.
+    marker_files: tuple[str, ...] = ()
+    #: file name -> expected checksum, and the algorithm.
+    checksums: dict = MappingProxyType({})
+    algorithm = "md5"
+    citation = ""
+
+    @property
+    def output_files(self) -> tuple[str, ...]:
+        return (f"{self.name}_sm_measurement.json", f"{self.name}_expected.csv")
+
+    def recognises(self, spec: str) -> bool:
+        path = Path(spec)
+        return path.is_dir() and all((path / f).is_file() for f in self.marker_files)
+
+    def load(self, spec: str) -> ReleaseData:
+        release = self._read(spec)
+        sums = tuple(sorted(self.checksums.items()))
+        return ReleaseData(self.name, self.name, str(spec), release, sums, self.citation)
+
+    def manifest(self, data) -> dict:
+        return {"kind": self.name, "label": data.label, "source": data.source,
+                "sha256": data.digest()}
+
+    def from_manifest(self, record: dict, where: str):
+        data = self.load(record["source"])
+        if data.digest() != record.get("sha256"):
+            raise InputError(f"{where}: the release {record['source']} is not the one the scan "
+                             "used (other files); merge where that folder is")
+        return data
+
+    def write_outputs(self, experiment, out, result, figures: bool = True) -> None:
+        from ..outputs import atomic_write_bytes, csv_cell, write_json
+
+        fit = experiment.likelihood.sm_fit()
+        meas = sm_measurement_record(experiment, fit)
+        write_json(out / f"{self.name}_sm_measurement.json", meas)
+        tp = experiment.templates
+        lines = [f"# {experiment.name}: CEvNS events per pi-DAR component in the analysis "
+                 "region (prediction, before the fit); MM per mu_B^2 of each flavour",
+                 "component,SM_events,MM_e,MM_mu,MM_tau"]
+        for c, name in enumerate(tp.components):
+            lines.append(",".join([name, *(csv_cell(float(v)) for v in
+                                           (tp.sm[c].sum(), *tp.mm[c].sum(axis=0)))]))
+        atomic_write_bytes(out / f"{self.name}_expected.csv", ("\n".join(lines) + "\n").encode())
+
+    def warnings(self, experiment, analysis) -> list[str]:
+        return []
+
+    def __repr__(self) -> str:
+        return f"<experiment kind {self.name!r}: {self.summary}>"
+
+
+def sm_measurement_record(experiment, fit) -> dict:
+    """``<kind>_sm_measurement.json``: predicted and fitted CEvNS events with the 68 % interval,
+    the best-fit nuisances (value and pull), and the significance of CEvNS (nested)."""
+    lik = experiment.likelihood
+    names = lik.parameters[:-4]
+    model = lik.kernel_model(*(np.zeros(lik.mm_all().shape[:-1]),) * 2, sm_fit=True)
+    nuisances = {}
+    for i, name in enumerate(names):
+        s = float(model.sigma[i])
+        pull = (float(fit.theta[i]) - float(model.centre[i])) / s if s > 0 else None
+        nuisances[name] = {"value": float(fit.theta[i]), "centre": float(model.centre[i]),
+                           "sigma": s, "pull": pull}
+    q0 = cevns_q0(lik, fit)
+    return {"dataset": experiment.name,
+            "cevns_events_predicted": float(fit.predicted_cevns),
+            "cevns_events_fitted": float(fit.cevns),
+            "cevns_events_fitted_err": [float(fit.cevns - fit.cevns_lo),
+                                        float(fit.cevns_hi - fit.cevns)],
+            "cevns_events_fitted_68cl": [float(fit.cevns_lo), float(fit.cevns_hi)],
+            "background_events_fitted": {k: float(v) for k, v in fit.counts.items()
+                                         if k != "cevns"},
+            "q0": q0, "significance_sigma": float(np.sqrt(max(q0, 0.0))),
+            "best_fit_nuisances": nuisances,
+            "method": "profile likelihood at mu = 0: the CEvNS normalisation free, the SNS "
+                      "flux fixed at its nominal value (degenerate with it), every other "
+                      "nuisance profiled; 68 % interval from Delta(-2 ln L) = 1; q0 = -2 ln L "
+                      "with the CEvNS normalisation at 0 minus the best fit, everything else "
+                      "the same in both hypotheses (nested); significance sqrt(q0)"}
+
+
+def cevns_q0(lik, fit) -> float:
+    """-2 ln L(CEvNS normalisation = 0) - the SM fit's, the rest profiled in both (nested)."""
+    from ..kernels.poisson import profile
+
+    model = lik.kernel_model(*(np.zeros(lik.mm_all().shape[:-1]),) * 2, sm_fit=True)
+    _, free = lik.start(sm_fit=True)
+    i = lik.parameter_index("cevns")
+    theta0 = fit.theta.copy()
+    theta0[i] = 0.0
+    free0 = free.copy()
+    free0[i] = False
+    d0, _, _, _ = profile(theta0, free0, model)
+    return float(d0 - fit.deviance)

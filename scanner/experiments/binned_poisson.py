@@ -36,14 +36,24 @@ class PoissonPlane:
     scale: float
 
     def evaluate(self, mu_x: np.ndarray, mu_y: np.ndarray, out: np.ndarray) -> None:
-        """-2 ln L (deviance + constraints) profiled at every (mu_x[i], mu_y[k])."""
-        from ..kernels.poisson import profile_plane
+        """-2 ln L (deviance + constraints) profiled at every (mu_x[i], mu_y[k]).
+
+        Warm starts along each row (:func:`~cevns_scan.kernels.poisson.profile_plane`); a
+        point whose warm start did not converge is profiled again from ``theta0``.
+        """
+        from ..kernels.poisson import CONVERGED, profile, profile_plane
 
         theta = np.empty((mu_x.size, mu_y.size, self.theta0.size))
         info = np.empty((mu_x.size, mu_y.size, 2), dtype=np.int64)
-        profile_plane(np.ascontiguousarray(mu_x / self.scale),
-                      np.ascontiguousarray(mu_y / self.scale), self.theta0, self.free,
-                      self.model, out, theta, info)
+        ux = np.ascontiguousarray(mu_x / self.scale)
+        vy = np.ascontiguousarray(mu_y / self.scale)
+        profile_plane(ux, vy, self.theta0, self.free, self.model, out, theta, info)
+        for i, k in np.argwhere(info[..., 1] != CONVERGED):
+            start = self.theta0.copy()
+            start[-2], start[-1] = ux[i] ** 2, vy[k] ** 2
+            d, _, _, status = profile(start, self.free, self.model)
+            if status == CONVERGED or d < out[i, k]:
+                out[i, k] = d
 
 
 @dataclass(frozen=True)
@@ -146,6 +156,47 @@ class PoissonToys:
         counts, centres = self.draw(theta, rng, n)
         return counts, centres, self._fit(theta, counts, centres)
 
+    def draw_data(self, u0: float, v0: float, rng: np.random.Generator, n: int):
+        """``n`` pseudo-experiments as data, (counts, centres), without their statistics
+        (the draws of :meth:`pseudo_data` for the same ``rng``)."""
+        return self.draw(self.conditional(u0, v0), rng, n)
+
+    def asimov(self, u0: float, v0: float):
+        """The expected data at (u0, v0): (counts lambda_b, centres), the nuisances at their
+        conditional fit to the data and every constrained centre at its fitted value."""
+        from ..kernels.poisson_toys import expected_counts
+
+        theta = self.conditional(u0, v0)
+        sigma = self.model.sigma
+        constrained = np.flatnonzero((sigma > 0) & np.isfinite(sigma))
+        centres = np.array(self.model.centre, dtype=float)
+        centres[constrained] = theta[constrained]
+        return expected_counts(self.model, theta), centres
+
+    def data_plane(self) -> PoissonPlane:
+        """-2 ln L of these toys' own data on the plane (nuisances profiled)."""
+        return PoissonPlane(self.model, self.theta0, self.free, self.scale)
+
+    def minima(self, u0: float, v0: float, rng: np.random.Generator, n: int) -> np.ndarray:
+        """-2 ln L minimised over u, v >= 0 and the nuisances, for ``n`` toys drawn at
+        (u0, v0) as :meth:`statistics` draws them (the goodness-of-fit statistic)."""
+        from ..kernels.poisson import global_fit, profile
+        from ..kernels.poisson_toys import _global_1d
+
+        theta = self.conditional(u0, v0)
+        counts, centres = self.draw(theta, rng, n)
+        out = np.empty(n)
+        for k in range(n):
+            toy = self.model._replace(n_obs=np.ascontiguousarray(counts[k]),
+                                      centre=np.ascontiguousarray(centres[k]))
+            d0, start, _, _ = profile(theta, self.free, toy)
+            if self.v_to_u >= 0.0:
+                d1 = _global_1d(start, self.free, toy, self.v_to_u)[0]
+            else:
+                d1 = global_fit(start, self.free, toy)[0]
+            out[k] = min(d0, d1)
+        return out
+
     def with_data(self, counts: np.ndarray, centres: np.ndarray) -> PoissonToys:
         """The same model with a pseudo-experiment as the data."""
         return PoissonToys(self.model._replace(n_obs=np.ascontiguousarray(counts),
@@ -239,10 +290,43 @@ class BinnedPoisson:
         """-2 ln L profiled over the nuisances at (mu_e, mu_mu, mu_tau) in mu_B."""
         return self.profile_at(mu)[0]
 
+    def nuisances_at(self, mu, **options) -> dict:
+        """The profiled nuisances at (mu_e, mu_mu, mu_tau) mu_B, by name (``parameters``).
+
+        Each is a :class:`~cevns_scan.experiments.protocols.NuisanceFit` with its Gaussian
+        constraint (sigma 0: unconstrained) and its lower bound; parameters held fixed
+        (e.g. a rate fixed at the model) are left out. ``error`` is NaN: the bounded Newton
+        profile does not report a covariance.
+        """
+        from .protocols import NuisanceFit
+
+        _, best = self.profile_at(mu, **options)
+        _, free = self.start(**options)
+        mm = self.mm_all()
+        model = self.kernel_model(mm[..., 0], mm[..., 0], **options)  # its constraints only
+        out = {}
+        for i, name in enumerate(self.parameters[:self.i_u]):
+            if not free[i]:
+                continue
+            sigma = float(model.sigma[i])
+            sigma = sigma if 0.0 < sigma < np.inf else 0.0
+            out[name] = NuisanceFit(float(best[i]), float(model.centre[i]), sigma,
+                                    lower=float(model.lo[i]))
+        return out
+
     def moment_rank(self, flavour_x: str, flavour_y: str) -> int:
         """Independent signal directions of the two moments' templates (1 or 2)."""
         cols = np.stack([self._mm(f).ravel() for f in (flavour_x, flavour_y)], axis=1)
         return int(np.linalg.matrix_rank(cols, tol=1e-9 * np.abs(cols).max()))
+
+    def constrains(self, flavour: str) -> bool:
+        """True when the moment of ``flavour`` has a signal in some bin."""
+        return bool(np.any(self._mm(flavour) != 0))
+
+    def merge(self, other, names: tuple[str, ...]):
+        """One compiled model of this and ``other`` with the parameters ``names`` shared
+        (:class:`MergedPoisson`), or None when the two cannot be merged."""
+        return MergedPoisson.of(self, other, names)
 
     def moment_columns(self, flavour_x: str, flavour_y: str) -> np.ndarray:
         """(n, 2): the two moments' templates over every bin (for the rank of joint fits)."""
@@ -269,3 +353,406 @@ def check_shared(lik, name: str) -> None:
     if name not in lik.shared:
         raise InputError(f"likelihood {type(lik).__name__} does not share a parameter {name!r} "
                          f"(it shares: {', '.join(lik.shared) or 'none'})")
+
+
+def _zeros(part):
+    z = np.zeros(part.mm_all().shape[:-1])
+    return z, z
+
+
+def _morphs(part) -> bool:
+    """Whether a binned Poisson likelihood morphs any template with its shape parameters."""
+    return bool(part.kernel_model(*_zeros(part)).morph.any())
+
+
+def _pad(values: np.ndarray, before: int, after: int) -> np.ndarray:
+    """Templates (..., B) padded with zero bins before and after."""
+    width = [(0, 0)] * (values.ndim - 1) + [(before, after)]
+    return np.pad(values, width)
+
+
+class MergedPoisson(BinnedPoisson):
+    """Several binned Poisson likelihoods in one compiled model, some parameters shared.
+
+    The bins of the parts follow one another; every part's templates are zero in the other
+    parts' bins. A parameter named in ``names`` is one parameter (its constraint must be the
+    same in every part that has it); every other parameter stays the part's own, named
+    ``LABEL.NAME`` (``LABEL`` the likelihood's ``label``). At most one part may morph its
+    templates (the kernel has two shape parameters). Experiments that share nothing can be
+    merged too: then the global fit of a toy is one compiled fit, which the Neyman
+    construction of several experiments needs.
+    """
+
+    def __init__(self, parts: tuple, names: tuple[str, ...]):
+        self.parts = tuple(parts)
+        self.names = tuple(names)
+        self._rates: list[list[str]] = []
+        rates: list[str] = []
+        for k, part in enumerate(self.parts):
+            label = getattr(part, "label", f"part{k}")
+            own = [r if r in self.names else f"{label}.{r}" for r in part.parameters[:-4]]
+            self._rates.append(own)
+            rates += [r for r in own if r not in rates]
+        self._morphing = [k for k, p in enumerate(self.parts) if _morphs(p)]
+        shapes = (tuple(self.parts[self._morphing[0]].parameters[-4:-2]) if self._morphing
+                  else ("s0", "s1"))
+        self.parameters = (*rates, *shapes, "u", "v")
+        self.scale = self.parts[0].scale
+        self.shared = tuple(dict.fromkeys(n for p in self.parts for n in p.shared
+                                          if n not in self.names))
+
+    @classmethod
+    def of(cls, a, b, names: tuple[str, ...]):
+        """The merged likelihood, or None if the parts cannot be merged."""
+        parts = (*(a.parts if isinstance(a, MergedPoisson) else (a,)),
+                 *(b.parts if isinstance(b, MergedPoisson) else (b,)))
+        if not all(isinstance(p, BinnedPoisson) for p in parts):
+            return None
+        if len({p.scale for p in parts}) != 1 or sum(_morphs(p) for p in parts) > 1:
+            return None
+        done = [*(a.names if isinstance(a, MergedPoisson) else ()),
+                *(b.names if isinstance(b, MergedPoisson) else ())]
+        for name in names:  # the shared parameter's constraint must agree
+            rows = set()
+            for p in parts:
+                if name in p.parameters:
+                    m, i = p.kernel_model(*_zeros(p)), p.parameter_index(name)
+                    rows.add((float(m.centre[i]), float(m.sigma[i]), float(m.lo[i]),
+                              float(m.hi[i])))
+            if len(rows) > 1 and not all(np.allclose(r, next(iter(rows)), rtol=1e-9, atol=0)
+                                         for r in rows):
+                raise InputError(f"the experiments share {name} but constrain it differently "
+                                 f"({sorted(rows)}); give them one constraint")
+        return cls(parts, tuple(dict.fromkeys((*done, *names))))
+
+    # -- layout ------------------------------------------------------------------------------
+
+    def _sizes(self) -> list[int]:
+        return [int(np.prod(p.mm_all().shape[:-1])) for p in self.parts]
+
+    def mm_all(self) -> np.ndarray:
+        """Every part's magnetic-moment templates, flattened and concatenated, (B, 3)."""
+        return np.concatenate([p.mm_all().reshape(-1, 3) for p in self.parts], axis=0)
+
+    def _split(self, values: np.ndarray) -> list[np.ndarray]:
+        out, i = [], 0
+        for p, n in zip(self.parts, self._sizes(), strict=True):
+            out.append(np.ascontiguousarray(values[i:i + n]).reshape(p.mm_all().shape[:-1]))
+            i += n
+        return out
+
+    def _index_map(self, k: int) -> np.ndarray:
+        """Merged index of each of part ``k``'s parameters."""
+        n = len(self.parameters)
+        return np.array([self.parameters.index(r) for r in self._rates[k]]
+                        + [n - 4, n - 3, n - 2, n - 1])
+
+    def kernel_model(self, mx: np.ndarray, my: np.ndarray, n_obs=None, centre=None,
+                     **options):
+        """The parts' models side by side: templates padded, parameters remapped."""
+        from ..kernels.poisson import make_model
+
+        models = [p.kernel_model(x, y, **options)
+                  for p, x, y in zip(self.parts, self._split(mx), self._split(my), strict=True)]
+        n_bins = [m.n_obs.size for m in models]
+        ref = models[self._morphing[0]] if self._morphing else models[0]
+        n0, n1 = ref.anchors0.size, ref.anchors1.size
+        n_par = len(self.parameters)
+        cen, sig = np.zeros(n_par), np.zeros(n_par)
+        lo, hi = np.zeros(n_par), np.full(n_par, np.inf)
+        lo[n_par - 4:n_par - 2] = -np.inf
+        tmpl, morph, coef, mult = [], [], [], []
+        before = 0
+        for k, (m, nb) in enumerate(zip(models, n_bins, strict=True)):
+            idx = self._index_map(k)
+            after = sum(n_bins) - before - nb
+            for j in range(m.tmpl.shape[0]):
+                t = m.tmpl[j] if m.morph[j] else m.tmpl[j, :1, :1]
+                tmpl.append(_pad(np.broadcast_to(t, (n0, n1, nb)), before, after))
+                morph.append(bool(m.morph[j]))
+                coef.append(int(m.coef_index[j]))
+                mult.append([int(idx[q]) if q >= 0 else -1 for q in m.mult[j]])
+            rows = range(len(idx)) if k in self._morphing else [
+                q for q in range(len(idx)) if q < len(idx) - 4 or q >= len(idx) - 2]
+            for q in rows:
+                g = idx[q]
+                cen[g], sig[g], lo[g], hi[g] = m.centre[q], m.sigma[q], m.lo[q], m.hi[q]
+            before += nb
+        obs = np.concatenate([m.n_obs for m in models]) if n_obs is None else n_obs
+        return make_model(obs, np.stack(tmpl), np.array(morph), np.array(coef),
+                          np.array(mult), ref.anchors0, ref.anchors1,
+                          cen if centre is None else centre, sig, lo, hi)
+
+    def start(self, **options) -> tuple[np.ndarray, np.ndarray]:
+        n_par = len(self.parameters)
+        theta, free = np.zeros(n_par), np.zeros(n_par, dtype=bool)
+        for k, part in enumerate(self.parts):
+            t, f = part.start(**options)
+            idx = self._index_map(k)
+            for q, g in enumerate(idx):
+                if len(idx) - 4 <= q < len(idx) - 2 and k not in self._morphing:
+                    continue  # the unused shape parameters of a part that does not morph
+                if not free[g]:
+                    theta[g] = t[q]
+                free[g] = free[g] or f[q]
+        return theta, free
+
+    # -- the rest of the Likelihood interface --------------------------------------------------
+
+    @property
+    def n_data(self) -> int:
+        return sum(p.n_data for p in self.parts)
+
+    @property
+    def n_unconstrained(self) -> int:
+        return sum(p.n_unconstrained for p in self.parts)
+
+    @property
+    def gof_note(self) -> str:
+        return "; ".join(dict.fromkeys(p.gof_note for p in self.parts if p.gof_note))
+
+    def mu_scale(self, flavour: str) -> float:
+        scales = []
+        for p in self.parts:
+            try:
+                scales.append(p.mu_scale(flavour))
+            except InputError:
+                continue
+        if not scales:
+            raise InputError(f"no experiment of the fit constrains mu_{flavour}")
+        return min(scales)
+
+    def constrains(self, flavour: str) -> bool:
+        return any(p.constrains(flavour) for p in self.parts)
+
+    def describe(self) -> dict:
+        return {"likelihood": "one compiled binned Poisson model of "
+                              f"{len(self.parts)} experiments"
+                              + (f", {', '.join(self.names)} shared (one parameter)"
+                                 if self.names else ", no parameter shared"),
+                "shared": list(self.names), "parts": [p.describe() for p in self.parts]}
+
+
+def profile_timing(lik, mu_max: float, grid: int, repeat: int) -> dict:
+    """Seconds per grid point of the compiled profile of ``lik`` and of one scipy fit of it.
+
+    For the ``bench`` hook of a kind whose likelihood is a :class:`BinnedPoisson`: the (e, mu)
+    plane on a ``grid`` x ``grid`` square from 0 to ``mu_max`` (mu_B), median of ``repeat``
+    runs after one call that compiles or loads the kernels; then the same deviance minimised
+    by ``scipy.optimize.minimize`` (L-BFGS-B, numerical gradient, the nuisances' bounds) at
+    mu_e = mu_max / 2, as a hand-written fit would do. Returns ``seconds_per_point``,
+    ``scipy_fit_s``, their ``ratio``, ``grid`` and the number of profiled ``nuisances``.
+    """
+    import statistics
+    import time
+
+    from scipy.optimize import minimize
+
+    from ..kernels.poisson import deviance
+
+    plane = lik.plane("e", "mu")
+    mu = np.linspace(0.0, mu_max, grid)
+    out = np.empty((grid, grid))
+    plane.evaluate(mu[:2], mu[:2], out[:2, :2])  # compile or load
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        plane.evaluate(mu, mu, out)
+        times.append(time.perf_counter() - t0)
+    per_point = statistics.median(times) / grid**2
+    theta0, free = plane.theta0.copy(), plane.free
+    theta0[lik.i_u] = (0.5 * mu_max / plane.scale) ** 2
+    idx = np.flatnonzero(free)
+    lo, hi = plane.model.lo[idx], plane.model.hi[idx]
+    bounds = list(zip(np.where(np.isfinite(lo), lo, None), np.where(np.isfinite(hi), hi, None),
+                      strict=True))
+
+    def f(x):
+        th = theta0.copy()
+        th[idx] = x
+        return deviance(th, plane.model)
+
+    n_fit = 3 if repeat == 1 else 10
+    t0 = time.perf_counter()
+    for _ in range(n_fit):
+        minimize(f, theta0[idx], method="L-BFGS-B", bounds=bounds)
+    scipy_s = (time.perf_counter() - t0) / n_fit
+    return {"grid": grid, "seconds_per_point": per_point, "scipy_fit_s": scipy_s,
+            "ratio": scipy_s / per_point, "nuisances": int(idx.size)}
+
+
+# -- the significance of a signal: a nested test -------------------------------------------------
+
+@dataclass(frozen=True)
+class Significance:
+    """A nested test of a signal against its absence in a binned Poisson likelihood.
+
+    ``q0`` = D(signal parameters at 0) - D(best fit), every other parameter profiled in both
+    and everything else (fixed components included) the same in both hypotheses (S1).
+    ``z`` = sqrt(q0), Wilks with one parameter on its boundary (Chernoff: q0 follows
+    chi2_1 / 2 plus a point mass at 0, so p = Phi(-sqrt(q0))). With toys: ``n_toys``
+    pseudo-experiments from the null's best fit (auxiliary measurements fluctuated), ``p_toys``
+    = the fraction with q0 >= the observed one, ``p_toys_error`` its binomial error and
+    ``z_toys`` = Phi^-1(1 - p_toys) (NaN when no toy reaches q0: then p < 1 / n_toys).
+    """
+
+    signal: tuple[str, ...]
+    q0: float
+    z: float
+    d_null: float
+    d_best: float
+    n_toys: int = 0
+    seed: int = 0
+    n_exceeding: int = 0
+    n_failed: int = 0
+
+    @property
+    def p_value(self) -> float:
+        """Asymptotic p-value, Phi(-sqrt(q0))."""
+        from scipy import stats
+
+        return float(stats.norm.sf(self.z))
+
+    @property
+    def p_toys(self) -> float:
+        return self.n_exceeding / self.n_toys if self.n_toys else float("nan")
+
+    @property
+    def p_toys_error(self) -> float:
+        """Binomial error of :attr:`p_toys` (with p -> 1/N when no toy exceeds)."""
+        if not self.n_toys:
+            return float("nan")
+        p = max(self.n_exceeding, 1) / self.n_toys
+        return float(np.sqrt(p * (1.0 - p) / self.n_toys))
+
+    @property
+    def z_toys(self) -> float:
+        from scipy import stats
+
+        if not self.n_toys or not self.n_exceeding:
+            return float("nan")
+        return float(stats.norm.isf(self.p_toys))
+
+    @property
+    def z_toys_error(self) -> float:
+        """Error of :attr:`z_toys` from that of the p-value: dp / phi(z)."""
+        from scipy import stats
+
+        z = self.z_toys
+        return float(self.p_toys_error / stats.norm.pdf(z)) if np.isfinite(z) else float("nan")
+
+    @property
+    def z_toys_bound(self) -> float:
+        """Phi^-1(1 - 1/N): the toys show z above this when none of them reaches q0."""
+        from scipy import stats
+
+        return float(stats.norm.isf(1.0 / self.n_toys)) if self.n_toys else float("nan")
+
+    def text(self) -> str:
+        """One phrase: '3.25 sigma (asymptotic), 3.2(1) sigma from 10000 toys'."""
+        out = f"{self.z:.2f} sigma (asymptotic)"
+        if self.n_toys:
+            if self.n_exceeding:
+                out += (f", {self.z_toys:.2f} +- {self.z_toys_error:.2f} sigma from "
+                        f"{self.n_toys} toys")
+            else:
+                out += (f", > {self.z_toys_bound:.2f} sigma from {self.n_toys} toys (none "
+                        "reached q0)")
+        return out
+
+    def to_dict(self) -> dict:
+        out = {"signal_parameters": list(self.signal), "q0": self.q0,
+               "significance_sigma": self.z, "p_value": self.p_value,
+               "minus2lnL_null": self.d_null, "minus2lnL_best": self.d_best}
+        if self.n_toys:
+            out["toys"] = {"n": self.n_toys, "seed": self.seed,
+                           "n_q0_at_least_observed": self.n_exceeding,
+                           "p_value": self.p_toys, "p_value_error": self.p_toys_error,
+                           "significance_sigma": self.z_toys,
+                           "significance_sigma_error": self.z_toys_error,
+                           "significance_lower_bound": (self.z_toys_bound
+                                                        if not self.n_exceeding else None),
+                           "fits_not_converged": self.n_failed}
+        return out
+
+
+def _q0(model, theta_best, free, theta_null, free_null) -> tuple[float, float, float, object,
+                                                               object, int]:
+    """(q0, D_null, D_best, theta_null_hat, theta_best_hat, failures) of one dataset."""
+    from ..kernels.poisson import CONVERGED, profile
+
+    d1, th1, _, s1 = profile(theta_best, free, model)
+    d0, th0, _, s0 = profile(theta_null, free_null, model)
+    if d0 < d1:  # the null is nested: the best fit cannot be worse; start it from the null
+        d1b, th1b, _, s1b = profile(th0, free, model)
+        if d1b < d1:
+            d1, th1, s1 = d1b, th1b, s1b
+    failed = int(s0 != CONVERGED) + int(s1 != CONVERGED)
+    return max(d0 - d1, 0.0), float(d0), float(d1), th0, th1, failed
+
+
+def nested_significance_of_model(model, theta, free, signal: tuple[int, ...], names=None, *,
+                                 toys: int = 0, seed: int = 0, scale: float = 1.0
+                                 ) -> Significance:
+    """The nested test (S1) of a :class:`~cevns_scan.kernels.poisson.PoissonModel`.
+
+    ``theta``, ``free``: the start and free mask of the best fit (the signal parameters
+    ``signal``, indices, among the free ones); the null sets them to 0 and fixes them, and
+    changes nothing else. ``toys`` > 0 adds the toy-based p-value: pseudo-experiments drawn
+    from the null's best fit (Poisson counts; the centres of the constrained parameters
+    fluctuated around it), toy k from ``SeedSequence(seed, spawn_key=(k,))``, each fitted
+    under both hypotheses from the data's fits.
+    """
+    signal = tuple(int(i) for i in signal)
+    names = tuple(names) if names is not None else tuple(f"theta[{i}]" for i in signal)
+    theta = np.array(theta, dtype=float)
+    free = np.array(free, dtype=bool)
+    if not all(free[i] for i in signal):
+        raise InputError(f"the signal parameters {', '.join(names)} must be free in the best "
+                         "fit of a significance test")
+    theta_null, free_null = theta.copy(), free.copy()
+    theta_null[list(signal)] = 0.0
+    free_null[list(signal)] = False
+    q0, d0, d1, th0, th1, _ = _q0(model, theta, free, theta_null, free_null)
+    if toys <= 0:
+        return Significance(names, float(q0), float(np.sqrt(q0)), d0, d1)
+    from ..kernels.poisson import CONVERGED, profile
+
+    sampler = PoissonToys(model, th0, free_null, scale)
+    exceed = failed = 0
+    for k in range(int(toys)):
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(k,))))
+        counts, centres = sampler.draw(th0, rng, 1)
+        toy = model._replace(n_obs=counts[0], centre=centres[0])
+        t0, _, _, s0 = profile(th0, free_null, toy)
+        t1, _, _, s1 = profile(th1, free, toy)
+        if t0 < t1:
+            t1b, _, _, s1b = profile(th0, free, toy)  # the null's fit is a start of the best
+            if t1b < t1:
+                t1, s1 = t1b, s1b
+        failed += int(s0 != CONVERGED) + int(s1 != CONVERGED)
+        exceed += int(max(t0 - t1, 0.0) >= q0)
+    return Significance(names, float(q0), float(np.sqrt(q0)), d0, d1, int(toys), int(seed),
+                        exceed, failed)
+
+
+def nested_significance(lik, signal, *, toys: int = 0, seed: int = 0, **options
+                        ) -> Significance:
+    """The significance of a signal in a :class:`BinnedPoisson` likelihood at mu = 0 (S1).
+
+    ``signal``: the name(s) of the rate parameter(s) that switch the signal off at 0 (e.g.
+    ``"flux_8B"`` for solar 8B CEvNS, a CEvNS normalisation for a beam experiment); they must
+    be free in the likelihood's fit with ``options`` (e.g. XENONnT's ``flux="free"``).
+    Everything else, fixed components included, is the same in both hypotheses. ``toys`` > 0
+    adds the toy-based p-value (:func:`nested_significance_of_model`).
+    """
+    names = (signal,) if isinstance(signal, str) else tuple(signal)
+    index = tuple(lik.parameter_index(n) for n in names)
+    zero = np.zeros_like(lik.mm_all()[..., 0])
+    model = lik.kernel_model(zero, zero, **options)
+    theta, free = lik.start(**options)
+    if not all(free[i] for i in index):
+        raise InputError(f"parameter(s) {', '.join(names)} are not free in this fit, so their "
+                         "significance cannot be tested; free them (e.g. no constraint)")
+    return nested_significance_of_model(model, theta, free, index, names, toys=toys, seed=seed,
+                                        scale=lik.scale)

@@ -17,7 +17,9 @@ share a name and fits each group with one parameter for it:
 * two likelihoods that can merge into one model (``merge(other, names)`` returns the joint
   likelihood, or None) are merged, e.g. two binned Poisson models in one compiled profile.
 
-Groups without shared names are independent: their -2 ln L add up (:class:`SumLikelihood`).
+Groups without shared names are independent: their -2 ln L add up (:class:`SumLikelihood`;
+its toys merge the parts into one compiled model with nothing shared, the same statistic,
+so that a toy's global fit over the plane is one compiled fit).
 A group whose likelihoods offer no way to share is refused with a one-line error naming them.
 """
 
@@ -74,6 +76,9 @@ class SharedQuadraticLikelihood:
 
     def mu_scale(self, flavour: str) -> float:
         return min(self.provider.mu_scale(flavour), self.absorber.mu_scale(flavour))
+
+    def constrains(self, flavour: str) -> bool:
+        return any(_constrains(p, flavour) for p in (self.provider, self.absorber))
 
     def moment_rank(self, flavour_x: str, flavour_y: str) -> int:
         return joint_rank((self.provider, self.absorber), flavour_x, flavour_y)
@@ -132,11 +137,29 @@ class SumLikelihood:
         return float(sum(p.statistic(mu) for p in self.parts))
 
     def toys(self, flavour_x: str, flavour_y: str):
-        raise InputError("the Neyman construction of several independent experiments is not "
-                         "available here; run it on each experiment alone")
+        """Toys of the independent parts merged into one compiled model (same statistic; a
+        toy's global fit over the plane must be one fit of all parts together)."""
+        merged = _merge_independent(list(self.parts))
+        if len(merged) != 1:
+            raise InputError("the Neyman construction of these experiments together is not "
+                             "available (their likelihoods cannot be merged into one compiled "
+                             "fit: e.g. a Gaussian pull chi2 with a Poisson likelihood); run it "
+                             "on the binned Poisson experiments, or on each alone")
+        return merged[0].toys(flavour_x, flavour_y)
 
     def mu_scale(self, flavour: str) -> float:
-        return min(p.mu_scale(flavour) for p in self.parts)
+        scales = []
+        for p in self.parts:
+            try:
+                scales.append(p.mu_scale(flavour))
+            except InputError:
+                continue
+        if not scales:
+            raise InputError(f"no experiment of the fit constrains mu_{flavour}")
+        return min(scales)
+
+    def constrains(self, flavour: str) -> bool:
+        return any(_constrains(p, flavour) for p in self.parts)
 
     def moment_rank(self, flavour_x: str, flavour_y: str) -> int:
         return joint_rank(self.parts, flavour_x, flavour_y)
@@ -149,12 +172,25 @@ class SumLikelihood:
                 "parts": [p.describe() for p in self.parts]}
 
 
+def _constrains(lik, flavour: str) -> bool:
+    """Whether a likelihood constrains ``flavour`` (its ``constrains``, else its mu_scale)."""
+    test = getattr(lik, "constrains", None)
+    if test is not None:
+        return bool(test(flavour))
+    try:
+        lik.mu_scale(flavour)
+    except InputError:
+        return False
+    return True
+
+
 def _stacked_columns(parts, flavour_x: str, flavour_y: str):
     """The parts' magnetic-moment template columns (n, 2) stacked, or None if one lacks them."""
     cols = [getattr(p, "moment_columns", None) for p in parts]
     if any(c is None for c in cols):
         return None
     blocks = [c(flavour_x, flavour_y) for c in cols]
+    blocks = [b for b in blocks if b is not None and np.abs(b).max() > 0] or blocks
     if any(b is None for b in blocks):
         return None
     return np.vstack([b / max(np.abs(b).max(), 1e-300) for b in blocks])
@@ -266,6 +302,9 @@ class QuadraticSumLikelihood:
         raise InputError(f"the Neyman construction of several experiments sharing {self.name} "
                          "is not available; run it on each experiment alone")
 
+    def constrains(self, flavour: str) -> bool:
+        return any(_constrains(p, flavour) for p in self.parts)
+
     def mu_scale(self, flavour: str) -> float:
         return min(p.mu_scale(flavour) for p in self.parts)
 
@@ -337,6 +376,22 @@ def _combine_group(group: list):
                 "it; fit them separately")
         joined = result
     return joined
+
+
+def _merge_independent(parts: list) -> list:
+    """Independent likelihoods merged into one compiled model where they can be (binned
+    Poisson ones, at most one of them morphing), nothing shared; the others stay apart."""
+    out: list = []
+    for part in parts:
+        for k, other in enumerate(out):
+            merge = getattr(other, "merge", None)
+            joined = merge(part, ()) if merge is not None else None
+            if joined is not None:
+                out[k] = joined
+                break
+        else:
+            out.append(part)
+    return out
 
 
 def combine(likelihoods):

@@ -13,8 +13,8 @@ Writing a new kind: ``docs/experiments.md`` and the worked example
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -71,6 +71,50 @@ class Toys(Protocol):
     def with_data(self, observation: np.ndarray, auxiliary: np.ndarray) -> Toys:
         """The same model with one pseudo-experiment as the data (for coverage)."""
 
+    # Optional hooks of toys (expected limits, :mod:`cevns_scan.expected`):
+    #
+    # asimov(u0, v0) -> (observation, auxiliary)
+    #     The expected data at (u0, v0): the model's expectation with the nuisances at their
+    #     conditional fit to the data, the auxiliary centres at the fitted values.
+    # draw_data(u0, v0, rng, n) -> (observation, auxiliary)
+    #     ``pseudo_data`` without the statistics (cheaper); the same draws for the same rng.
+    # data_plane() -> PlaneStatistic
+    #     -2 ln L of the toys' own data (``with_data``) on the plane, nuisances profiled.
+
+    # Optional (the toy goodness of fit, :mod:`cevns_scan.goodness`, needs it):
+    #
+    # def minima(self, u0, v0, rng, n) -> np.ndarray:
+    #     """The global minimum over u, v >= 0 of -2 ln L (nuisances profiled) of each of
+    #     ``n`` toys drawn at (u0, v0) as :meth:`statistics` draws them: the goodness-of-fit
+    #     statistic of the saturated-model comparison, toy by toy."""
+
+
+class NuisanceFit(NamedTuple):
+    """One nuisance parameter at a fit (:meth:`Likelihood.nuisances_at`).
+
+    ``value`` the fitted value; ``centre`` and ``sigma`` its Gaussian constraint (``sigma``
+    0 or infinite: unconstrained, no pull); ``error`` its 1-sigma uncertainty at the fixed
+    moments (NaN when the likelihood does not compute it); ``lower`` the smallest physical
+    value (a fit below it is unphysical, e.g. a negative background); ``unit`` of value,
+    centre, sigma and error ("" for a factor or a pull in units of its sigma).
+    """
+
+    value: float
+    centre: float
+    sigma: float
+    error: float = float("nan")
+    lower: float = float("-inf")
+    unit: str = ""
+
+    @property
+    def constrained(self) -> bool:
+        return bool(0.0 < self.sigma < float("inf"))
+
+    @property
+    def pull(self) -> float:
+        """(value - centre) / sigma, NaN when unconstrained."""
+        return (self.value - self.centre) / self.sigma if self.constrained else float("nan")
+
 
 @runtime_checkable
 class Response(Protocol):
@@ -89,6 +133,9 @@ class Likelihood(Protocol):
     #: Nuisance parameters fitted without a constraint (they reduce the degrees of freedom).
     n_unconstrained: int
     #: A caveat on the asymptotic goodness of fit ("" when the chi2 distribution holds).
+    #: A non-empty note (e.g. Poisson bins with few events) means that no asymptotic p-value
+    #: is reported: the chi2 distribution of -2 ln L does not hold, and a p-value must come
+    #: from toys (:func:`cevns_scan.goodness.toy_goodness_of_fit`).
     gof_note: str
     #: Names of nuisance parameters this likelihood can share with others in a joint fit
     #: (e.g. ``"flux_8B"``): experiments that declare the same name get one parameter.
@@ -112,6 +159,24 @@ class Likelihood(Protocol):
     def describe(self) -> dict:
         """What run.json records about this likelihood (nuisances, widths, choices)."""
 
+    # Optional hooks (generic code looks for them with getattr):
+    #
+    # sm_measurement(toys: int = 0, seed: int = 0) -> measurement
+    #     The experiment's Standard-Model measurement at mu = 0 (a signal strength or flux
+    #     with its interval and the signal's significance, a nested test), with ``toys`` > 0
+    #     pseudo-experiments for a toy-based significance. The object has ``summary_line()``
+    #     (one line for the printed summary) and ``to_dict()`` (JSON types).
+
+    # Optional hooks, used when present (generic code checks with getattr):
+    #
+    # def nuisances_at(self, mu) -> dict[str, NuisanceFit]:
+    #     """The nuisance parameters profiled at (mu_e, mu_mu, mu_tau) in mu_B, by name, with
+    #     their constraints (the best-fit nuisances and pulls of limits.json)."""
+    #
+    # def moment_columns(self, flavour_x, flavour_y) -> np.ndarray | None:
+    #     """(n, 2): the two moments' signal templates over all bins; for the rank of joint
+    #     fits and the weights of a one-direction plane (None when not available)."""
+
 
 @dataclass(frozen=True)
 class DatasetCommand:
@@ -119,6 +184,8 @@ class DatasetCommand:
 
     ``add_arguments(parser)`` declares its options on an argparse parser; ``run(args)`` does
     the work and returns the exit code. Library errors raised inside are printed as one line.
+    ``inputs`` lists its input-path options as (argparse dest, option) pairs: an output that
+    resolves to one of them is refused (:func:`cevns_scan.cli.input_paths`).
     """
 
     name: str
@@ -126,6 +193,22 @@ class DatasetCommand:
     example: str
     add_arguments: Any
     run: Any
+    inputs: tuple = ()
+
+
+@dataclass(frozen=True)
+class Variation:
+    """One modelling choice varied (``cevns-scan systematics``, :mod:`cevns_scan.systematics`).
+
+    ``overrides`` are config keys (``section -> key -> value``) applied before the analysis is
+    built; ``transform`` (or None) maps the built :class:`Experiment` of the kind to the varied
+    one (e.g. a likelihood with a nuisance parameter held fixed).
+    """
+
+    name: str
+    description: str
+    overrides: Mapping = field(default_factory=dict)
+    transform: Any = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +262,25 @@ class ExperimentKind(Protocol):
         File names (or glob patterns) it writes into a results folder.
     dataset_commands : tuple of DatasetCommand
         Its ``cevns-scan dataset`` subcommands.
+
+    Notes
+    -----
+    Optional hooks (the registry does not require them; generic code looks them up with
+    ``getattr``):
+
+    ``check_config(config) -> None``
+        Cross-key checks of its own sections in a validated config; raises a one-line
+        :class:`~cevns_scan.errors.InputError` naming the config source and key.
+    ``bench(quick: bool, repeat: int) -> dict``
+        Its own measurements for ``cevns-scan bench`` (template build, naive baselines, the
+        per-point cost of its likelihood ...), on its built-in data; ``quick`` asks for small
+        sizes (seconds), ``repeat`` for the number of repeated runs whose median is taken.
+        Returns ``{"rows": [dict, ...], "lines": [str, ...]}``: ``rows`` go into the JSON
+        under ``experiments.<name>`` (JSON types, each with a ``"quantity"`` key), ``lines``
+        are printed in the table, indented by the caller.
+
+    A worked example of a kind from another package: ``examples/counting_experiment/``,
+    walked through in ``docs/experiments.md`` ("Writing an experiment").
     """
 
     name: str
@@ -217,3 +319,10 @@ class ExperimentKind(Protocol):
     def warnings(self, experiment: Experiment, analysis) -> list[str]:
         """Caveats about the inputs (one line each, with the fix), e.g. a germanium quenching
         factor used with another target."""
+
+    # Optional hooks (generic code looks for them with getattr):
+    #
+    # systematics(config) -> sequence of Variation
+    #     The kind's modelling choices worth varying, relative to ``config`` (efficiency,
+    #     yields, flavour probabilities, spectra, widths ...): ``cevns-scan systematics``
+    #     refits with each (:mod:`cevns_scan.systematics`).

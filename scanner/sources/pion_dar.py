@@ -288,3 +288,117 @@ def fluence_per_cm2(nu_per_flavour_per_pot: float, pot: float, distance_m: float
                          f"distance {distance_m!r} m must all be finite and > 0")
     distance_cm = distance_m * CM_PER_M
     return nu_per_flavour_per_pot * pot / (4.0 * math.pi * distance_cm * distance_cm)
+
+
+# -- the Source of the physics model --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PionDARSource:
+    """A pi-DAR beam seen by one detector: the :class:`~cevns_scan.sources.Source` protocol.
+
+    The components' ``flux`` is the fluence of each flavour at the detector, r N_POT /
+    (4 pi L^2) in cm^-2 (P9), so ``exposure_seconds`` = 1 and rates come out in events per kg
+    of target over the whole exposure. ``frac_sigma`` is the fractional 1-sigma of r (the
+    neutrino yield per proton; the same for all three flavours, fully correlated).
+
+    Attributes
+    ----------
+    nu_per_flavour_per_pot, pot, distance_m : float
+        r, N_POT and L of (P9).
+    frac_sigma : float
+        Fractional 1-sigma of r.
+    beam : BeamTiming
+        The POT trace in the detector's clock (P4).
+    components : tuple of FluxComponent
+        prompt nu_mu, delayed nu_e, delayed anti-nu_mu (:data:`COMPONENTS`), or a subset.
+    """
+
+    nu_per_flavour_per_pot: float
+    pot: float
+    distance_m: float
+    frac_sigma: float
+    beam: BeamTiming
+    components: tuple
+
+    name = "pion-dar"
+    exposure_seconds = 1.0
+
+    @property
+    def component_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.components)
+
+    def flavour_weights(self, component) -> tuple[float, float, float]:
+        """(w_e, w_mu, w_tau): nu_mu and anti-nu_mu carry mu_mu, nu_e carries mu_e."""
+        return tuple(float(w) for w in _DAR[component.name].mm_weights)
+
+    def split_flavours(self, model, component, evaluate, mm_all, factor: float = 1.0):
+        """Constant weights: the magnetic-moment part times :meth:`flavour_weights`."""
+        from . import constant_split
+
+        return constant_split(mm_all, self.flavour_weights(component))
+
+    def timing(self, component) -> str:
+        """``"prompt"`` or ``"delayed"``."""
+        return _DAR[component.name].timing
+
+    def time_fractions(self, component, t_lo_us, t_hi_us) -> np.ndarray:
+        """Fractions of the component's neutrinos arriving in [t_lo[k], t_hi[k]] (P7, P8)."""
+        lo = np.atleast_1d(np.asarray(t_lo_us, dtype=float))
+        hi = np.atleast_1d(np.asarray(t_hi_us, dtype=float))
+        if lo.shape != hi.shape or np.any(hi <= lo):
+            raise InputError("time bins need matching lower and upper edges with t_lo < t_hi")
+        t = self.timing(component)
+        return arrival_cdf(hi, t, self.beam) - arrival_cdf(lo, t, self.beam)
+
+    def with_components(self, names) -> PionDARSource:
+        unknown = [n for n in names if n not in self.component_names]
+        if unknown:
+            raise InputError(f"unknown pi-DAR component(s) {', '.join(unknown)}; use names from "
+                             f"{', '.join(self.component_names)}")
+        return PionDARSource(self.nu_per_flavour_per_pot, self.pot, self.distance_m,
+                             self.frac_sigma, self.beam,
+                             tuple(c for c in self.components if c.name in names))
+
+    def with_beam(self, beam: BeamTiming) -> PionDARSource:
+        """The same source with another POT trace (a timing offset, another detector clock)."""
+        return PionDARSource(self.nu_per_flavour_per_pot, self.pot, self.distance_m,
+                             self.frac_sigma, beam, self.components)
+
+    def describe(self) -> dict:
+        return {"source": "pion decay at rest (prompt nu_mu line, Michel nu_e and anti-nu_mu)",
+                "nu_per_flavour_per_pot": self.nu_per_flavour_per_pot,
+                "nu_per_flavour_per_pot_frac_sigma": self.frac_sigma, "pot": self.pot,
+                "distance_m": self.distance_m,
+                "fluence_per_flavour_cm2": fluence_per_cm2(self.nu_per_flavour_per_pot,
+                                                            self.pot, self.distance_m),
+                "beam_mean_us": self.beam.mean_us, "beam_sigma_us": self.beam.sigma_us}
+
+
+#: The three chain neutrinos by name (their spectra are built once, lazily).
+class _Chain(dict):
+    def __missing__(self, name):
+        for comp in components():
+            self[comp.name] = comp
+        if name not in self:
+            raise InputError(f"unknown pi-DAR component {name!r}; use one of "
+                             f"{', '.join(COMPONENTS)}")
+        return self[name]
+
+
+_DAR = _Chain()
+
+
+def pion_dar_source(nu_per_flavour_per_pot: float, pot: float, distance_m: float,
+                    frac_sigma: float, beam: BeamTiming,
+                    n_nodes: int = MICHEL_NODES) -> PionDARSource:
+    """The :class:`PionDARSource` of an experiment: its yield, exposure, distance and clock."""
+    from . import FluxComponent
+
+    fluence = fluence_per_cm2(nu_per_flavour_per_pot, pot, distance_m)
+    comps = []
+    for dar in components(n_nodes):
+        s = dar.spectrum
+        comps.append(FluxComponent(dar.name, fluence, float(frac_sigma), s.e, s.f, s.cum,
+                                   s.line_e, s.line_b))
+    return PionDARSource(float(nu_per_flavour_per_pot), float(pot), float(distance_m),
+                         float(frac_sigma), beam, tuple(comps))

@@ -45,10 +45,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...errors import InputError
 from .._coherent import count_interval, profile_grid
+from ..binned_poisson import BinnedPoisson
 
 #: Rate multipliers r_0 .. r_9 of (L1), in the kernel's order.
-RATE_PARAMETERS = ("cevns", "flux", "steady_state", "brn", "delayed_brn", "brn_energy",
+RATE_PARAMETERS = ("cevns", "flux_sns", "steady_state", "brn", "delayed_brn", "brn_energy",
                    "brn_time_mean", "brn_time_width", "cevns_f90", "cevns_time_mean")
 #: All kernel parameters: the rates, two (unused) shape parameters, u and v.
 PARAMETERS = (*RATE_PARAMETERS, "s0", "s1", "u", "v")
@@ -81,7 +83,7 @@ class SMFit:
 
 
 @dataclass(frozen=True)
-class ArgonLikelihood:
+class ArgonLikelihood(BinnedPoisson):
     """The likelihood arrays of (L1) and the fits built on them.
 
     Attributes
@@ -205,7 +207,7 @@ class ArgonLikelihood:
                           np.zeros(len(tmpl), bool), coef, mult, [0.0], [0.0], centre, sigma,
                           lo, hi)
 
-    def start(self, sm_fit: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    def start(self, sm_fit: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Start (the prior centres, u = v = 0) and the free mask.
 
         SM fit: r_cevns free, r_flux fixed at 1 (degenerate with r_cevns; it changes the
@@ -218,6 +220,54 @@ class ArgonLikelihood:
         free[[I_S0, I_S1, I_U, I_V]] = False
         free[I_FLUX if sm_fit else I_CEVNS] = False
         return theta, free
+
+    # -- the Likelihood interface (the rest comes from BinnedPoisson) ------------------------
+
+    #: Prefix of this likelihood's own parameters in a merged model.
+    label = "coherent_ar"
+    #: All kernel parameters in order.
+    parameters = PARAMETERS
+    #: mu_B of the kernel's unit u, v.
+    scale = MU_UNIT
+    #: One neutrino flux for every detector at the SNS: a joint fit shares it by this name.
+    shared = ("flux_sns",)
+    #: A few events per bin: the chi2 distribution of -2 ln L is only indicative.
+    gof_note = ("Poisson bins with few events: the chi2 distribution of -2 ln L is only "
+                "indicative here")
+    #: Nuisances without a constraint in a magnetic-moment scan (r_cevns is fixed there).
+    n_unconstrained = 0
+
+    @property
+    def n_data(self) -> int:
+        return int(self.observed.size)
+
+    def mm_all(self) -> np.ndarray:
+        """Magnetic-moment events per unit u = (mu / MU_UNIT)^2 of (e, mu, tau), (B, 3)."""
+        return self.templates.mm.sum(axis=0) * MU_UNIT**2
+
+    def mu_scale(self, flavour: str) -> float:
+        """Where the magnetic-moment events reach the square root of all events (mu_B)."""
+        signal = float(self._mm(flavour).sum()) / MU_UNIT**2
+        if not signal > 0:
+            raise InputError(f"the mu_{flavour} templates vanish: this experiment does not "
+                             f"constrain mu_{flavour}")
+        return (float(self.observed.sum()) ** 0.5 / signal) ** 0.5
+
+    def describe(self) -> dict:
+        p = self.release.parameters
+        return {
+            "likelihood": "extended binned Poisson (Baker-Cousins deviance) over the 12 x 8 x 10 "
+                          "(energy, F90, time) bins of CENNS-10 Analysis A, constrained "
+                          "nuisances profiled by the compiled Newton method",
+            "parameters": list(PARAMETERS[:I_S0]),
+            "cevns_template": ("computed (pi-DAR source, quenching, resolution, acceptance)"
+                               if self.cevns_source == "computed" else "the release's cevnspdf"),
+            "flux_sns": f"1 +- {p.nu_per_flavour_per_pot_sigma / p.nu_per_flavour_per_pot:g} "
+                        "(nu per flavour per POT, shared by name with other SNS detectors)",
+            "priors_events": {k: list(v) for k, v in p.predicted.items()},
+            "shape_systematics": list(SHAPE_NUISANCES),
+            "shape_bound": self.shape_bound(),
+        }
 
     # -- fits ------------------------------------------------------------------------------
 

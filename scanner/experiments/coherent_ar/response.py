@@ -24,8 +24,11 @@ The T integral uses Gauss-Legendre panels (T_hi/T_lo <= 1.05, cut at every kinem
 point) from :data:`T_MIN_KEV` to the largest recoil: recoils below 0.05 keV_nr (E_ee = 0.012
 keV_ee) do not reach the acceptance, and starting at 0.01 keV_nr changes the SM counts by
 < 1e-12 and the magnetic-moment counts by < 1e-9 (tests/test_coherent_ar.py). Argon is the
-natural isotope mixture (99.6 % Ar-40); ``argon40_only=True`` gives Ar-40 alone, 0.08 % more
-SM counts: negligible beside the 13 % uncertainty of the prediction.
+analysis's target model (one effective nucleus of the standard atomic weight by default, the
+natural isotopes, 99.6 % Ar-40, with ``isotopes = "natural"``): the two differ by 0.33 % in
+the SM counts, negligible beside the 13 % uncertainty of the prediction. The weak couplings
+are the analysis's too (tree level for the paper's preset; the radiatively corrected ones of
+the modern preset, which COHERENT's prediction uses, give about 2.6 % more events).
 
 The bin conventions were checked against the release: our time marginal of (A1) matches that
 of ``cevnspdf.txt`` with the bin edges -0.1, 0.4, ..., 4.9 us (centres +- 0.25 us) and t = 0
@@ -40,13 +43,10 @@ import numpy as np
 from scipy.special import ndtr
 
 from ...sources import pion_dar
-from .._coherent import compound_nuclei, kinematic_breaks_kev, recoil_density, recoil_quadrature
+from .._coherent import recoil_spectra
 
 #: Lower end of the recoil integral (keV_nr).
 T_MIN_KEV = 0.05
-
-#: Weak couplings of the prediction (COHERENT uses the radiatively corrected values).
-DEFAULT_COUPLINGS = "radiative"
 
 
 @dataclass(frozen=True)
@@ -152,58 +152,54 @@ def f90_distribution(release) -> np.ndarray:
     return out
 
 
-def argon_nuclei(couplings: str = DEFAULT_COUPLINGS, argon40_only: bool = False):
-    """The argon nuclei per kg: natural isotopes, or Ar-40 alone at its own molar mass."""
-    nuclei = compound_nuclei({"Ar": 1}, couplings)
-    if not argon40_only:
-        return nuclei
-    from ...kernels.constants import AMU_MEV, N_AVOGADRO
-    from .._coherent import G_PER_KG, TargetNucleus
-
-    ar40 = next(n for n in nuclei if n.label == "Ar40")
-    return (TargetNucleus("Ar40", G_PER_KG * N_AVOGADRO / (ar40.nucleus.m_n / AMU_MEV),
-                          ar40.nucleus),)
+def argon_source(release, beam: pion_dar.BeamTiming | None = None,
+                 n_michel: int = pion_dar.MICHEL_NODES) -> pion_dar.PionDARSource:
+    """The SNS beam as CENNS-10 sees it: the yaml's nu per flavour per POT (with its
+    uncertainty), POT, distance and POT trace (or ``beam``)."""
+    p = release.parameters
+    beam = beam or pion_dar.BeamTiming(p.pot_mean_us, p.pot_width_us)
+    return pion_dar.pion_dar_source(p.nu_per_flavour_per_pot, p.pot, p.distance_m,
+                                    p.nu_per_flavour_per_pot_sigma / p.nu_per_flavour_per_pot,
+                                    beam, n_michel)
 
 
-def argon_templates(release, couplings: str = DEFAULT_COUPLINGS, argon40_only: bool = False,
-                    beam: pion_dar.BeamTiming | None = None, t_min_kev: float = T_MIN_KEV,
-                    n_michel: int = pion_dar.MICHEL_NODES) -> ArgonTemplates:
+def argon_model(release, model, beam: pion_dar.BeamTiming | None = None):
+    """The analysis ``model`` (couplings, isotope choice) for argon seen by the SNS beam."""
+    return model.with_target("Ar").with_source(argon_source(release, beam))
+
+
+def argon_templates(release, model, t_min_kev: float = T_MIN_KEV) -> ArgonTemplates:
     """The CEvNS expectation (A1) of every pi-DAR component in the release's 960 bins.
 
     Parameters
     ----------
     release : LArRelease
         :func:`cevns_scan.experiments.coherent_ar.release.read_release`.
-    couplings : {"radiative", "tree"}
-    argon40_only : bool
-        Ar-40 alone instead of natural argon.
-    beam : BeamTiming, optional
-        POT trace; default the yaml's (mean 0.44 us, width 0.15 us).
+    model : cevns_scan.model.Model
+        Argon seen by the SNS beam (:func:`argon_model`): couplings and isotopes are the
+        analysis's, the source the release's exposure and POT trace.
     t_min_kev : float
         Lower end of the recoil integral.
-    n_michel : int
-        Nodes of the tabulated Michel spectra.
     """
     p = release.parameters
-    beam = beam or pion_dar.BeamTiming(p.pot_mean_us, p.pot_width_us)
-    comps = pion_dar.components(n_michel)
-    nuclei = argon_nuclei(couplings, argon40_only)
-    breaks = kinematic_breaks_kev(comps, nuclei)
-    t, w = recoil_quadrature(t_min_kev, max(breaks), breaks)
-    fluence = pion_dar.fluence_per_cm2(p.nu_per_flavour_per_pot, p.pot, p.distance_m)
-    sm_t, mm_t = recoil_density(comps, nuclei, t, p.mass_kg, fluence)  # (3, Q), (3, Q, 3)
+    spectra = recoil_spectra(model, p.mass_kg, t_min_kev)
+    t, w = spectra.t_kev, spectra.weights
     e_ee = quenched_kevee(t, p.qf_a, p.qf_b_per_kevnr)
     acc = smeared_acceptance(e_ee, release.energy_edges_kevee, *efficiency_curve(release),
                              p.resolution_a_sqrt_kevee)  # (Q, 12)
-    energy_sm = (sm_t * w) @ acc  # (3, 12)
-    energy_mm = np.einsum("cqf,q,qi->cif", mm_t, w, acc)  # (3, 12, 3)
+    energy_sm = (spectra.sm * w) @ acc  # (C, 12)
+    energy_mm = np.einsum("cqf,q,qi->cif", spectra.mm, w, acc)  # (C, 12, 3)
     f90 = f90_distribution(release)
-    tf = np.stack([pion_dar.time_fractions(release.time_edges_us, c.timing, beam)
-                   for c in comps])  # (3, 10)
-    sm = np.einsum("ci,ij,ck->cijk", energy_sm, f90, tf).reshape(len(comps), -1)
-    mm = np.einsum("cif,ij,ck->cijkf", energy_mm, f90, tf).reshape(len(comps), -1, 3)
-    return ArgonTemplates(tuple(c.name for c in comps), sm, mm, energy_sm, tf, f90, beam,
-                          tuple(n.label for n in nuclei))
+    edges = release.time_edges_us
+    tf = np.stack([model.source.time_fractions(c, edges[:-1], edges[1:])
+                   for c in model.components])  # (C, 10)
+    n_c = len(model.components)
+    sm = np.einsum("ci,ij,ck->cijk", energy_sm, f90, tf).reshape(n_c, -1)
+    mm = np.einsum("cif,ij,ck->cijkf", energy_mm, f90, tf).reshape(n_c, -1, 3)
+    labels = tuple(f"{n.element}{round(n.a_mass)}" if model.target.isotopes == "natural"
+                   else n.element for n in model.target.nuclides)
+    return ArgonTemplates(model.component_names, sm, mm, energy_sm, tf, f90,
+                          model.source.beam, labels)
 
 
 def marginals(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -45,10 +45,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...errors import InputError
 from .._coherent import count_interval, profile_grid
+from ..binned_poisson import BinnedPoisson
 from . import response as R
 
-RATE_PARAMETERS = ("cevns", "flux", "steady_state", "brn", "nin", "quenching_0", "quenching_1",
+RATE_PARAMETERS = ("cevns", "flux_sns", "steady_state", "brn", "nin", "quenching_0", "quenching_1",
                    "efficiency", "timing")
 PARAMETERS = (*RATE_PARAMETERS, "s0", "s1", "u", "v")
 I_CEVNS, I_FLUX, I_SS, I_BRN, I_NIN = range(5)
@@ -110,7 +112,7 @@ class SMFit:
 
 
 @dataclass(frozen=True)
-class CsILikelihood:
+class CsILikelihood(BinnedPoisson):
     """The arrays of (L1) and the fits built on them.
 
     Attributes
@@ -128,19 +130,22 @@ class CsILikelihood:
     variations: dict
 
     @classmethod
-    def build(cls, release, spectra=None, beam=None) -> CsILikelihood:
-        """Compute the nominal templates and all systematic variations."""
-        spectra = spectra or R.recoil_spectra()
-        beam = beam or R.beam_timing_from_nin(release)
-        nominal = R.csi_templates(release, spectra, beam=beam)
+    def build(cls, release, model) -> CsILikelihood:
+        """Compute the nominal templates and all systematic variations.
+
+        ``model`` is CsI seen by the SNS beam (:func:`.response.csi_model`).
+        """
+        spectra = R.csi_spectra(model)
+        beam = model.source.beam
+        nominal = R.csi_templates(release, model, spectra)
         var = {}
         for q in ("model0_plus", "model0_minus", "model1_plus", "model1_minus"):
-            var[q] = R.csi_templates(release, spectra, quenching=q, beam=beam).sm.sum(axis=0)
+            var[q] = R.csi_templates(release, model, spectra, quenching=q).sm.sum(axis=0)
         for e in ("plus", "minus"):
-            var[f"eff_{e}"] = R.csi_templates(release, spectra, efficiency=e,
-                                              beam=beam).sm.sum(axis=0)
+            var[f"eff_{e}"] = R.csi_templates(release, model, spectra,
+                                              efficiency=e).sm.sum(axis=0)
         for sign, name in ((1.0, "time_plus"), (-1.0, "time_minus")):
-            var[name] = R.csi_templates(release, spectra, beam=beam.shifted(
+            var[name] = R.csi_templates(release, model, spectra, beam=beam.shifted(
                 sign * TIMING_SIGMA_US)).sm.sum(axis=0)
         return cls(release, nominal, var)
 
@@ -235,13 +240,61 @@ class CsILikelihood:
                           np.stack(tmpl)[:, None, None, :], np.zeros(len(tmpl), bool), coef,
                           mult, [0.0], [0.0], centre, sigma, lo, hi)
 
-    def start(self, sm_fit: bool = True):
+    def start(self, sm_fit: bool = False):
         """Start values and free mask (as the argon likelihood's)."""
         centre, _, _, _ = self.constraints(sm_fit)
         free = np.ones(len(PARAMETERS), dtype=bool)
         free[[I_S0, I_S1, I_U, I_V]] = False
         free[I_FLUX if sm_fit else I_CEVNS] = False
         return centre.copy(), free
+
+    # -- the Likelihood interface (the rest comes from BinnedPoisson) ------------------------
+
+    #: Prefix of this likelihood's own parameters in a merged model.
+    label = "coherent_csi"
+    #: All kernel parameters in order.
+    parameters = PARAMETERS
+    #: mu_B of the kernel's unit u, v.
+    scale = MU_UNIT
+    #: One neutrino flux for every detector at the SNS: a joint fit shares it by this name.
+    shared = ("flux_sns",)
+    #: A few events per bin: the chi2 distribution of -2 ln L is only indicative.
+    gof_note = ("Poisson bins with few events: the chi2 distribution of -2 ln L is only "
+                "indicative here")
+    #: Nuisances without a constraint in a magnetic-moment scan (r_cevns is fixed there).
+    n_unconstrained = 0
+
+    @property
+    def n_data(self) -> int:
+        return int(R.N_BINS)
+
+    def mm_all(self) -> np.ndarray:
+        """Magnetic-moment events per unit u = (mu / MU_UNIT)^2 of (e, mu, tau), (B, 3)."""
+        return self.nominal.mm.sum(axis=0) * MU_UNIT**2
+
+    def mu_scale(self, flavour: str) -> float:
+        """Where the magnetic-moment events reach the square root of all events (mu_B)."""
+        signal = float(self._mm(flavour).sum()) / MU_UNIT**2
+        if not signal > 0:
+            raise InputError(f"the mu_{flavour} templates vanish: this experiment does not "
+                             f"constrain mu_{flavour}")
+        return (float(self.observed.sum()) ** 0.5 / signal) ** 0.5
+
+    def describe(self) -> dict:
+        return {
+            "likelihood": "extended binned Poisson (Baker-Cousins deviance) over the 8 x 11 "
+                          "(PE, time) bins of the CsI[Na] full dataset, constrained nuisances "
+                          "profiled by the compiled Newton method",
+            "parameters": list(PARAMETERS[:I_S0]),
+            "flux": self.release.flux_used,
+            "flux_sns": f"1 +- {R.FLUX_SIGMA:g} (shared by name with other SNS detectors)",
+            "steady_state": "the anti-coincident sample (PE shape x time efficiency), "
+                            "normalisation 1 +- 1/sqrt(N_AC)",
+            "priors_events": {"brn": [BRN_EVENTS, BRN_SIGMA], "nin": [NIN_EVENTS, NIN_SIGMA]},
+            "shape_systematics": list(SHAPE_NUISANCES),
+            "beam_mean_us": self.nominal.beam.mean_us,
+            "shape_bound": self.shape_bound(),
+        }
 
     # -- fits ------------------------------------------------------------------------------
 

@@ -52,7 +52,7 @@ from scipy.stats import gamma
 from ...errors import InputError
 from ...kernels.constants import KEV_PER_MEV, MEV_PER_KEV
 from ...sources import pion_dar
-from .._coherent import compound_nuclei, kinematic_breaks_kev, recoil_density, recoil_quadrature
+from .._coherent import RecoilSpectra, recoil_spectra
 
 #: Protons on target: 3.198e23, i.e. 13.99 GWh at 983 MeV per proton. The full-dataset
 #: exposure of arXiv:2110.07730 as used by public fitters of the release (Newtrinos.jl,
@@ -100,7 +100,6 @@ T_MIN_KEV = 0.05
 PE_PIECE = 0.5
 TIME_PIECE_US = 0.025
 GL_ORDER = 8
-DEFAULT_COUPLINGS = "radiative"
 
 
 @dataclass(frozen=True)
@@ -239,67 +238,60 @@ def beam_timing_from_nin(release, width_us: float = POT_WIDTH_US) -> pion_dar.Be
     return pion_dar.BeamTiming(float(fit.x[0]), width_us)
 
 
-def csi_nuclei(couplings: str = DEFAULT_COUPLINGS):
-    """Cs-133 and I-127 per kg of CsI."""
-    return compound_nuclei({"Cs": 1, "I": 1}, couplings)
+def csi_source(beam: pion_dar.BeamTiming, n_michel: int = pion_dar.MICHEL_NODES
+               ) -> pion_dar.PionDARSource:
+    """The SNS beam as the CsI[Na] detector saw it: the exposure constants above and the POT
+    trace of the CsI clock (:func:`beam_timing_from_nin`)."""
+    return pion_dar.pion_dar_source(NU_PER_FLAVOUR_PER_POT, POT, DISTANCE_M, FLUX_SIGMA, beam,
+                                    n_michel)
 
 
-@dataclass(frozen=True)
-class RecoilSpectra:
-    """Recoil spectra on the T quadrature, reusable for every detector-model variant."""
-
-    t_kev: np.ndarray
-    weights: np.ndarray
-    sm: np.ndarray  #: (3, Q) per keV_nr
-    mm: np.ndarray  #: (3, Q, 3) per keV_nr per mu_B^2
-    components: tuple
+def csi_model(release, model, beam: pion_dar.BeamTiming | None = None):
+    """The analysis ``model`` (couplings, isotope choice) for CsI (Cs and I nuclei, each with
+    its own Z, N, mass and form factor) seen by the SNS beam."""
+    beam = beam or beam_timing_from_nin(release)
+    return model.with_target("CsI").with_source(csi_source(beam))
 
 
-def recoil_spectra(couplings: str = DEFAULT_COUPLINGS, t_min_kev: float = T_MIN_KEV,
-                   n_michel: int = pion_dar.MICHEL_NODES, pot: float = POT,
-                   nu_per_flavour_per_pot: float = NU_PER_FLAVOUR_PER_POT,
-                   distance_m: float = DISTANCE_M, mass_kg: float = MASS_KG) -> RecoilSpectra:
-    """dN_c/dT of (C1) on Gauss-Legendre recoil nodes (the exposure included)."""
-    comps = pion_dar.components(n_michel)
-    nuclei = csi_nuclei(couplings)
-    breaks = kinematic_breaks_kev(comps, nuclei)
-    t, w = recoil_quadrature(t_min_kev, max(breaks), breaks)
-    fluence = pion_dar.fluence_per_cm2(nu_per_flavour_per_pot, pot, distance_m)
-    sm, mm = recoil_density(comps, nuclei, t, mass_kg, fluence)
-    return RecoilSpectra(t, w, sm, mm, comps)
+def csi_spectra(model, t_min_kev: float = T_MIN_KEV) -> RecoilSpectra:
+    """dN_c/dT of (C1) on Gauss-Legendre recoil nodes for the 14.6 kg of CsI."""
+    return recoil_spectra(model, MASS_KG, t_min_kev)
 
 
-def csi_templates(release, spectra: RecoilSpectra | None = None, quenching: str = "nominal",
-                  efficiency: str = "nominal", beam: pion_dar.BeamTiming | None = None
-                  ) -> CsITemplates:
+def csi_templates(release, model, spectra: RecoilSpectra | None = None,
+                  quenching: str = "nominal", efficiency: str = "nominal",
+                  beam: pion_dar.BeamTiming | None = None) -> CsITemplates:
     """The CEvNS expectation (C1) per pi-DAR component in the (PE, t) bins.
 
     Parameters
     ----------
     release : CsIRelease
+    model : cevns_scan.model.Model
+        CsI seen by the SNS beam (:func:`csi_model`).
     spectra : RecoilSpectra, optional
-        :func:`recoil_spectra` (default: computed with the exposure constants above).
+        :func:`csi_spectra` of ``model`` (computed if not given).
     quenching : str
         A row of ``scintRespCoefficients.txt`` (:data:`.release.QUENCHING_MODELS`).
     efficiency : str
         A row of ``effCoefficients.txt`` (:data:`.release.EFFICIENCY_MODELS`).
     beam : BeamTiming, optional
-        Default :func:`beam_timing_from_nin`.
+        Another POT trace for the arrival times (a timing variation); default the model
+        source's.
     """
-    spectra = spectra or recoil_spectra()
-    beam = beam or beam_timing_from_nin(release)
+    spectra = spectra or csi_spectra(model)
+    source = model.source if beam is None else model.source.with_beam(beam)
     e_ee = quenched_kevee(spectra.t_kev, release.quenching[quenching])
     keep = e_ee > 0
     acc = np.zeros((e_ee.size, N_PE))
     acc[keep] = pe_acceptance(e_ee[keep], release.efficiency[efficiency])
     pe_sm = (spectra.sm * spectra.weights) @ acc  # (3, 8)
     pe_mm = np.einsum("cqf,q,qi->cif", spectra.mm, spectra.weights, acc)
-    tf = np.stack([efficient_time_fractions(TIME_EDGES_US, c.timing, beam)
+    tf = np.stack([efficient_time_fractions(TIME_EDGES_US, source.timing(c), source.beam)
                    for c in spectra.components])
     sm = np.einsum("ci,ck->cik", pe_sm, tf).reshape(len(tf), -1)
     mm = np.einsum("cif,ck->cikf", pe_mm, tf).reshape(len(tf), -1, 3)
-    return CsITemplates(tuple(c.name for c in spectra.components), sm, mm, pe_sm, tf, beam,
-                        quenching, efficiency)
+    return CsITemplates(tuple(c.name for c in spectra.components), sm, mm, pe_sm, tf,
+                        source.beam, quenching, efficiency)
 
 
 def histogram(events: np.ndarray) -> np.ndarray:

@@ -122,6 +122,12 @@ class SpectrumKind:
                              "[spectrum] background_value (a rate >= 0 in events/(keV_ee kg "
                              "day)); or use background = 'free'")
 
+    def bench(self, quick: bool, repeat: int) -> dict:
+        """``cevns-scan bench``: template build and naive baselines (:mod:`.bench`)."""
+        from .bench import bench
+
+        return bench(quick, repeat)
+
     def __repr__(self) -> str:
         return f"<experiment kind {self.name!r}: {self.summary}>"
 

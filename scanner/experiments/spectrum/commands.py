@@ -41,16 +41,19 @@ def add_arguments(d) -> None:
 
 def run(args) -> int:
     """Digitised points -> dataset CSV (``--out``), with the snapping report."""
+    from ...cli import input_paths
     from ...outputs import check_output_file, write_output_file
+    from ...provenance import mark_text
     from .digitize import digitize
 
-    out = check_output_file(args.out, force=args.force)
+    inputs = input_paths(args)
+    out = check_output_file(args.out, force=args.force, inputs=inputs)
     res = digitize(args.points, args.upper, args.bin_width, args.label,
                    first_edge=args.first_edge, max_shift=args.max_shift,
                    exposure_kg_day=args.exposure_kg_day, source=args.source,
                    points_dataset=args.points_dataset, upper_dataset=args.upper_dataset)
     ds = res.dataset
-    write_output_file(out, ds.to_csv().encode(), force=args.force)
+    write_output_file(out, mark_text(ds.to_csv()).encode(), force=args.force, inputs=inputs)
     print(res.summary())
     print(f"wrote {out}: {ds.rate.size} bins {ds.tee_lo[0]:g}-{ds.tee_hi[-1]:g} keV_ee")
     return 0
@@ -58,4 +61,4 @@ def run(args) -> int:
 
 FROM_DIGITIZED = DatasetCommand(
     "from-digitized", "WebPlotDigitizer exports (points, upper error-bar ends) -> dataset CSV",
-    EXAMPLE, add_arguments, run)
+    EXAMPLE, add_arguments, run, inputs=(("points", "--points"), ("upper", "--upper")))

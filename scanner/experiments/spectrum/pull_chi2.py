@@ -18,7 +18,16 @@ import numpy as np
 from ...config import FLAVOURS
 from ...errors import InputError
 from ...kernels.chi2 import chi2_grid, gram_coefficients
-from ...kernels.gaussian_toys import conditional_fit, make_gauss_model, toy_statistics_from
+from ...kernels.gaussian_toys import (
+    conditional_fit,
+    global_fit,
+    make_gauss_model,
+    toy_statistics_from,
+)
+from ..protocols import NuisanceFit
+
+#: Unit of the flat background B and of the rates of eq. 18.
+RATE_UNIT = "events/(keV_ee kg day)"
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,21 @@ class GaussianPlane:
     def evaluate(self, mu_x: np.ndarray, mu_y: np.ndarray, out: np.ndarray) -> None:
         """chi^2 at every (mu_x[i], mu_y[k]) (mu_B) into ``out[i, k]``; one numba call."""
         chi2_grid(mu_x, mu_y, self.coef, out)
+
+
+@dataclass(frozen=True)
+class GaussianDataPlane:
+    """The :class:`~cevns_scan.experiments.PlaneStatistic` of eq. 18 for data ``model.obs``
+    with pull centres ``aux`` (a pseudo-experiment), one compiled conditional fit a point."""
+
+    model: object  # GaussModel
+    aux: np.ndarray
+
+    def evaluate(self, mu_x: np.ndarray, mu_y: np.ndarray, out: np.ndarray) -> None:
+        for i in range(mu_x.size):
+            for k in range(mu_y.size):
+                out[i, k] = conditional_fit(self.model, self.model.obs, self.aux,
+                                            float(mu_x[i]) ** 2, float(mu_y[k]) ** 2)[0]
 
 
 @dataclass(frozen=True)
@@ -66,10 +90,43 @@ class GaussianToys:
         mean = b + ((1.0 + m.sigma[:, None] * xi[:, None]) * (m.sm + u0 * m.mx + v0 * m.my)).sum(0)
         return mean + m.delta * z_bins, xi + z_aux, t
 
+    def _mean(self, u0: float, v0: float):
+        """(expected rates, pull values) with the nuisances at their conditional fit."""
+        _, xi, b = conditional_fit(self.model, self.model.obs, self.aux_obs, float(u0), float(v0))
+        m = self.model
+        mean = b + ((1.0 + m.sigma[:, None] * xi[:, None]) * (m.sm + u0 * m.mx + v0 * m.my)).sum(0)
+        return mean, xi
+
+    def draw_data(self, u0: float, v0: float, rng: np.random.Generator, n: int):
+        """``n`` pseudo-experiments as data, (obs, pull centres), without their statistics
+        (the draws of :meth:`pseudo_data` for the same ``rng``)."""
+        z_bins, z_aux = self.draws(rng, n)
+        mean, xi = self._mean(u0, v0)
+        return mean + self.model.delta * z_bins, xi + z_aux
+
+    def asimov(self, u0: float, v0: float):
+        """The expected data at (u0, v0): (rates, pull centres), the nuisances at their
+        conditional fit to the data."""
+        mean, xi = self._mean(u0, v0)
+        return mean, np.array(xi, dtype=float)
+
+    def data_plane(self) -> GaussianDataPlane:
+        """chi^2 of these toys' own data (with their pull centres) on the plane."""
+        return GaussianDataPlane(self.model, self.aux_obs)
+
     def with_data(self, obs: np.ndarray, aux: np.ndarray) -> GaussianToys:
         """The same model with other data (a pseudo-experiment) as the observation."""
         return GaussianToys(self.model._replace(obs=np.ascontiguousarray(obs)),
                             np.ascontiguousarray(aux))
+
+    def minima(self, u0: float, v0: float, rng: np.random.Generator, n: int) -> np.ndarray:
+        """chi^2_min over u, v >= 0 of ``n`` toys drawn at (u0, v0) (goodness of fit)."""
+        obs, aux, _ = self.pseudo_data(u0, v0, rng, n)
+        out = np.empty(n)
+        for k in range(n):
+            out[k] = global_fit(self.model, np.ascontiguousarray(obs[k]),
+                                np.ascontiguousarray(aux[k]), float(u0), float(v0))[0]
+        return out
 
 
 @dataclass(frozen=True)
@@ -115,6 +172,10 @@ class PullChi2:
     def constraint_sigma(self, name: str) -> float:
         """Fractional 1-sigma of the shared 8B flux (its pull's width in eq. 18)."""
         return float(self.sigma[self.components.index("8B")])
+
+    def constrains(self, flavour: str) -> bool:
+        """True when the moment of ``flavour`` has a signal in some bin."""
+        return bool(np.any(self.mm[:, :, FLAVOURS.index(flavour)] != 0))
 
     def moment_columns(self, flavour_x: str, flavour_y: str) -> np.ndarray:
         """(n, 2): the two moments' templates over components and bins, in units of Delta."""
@@ -165,6 +226,40 @@ class PullChi2:
         out = np.empty((1, 1))
         chi2_grid(np.ones(1), np.zeros(1), coef, out)
         return float(out[0, 0])
+
+    def nuisances_at(self, mu) -> dict[str, NuisanceFit]:
+        """The pulls xi_j and the free background B of eq. 18 at their best fit at ``mu``.
+
+        At fixed mu eq. 18 is linear least squares in theta = (xi_1..xi_J[, B]): with the
+        columns A = [c_1..c_J | 1] (c_ij = sigma_j R_ij(mu)), W = diag(1 / Delta_i^2) and
+        r = O - R(mu) (- B if fixed), the normal equations are M theta = A^T W r with
+        M = A^T W A + diag(1..1[, 0]). chi^2 is quadratic in theta with Hessian 2 M, so the
+        covariance of theta (Delta chi^2 = 1) is M^-1: the ``error`` of each entry (at fixed
+        mu). Names ``xi_<component>`` (centre 0, sigma 1; the flux factor 1 + sigma_j xi_j
+        must stay >= 0) and ``background`` (events/(keV_ee kg day), unconstrained, >= 0).
+        """
+        mu2 = np.asarray(mu, dtype=float) ** 2
+        rates = self.sm + self.mm @ mu2  # (J, n)
+        cols = [self.sigma[j] * rates[j] for j in range(len(self.components))]
+        if self.bg_free:
+            cols.append(np.ones(self.obs.size))
+        a = np.stack(cols, axis=1)
+        w = 1.0 / self.delta**2
+        r = self.obs - rates.sum(axis=0) - (0.0 if self.bg_free else self.bg_value)
+        m = a.T @ (w[:, None] * a)
+        n_comp = len(self.components)
+        m[np.arange(n_comp), np.arange(n_comp)] += 1.0
+        theta = np.linalg.solve(m, a.T @ (w * r))
+        err = np.sqrt(np.diag(np.linalg.inv(m)))
+        out = {}
+        for j, name in enumerate(self.components):
+            if self.sigma[j] > 0:  # a component without uncertainty has no pull (xi = 0)
+                out[f"xi_{name}"] = NuisanceFit(float(theta[j]), 0.0, 1.0, float(err[j]),
+                                                -1.0 / self.sigma[j])
+        if self.bg_free:
+            out["background"] = NuisanceFit(float(theta[-1]), float("nan"), 0.0,
+                                            float(err[-1]), 0.0, RATE_UNIT)
+        return out
 
     def moment_rank(self, flavour_x: str, flavour_y: str) -> int:
         """How many independent directions the two moments' templates span (1 or 2).

@@ -83,6 +83,18 @@ class XenonntKind:
     def warnings(self, experiment, analysis) -> list[str]:
         return []
 
+    def systematics(self, config) -> tuple:
+        """Modelling choices to vary (:mod:`.systematics`), relative to ``config``."""
+        from .systematics import variations
+
+        return variations(config)
+
+    def bench(self, quick: bool, repeat: int) -> dict:
+        """``cevns-scan bench``: the compiled profile against scipy (:mod:`.bench`)."""
+        from .bench import bench
+
+        return bench(quick, repeat)
+
     def __repr__(self) -> str:
         return f"<experiment kind {self.name!r}: {self.summary}>"
 

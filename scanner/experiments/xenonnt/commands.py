@@ -17,10 +17,11 @@ def add_arguments(d) -> None:
 
 
 def run(args) -> int:
+    from ...cli import input_paths
     from ...outputs import check_output_file
     from .release import import_release, write_release_file
 
-    out = check_output_file(args.out, force=args.force)
+    out = check_output_file(args.out, force=args.force, inputs=input_paths(args))
     release = import_release(args.release)
     write_release_file(release, out)
     obs = release.observed.sum(axis=1)
@@ -35,4 +36,4 @@ IMPORT_XENONNT = DatasetCommand(
     "import-xenonnt",
     "the XENONnT solar-8B CEvNS data release (as published) -> one validated file",
     "cevns-scan dataset import-xenonnt cevns_data_release --out xenonnt.npz", add_arguments,
-    run)
+    run, inputs=(("release", "RELEASE_DIR"),))

@@ -56,6 +56,9 @@ class PoissonLikelihood(BinnedPoisson):
     settings: object  # config.XenonntSection
     flux_8b_model: float  # the model's 8B flux, cm^-2 s^-1
     scale: float  # mu_B of the kernel's unit u, v
+    #: (name, value) of parameters held fixed at a value in every fit (modelling variations:
+    #: a fixed efficiency, fixed yields, hep off), beside those fixed by the model (hep).
+    pinned: tuple[tuple[str, float], ...] = ()
 
     # -- the model arrays ---------------------------------------------------------------------
 
@@ -135,7 +138,20 @@ class PoissonLikelihood(BinnedPoisson):
         theta[I_U] = theta[I_V] = 0.0
         free = np.ones(N_PAR, dtype=bool)
         free[[I_HEP, I_U, I_V]] = False
+        for name, value in self.pinned:
+            i = self.parameter_index(name)
+            theta[i] = value
+            free[i] = False
         return theta, free
+
+    def pin(self, **values: float) -> PoissonLikelihood:
+        """The same likelihood with parameters held at ``values`` (e.g. ``efficiency=1.0``)."""
+        import dataclasses
+
+        for name in values:
+            self.parameter_index(name)  # known?
+        merged = dict(self.pinned) | {k: float(v) for k, v in values.items()}
+        return dataclasses.replace(self, pinned=tuple(merged.items()))
 
     def mm_all(self) -> np.ndarray:
         """Magnetic-moment events per unit u = (mu / scale)^2, (J, R, 7, 7, 81, 3)."""
@@ -148,6 +164,8 @@ class PoissonLikelihood(BinnedPoisson):
     #: Few events per bin: the chi2 distribution of -2 ln L is only indicative.
     gof_note = ("Poisson bins with few events: the chi2 distribution of -2 ln L is only "
                 "indicative here")
+    #: Prefix of this likelihood's own parameters in a merged model.
+    label = "xenonnt"
     #: All kernel parameters in order (rates, yields, u, v).
     parameters = PARAMETERS
 
@@ -171,6 +189,13 @@ class PoissonLikelihood(BinnedPoisson):
                              f"limit on mu_{flavour}")
         return (max(background, 1.0) ** 0.5 / signal) ** 0.5
 
+    def sm_measurement(self, toys: int = 0, seed: int = 0):
+        """The Standard-Model measurement (8B flux, nested CEvNS significance; ``toys`` > 0
+        adds the toy-based significance): :func:`.measurement.sm_measurement`."""
+        from .measurement import sm_measurement
+
+        return sm_measurement(self, toys, seed)[0]
+
     def describe(self) -> dict:
         s = self.settings
         return {
@@ -185,6 +210,7 @@ class PoissonLikelihood(BinnedPoisson):
                       "er": s.sigma_er, "neutron": s.sigma_neutron, "t_ly": 1.0, "t_qy": 1.0},
             "efficiency_range": [s.efficiency_min, s.efficiency_max],
             "hep": "fixed at the model's flux",
+            **({"pinned": dict(self.pinned)} if self.pinned else {}),
             "morphing": "bilinear between the 7 x 7 (t_ly, t_qy) anchors",
             "fold": "PCHIP efficiency x rate, Gauss-Legendre, 0.5-5.0 keV_nr (zero outside)",
         }
@@ -209,6 +235,7 @@ class ReleaseData:
     def metadata(self) -> dict:
         p = self.release.provenance
         return {"doi": p.doi, "commit": p.commit, "license": p.license,
+                "citation": p.attribution,
                 "exposure_t_y": [float(x) for x in self.release.exposure_t_y],
                 "events": int(np.asarray(self.release.observed).sum())}
 

@@ -6,11 +6,18 @@ observables (the figure of observed against expected events).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..binned_poisson import Significance, nested_significance
 from .likelihood import I_FLUX, I_U, I_V, PoissonLikelihood
+
+#: How the significance is computed (the method string of the measurement's JSON).
+METHOD = ("profile likelihood, 8B flux free, mu = 0; q0 = -2 ln L(8B CEvNS off: flux_8B = 0) "
+          "- -2 ln L(best fit), a nested test: every other parameter profiled in both "
+          "hypotheses and hep CEvNS fixed at the model's flux in both; significance sqrt(q0) "
+          "(one parameter on its boundary)")
 
 
 @dataclass(frozen=True)
@@ -18,9 +25,11 @@ class SMMeasurement:
     """The 8B CEvNS measurement at mu = 0 with the 8B flux free (no SNO constraint).
 
     ``flux`` and ``interval`` in cm^-2 s^-1 (68 % CL, Delta(-2 ln L) = 1, nuisances
-    profiled); ``q0`` = -2 ln L(no CEvNS: 8B and hep off) - the best fit; ``significance`` =
-    sqrt(q0) (Wilks, one parameter at its boundary); ``signal_events`` are the fitted CEvNS
-    events per run.
+    profiled); ``q0`` = -2 ln L(no 8B CEvNS: flux_8B = 0) - the best fit, a nested test
+    (hep CEvNS fixed at the model's flux in both hypotheses, every other nuisance profiled in
+    both); ``significance`` = sqrt(q0) (Wilks, one parameter at its boundary); ``test`` holds
+    the test with its optional toy-based p-value; ``signal_events`` are the fitted CEvNS
+    events per run (8B and hep).
     """
 
     flux: float
@@ -30,6 +39,15 @@ class SMMeasurement:
     signal_events: tuple[float, ...]
     background_events: tuple[float, ...]
     observed_events: tuple[int, ...]
+    test: Significance | None = field(default=None, compare=False)
+    theta: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def summary_line(self) -> str:
+        """One line: the flux with its interval and the CEvNS significance."""
+        lo, hi = self.interval
+        sig = self.test.text() if self.test is not None else f"{self.significance:.2f} sigma"
+        return (f"8B flux {self.flux:.3g} cm^-2 s^-1, 68 % CL [{lo:.3g}, {hi:.3g}]; 8B CEvNS "
+                f"significance {sig} (nested test, hep fixed)")
 
     def to_dict(self) -> dict:
         return {"flux_8B_cm2_s": self.flux, "flux_68cl_cm2_s": list(self.interval),
@@ -37,8 +55,9 @@ class SMMeasurement:
                 "signal_events_per_run": list(self.signal_events),
                 "background_events_per_run": list(self.background_events),
                 "observed_events_per_run": list(self.observed_events),
-                "method": "profile likelihood, 8B flux free, mu = 0; q0 against 8B and hep "
-                          "CEvNS switched off; significance sqrt(q0)"}
+                **({"significance_toys": self.test.to_dict().get("toys")}
+                   if self.test is not None and self.test.n_toys else {}),
+                "method": METHOD}
 
 
 def component_events(lik: PoissonLikelihood, theta: np.ndarray) -> dict[str, np.ndarray]:
@@ -64,13 +83,19 @@ def component_events(lik: PoissonLikelihood, theta: np.ndarray) -> dict[str, np.
     return out
 
 
-def sm_measurement(lik: PoissonLikelihood) -> tuple[SMMeasurement, np.ndarray]:
-    """Fit mu = 0 with the 8B flux free: the measurement and its best-fit parameters."""
+def sm_measurement(lik: PoissonLikelihood, toys: int = 0, seed: int = 0
+                   ) -> tuple[SMMeasurement, np.ndarray]:
+    """Fit mu = 0 with the 8B flux free: the measurement and its best-fit parameters.
+
+    The significance is the nested test of 8B CEvNS (:func:`~..binned_poisson.
+    nested_significance` with the signal ``flux_8B``); ``toys`` > 0 adds its toy-based value
+    (seeded by ``seed``).
+    """
     from scipy import optimize
 
     d_hat, theta = lik.profile_at(np.zeros(3), flux="free")
-    d_bkg, _ = lik.profile_at(np.zeros(3), flux="free", fixed={"flux_8B": 0.0, "hep": 0.0})
-    q0 = max(d_bkg - d_hat, 0.0)
+    test = nested_significance(lik, "flux_8B", toys=toys, seed=seed, flux="free")
+    q0 = test.q0
     f_hat = theta[I_FLUX]
 
     def excess(f):
@@ -88,7 +113,8 @@ def sm_measurement(lik: PoissonLikelihood) -> tuple[SMMeasurement, np.ndarray]:
     flux = lik.flux_8b_model
     return SMMeasurement(float(f_hat * flux), (float(lo * flux), float(hi * flux)), float(q0),
                          float(np.sqrt(q0)), tuple(map(float, signal)),
-                         tuple(map(float, background)), tuple(int(n) for n in obs)), theta
+                         tuple(map(float, background)), tuple(int(n) for n in obs), test,
+                         theta), theta
 
 
 def projections(lik: PoissonLikelihood, theta: np.ndarray, mu=None) -> dict:
@@ -131,3 +157,11 @@ def projections(lik: PoissonLikelihood, theta: np.ndarray, mu=None) -> dict:
         others = tuple(a + 1 for a in range(4) if a != axis)
         out[name] = {k: v.reshape(shape).sum(axis=(0, *others)) for k, v in per_bin.items()}
     return out
+
+
+def limit_projections(lik: PoissonLikelihood, mu) -> tuple[dict, np.ndarray]:
+    """:func:`projections` at the moments ``mu`` (mu_B) with the nuisances re-profiled there
+    (the fit the limit itself makes), and those parameters."""
+    mu = np.asarray(mu, dtype=float)
+    _, theta = lik.profile_at(mu)
+    return projections(lik, theta, mu), theta
