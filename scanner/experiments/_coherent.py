@@ -303,6 +303,8 @@ class CoherentKind:
     config_defaults = ""
     config_moved: dict = MappingProxyType({})
     dataset_commands: tuple = ()
+    #: One neutrino flux for every detector at the SNS (shared by name in joint fits).
+    shares = ("flux_sns",)
     #: Files whose presence marks a release folder of this kind.
     marker_files: tuple[str, ...] = ()
     #: file name -> expected checksum, and the algorithm.
