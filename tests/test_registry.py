@@ -1,5 +1,7 @@
 """scanner/experiments/registry.py: kinds found through entry points, --data recognition."""
 
+from types import MappingProxyType
+
 import pytest
 
 from cevns_scan.errors import InputError
@@ -45,9 +47,9 @@ class _Fake:
     data_help = "a .fake file"
     builtin = ()
     default_data = None
-    config_sections: dict = {}
+    config_sections = MappingProxyType({})
     config_defaults = ""
-    config_moved: dict = {}
+    config_moved = MappingProxyType({})
     output_files = ()
     dataset_commands = ()
 
