@@ -506,6 +506,14 @@ class CoherentLikelihood:
                           np.stack(tmpl)[:, None, None, :], np.zeros(len(tmpl), bool), coef,
                           mult, [0.0], [0.0], centre, sigma, lo, hi)
 
+    def shape_constraints(self, centre, sigma, lo, hi, bound: float) -> None:
+        """Unit Gaussians in [-bound, bound] for every shape nuisance (in place); the unused
+        morphing parameters s0, s1 unbounded."""
+        for name, _, _ in self.shape_terms():
+            i = self.parameters.index(name)
+            centre[i], sigma[i], lo[i], hi[i] = 0.0, 1.0, -bound, bound
+        lo[-4] = lo[-3] = -np.inf
+
     def start(self, sm_fit: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Start (the prior centres, u = v = 0) and the free mask.
 

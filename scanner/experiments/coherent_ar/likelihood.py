@@ -164,11 +164,7 @@ class ArgonLikelihood(CoherentLikelihood, BinnedPoisson):
         sigma[I_FLUX] = p.nu_per_flavour_per_pot_sigma / p.nu_per_flavour_per_pot
         for name, tmpl in self.backgrounds().items():
             sigma[PARAMETERS.index(name)] = p.predicted[name][1] / tmpl.sum()
-        c = self.shape_bound()
-        for name in SHAPE_NUISANCES:
-            i = PARAMETERS.index(name)
-            centre[i], sigma[i], lo[i], hi[i] = 0.0, 1.0, -c, c
-        lo[I_S0] = lo[I_S1] = -np.inf
+        self.shape_constraints(centre, sigma, lo, hi, self.shape_bound())
         return centre, sigma, lo, hi
 
     def describe(self) -> dict:

@@ -202,11 +202,7 @@ class CsILikelihood(CoherentLikelihood, BinnedPoisson):
         sigma[I_SS] = 1.0 / np.sqrt(self.backgrounds()["steady_state"].sum())
         sigma[I_BRN] = BRN_SIGMA / BRN_EVENTS
         sigma[I_NIN] = NIN_SIGMA / NIN_EVENTS
-        c = self.shape_bound(shape_only)
-        for name in SHAPE_NUISANCES:
-            i = PARAMETERS.index(name)
-            centre[i], sigma[i], lo[i], hi[i] = 0.0, 1.0, -c, c
-        lo[I_S0] = lo[I_S1] = -np.inf
+        self.shape_constraints(centre, sigma, lo, hi, self.shape_bound(shape_only))
         return centre, sigma, lo, hi
 
     def describe(self) -> dict:
