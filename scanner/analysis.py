@@ -153,9 +153,9 @@ class Analysis:
     def constrains(self, flavour: str) -> bool:
         """Whether any experiment's data constrain the moment of ``flavour`` (a pion
         decay-at-rest beam has no nu_tau: COHERENT alone says nothing on mu_tau)."""
-        from .experiments.joint import _constrains
+        from .experiments.parts import constrains
 
-        return _constrains(self.likelihood, flavour)
+        return constrains(self.likelihood, flavour)
 
     @property
     def constrained(self) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import assert_interval_ends
 from scipy import integrate, optimize
 from scipy.stats import norm
 
@@ -291,7 +292,6 @@ def test_compiled_profile_against_scipy(likelihood):
 def test_sm_fit_beside_the_collaboration(release, templates, likelihood):
     """Ours 139 (+41 -41) and, with the release's CEvNS PDF, 161 (+44 -43): 159 +- 43 published."""
     from cevns_scan.experiments.coherent_ar.likelihood import ArgonLikelihood
-    from cevns_scan.kernels.poisson import profile
 
     with_release = ArgonLikelihood(release, templates, "release").sm_fit()
     assert with_release.cevns == pytest.approx(159.0, rel=0.05)
@@ -302,15 +302,7 @@ def test_sm_fit_beside_the_collaboration(release, templates, likelihood):
     assert fit.counts["brn"] == pytest.approx(553.0, abs=2 * 34.0)
     assert fit.counts["steady_state"] == pytest.approx(3131.0, abs=2 * 23.0)
     # the interval ends sit where the profile rises by 1
-    model = likelihood.kernel_model(sm_fit=True)
-    _, free = likelihood.start(sm_fit=True)
-    fixed = free.copy()
-    fixed[0] = False
-    for end in (fit.cevns_lo, fit.cevns_hi):
-        th = fit.theta.copy()
-        th[0] = end / fit.predicted_cevns
-        d, _, _, _ = profile(th, fixed, model)
-        assert d - fit.deviance == pytest.approx(1.0, abs=1e-6)
+    assert_interval_ends(likelihood, fit)
 
 
 def test_profile_grid_converges(likelihood):

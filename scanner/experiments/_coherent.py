@@ -303,6 +303,8 @@ class CoherentKind:
     config_defaults = ""
     config_moved: dict = MappingProxyType({})
     dataset_commands: tuple = ()
+    #: One neutrino flux for every detector at the SNS (shared by name in joint fits).
+    shares = ("flux_sns",)
     #: Files whose presence marks a release folder of this kind.
     marker_files: tuple[str, ...] = ()
     #: file name -> expected checksum, and the algorithm.
@@ -399,3 +401,153 @@ def cevns_q0(lik, fit) -> float:
     free0[i] = False
     d0, _, _, _ = profile(theta0, free0, model)
     return float(d0 - fit.deviance)
+
+
+# -- the binned likelihood both experiments share ---------------------------------------------
+
+#: The kernel's unit of the squared moments: u = (mu / MU_UNIT)^2.
+MU_UNIT = 1e-9
+#: Flavour index of the templates' last axis.
+FLAVOUR_INDEX = {"e": 0, "mu": 1, "tau": 2}
+#: A shape term's owner "signal" is r_cevns in the SM fit and r_flux in moment scans.
+SIGNAL = "signal"
+
+
+@dataclass(frozen=True)
+class SMFit:
+    """The SM fit: CEvNS count with its 68 % profile-likelihood interval, the nuisances.
+
+    ``counts`` maps every background and ``cevns`` to fitted events (multiplier x template
+    sum); ``theta`` is the best fit; ``deviance`` -2 ln L at the minimum; ``predicted_cevns``
+    the CEvNS prediction (the template sum).
+    """
+
+    cevns: float
+    cevns_lo: float
+    cevns_hi: float
+    counts: dict
+    theta: np.ndarray
+    deviance: float
+    predicted_cevns: float
+
+
+class CoherentLikelihood:
+    """The binned Poisson likelihood of a COHERENT detector, written once for both.
+
+    Expected counts, in the kernel's notation (one template each, with its c_k(u, v) and the
+    two rate multipliers of ``mult``)::
+
+        lambda_b = r_cevns r_flux S_b + r_flux (u X_b + v Y_b) + sum_i r_i B_ib
+                   + sum_k r_owner(k) s_k dT_kb                                         (L1)
+
+    with S the SM CEvNS expectation, X, Y the magnetic-moment templates of the plane's two
+    flavours, B_i the backgrounds (each named by its normalisation parameter) and dT_k the
+    shape differences, each scaled by its unit-Gaussian nuisance s_k and by its owner's
+    normalisation (a background's, or for a CEvNS shape term r_cevns in the SM fit and r_flux
+    in moment scans, where r_cevns = 1). A subclass (a frozen dataclass that is also a
+    :class:`~cevns_scan.experiments.binned_poisson.BinnedPoisson`) provides ``parameters``,
+    ``observed``, ``signal``, ``cevns_templates`` (with ``mm``), ``backgrounds()`` (name ->
+    template), ``shape_terms(sm_fit)`` ((name, dT, owner) each; owner a background's name or
+    :data:`SIGNAL`), ``constraints(sm_fit)`` and ``describe()``.
+    """
+
+    scale = MU_UNIT
+    shared = ("flux_sns",)
+    gof_note = ("Poisson bins with few events: the chi2 distribution of -2 ln L is only "
+                "indicative here")
+    n_unconstrained = 0
+
+    @property
+    def n_data(self) -> int:
+        return int(self.observed.size)
+
+    def mm_template(self, flavour: str) -> np.ndarray:
+        """Magnetic-moment events per unit of the kernel's u (mu = MU_UNIT), (B,)."""
+        return (self.cevns_templates.mm[..., FLAVOUR_INDEX[flavour]].sum(axis=0)
+                * MU_UNIT**2)
+
+    def mm_all(self) -> np.ndarray:
+        """Magnetic-moment events per unit u = (mu / MU_UNIT)^2 of (e, mu, tau), (B, 3)."""
+        return self.cevns_templates.mm.sum(axis=0) * MU_UNIT**2
+
+    def mu_scale(self, flavour: str) -> float:
+        """Where the magnetic-moment events reach the square root of all events (mu_B)."""
+        signal = float(self.mm_template(flavour).sum()) / MU_UNIT**2
+        if not signal > 0:
+            raise InputError(f"the mu_{flavour} templates vanish: this experiment does not "
+                             f"constrain mu_{flavour}")
+        return (float(self.observed.sum()) ** 0.5 / signal) ** 0.5
+
+    def kernel_model(self, mx=None, my=None, n_obs=None, sm_fit: bool = False):
+        """The :class:`~cevns_scan.kernels.poisson.PoissonModel` of (L1); ``mx``, ``my`` the
+        (B,) templates of u and v (default zero); ``sm_fit`` the model of the SM fit."""
+        from ..kernels.poisson import make_model
+
+        index = self.parameters.index
+        i_cevns, i_flux = index("cevns"), index("flux_sns")
+        zero = np.zeros(self.observed.size)
+        tmpl, coef, mult = [], [], []
+
+        def add(values, c, m0, m1=-1):
+            tmpl.append(values)
+            coef.append(c)
+            mult.append((m0, m1))
+
+        add(self.signal, 0, i_cevns, i_flux)
+        add(zero if mx is None else mx, 1, i_flux)
+        add(zero if my is None else my, 2, i_flux)
+        for name, values in self.backgrounds().items():
+            add(values, 0, index(name))
+        for name, diff, owner in self.shape_terms(sm_fit):
+            i_owner = (i_cevns if sm_fit else i_flux) if owner == SIGNAL else index(owner)
+            add(diff, 0, i_owner, index(name))
+        centre, sigma, lo, hi = self.constraints(sm_fit)
+        return make_model(self.observed if n_obs is None else n_obs,
+                          np.stack(tmpl)[:, None, None, :], np.zeros(len(tmpl), bool), coef,
+                          mult, [0.0], [0.0], centre, sigma, lo, hi)
+
+    def shape_constraints(self, centre, sigma, lo, hi, bound: float) -> None:
+        """Unit Gaussians in [-bound, bound] for every shape nuisance (in place); the unused
+        morphing parameters s0, s1 unbounded."""
+        for name, _, _ in self.shape_terms():
+            i = self.parameters.index(name)
+            centre[i], sigma[i], lo[i], hi[i] = 0.0, 1.0, -bound, bound
+        lo[-4] = lo[-3] = -np.inf
+
+    def start(self, sm_fit: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Start (the prior centres, u = v = 0) and the free mask.
+
+        SM fit: r_cevns free, r_flux fixed at 1 (degenerate with r_cevns; it changes the
+        cross section, not the fitted count). Magnetic-moment scans: r_cevns fixed at 1,
+        r_flux constrained.
+        """
+        centre, _, _, _ = self.constraints(sm_fit)
+        free = np.ones(len(self.parameters), dtype=bool)
+        free[-4:] = False  # s0, s1 (no morphing), u, v
+        free[self.parameters.index("flux_sns" if sm_fit else "cevns")] = False
+        return centre.copy(), free
+
+    def sm_fit(self) -> SMFit:
+        """r_cevns with everything else profiled; its 68 % interval from Delta(-2 ln L) = 1."""
+        from ..kernels.poisson import profile
+
+        model = self.kernel_model(sm_fit=True)
+        theta, free = self.start(sm_fit=True)
+        r_hat, r_lo, r_hi, best = count_interval(model, theta, free,
+                                                 self.parameters.index("cevns"))
+        d, _, _, _ = profile(best, free, model)
+        total = self.signal.sum()
+        counts = {"cevns": r_hat * total}
+        for name, values in self.backgrounds().items():
+            counts[name] = float(best[self.parameters.index(name)] * values.sum())
+        return SMFit(r_hat * total, r_lo * total, r_hi * total, counts, best, float(d), total)
+
+    def profile_grid(self, mu_x, mu_y, flavours=("e", "mu")):
+        """-2 ln L profiled over all nuisances on a (mu_x, mu_y) grid in mu_B.
+
+        Returns (D (nx, ny), seconds per grid point); see :func:`profile_grid`.
+        """
+        model = self.kernel_model(self.mm_template(flavours[0]), self.mm_template(flavours[1]))
+        theta, free = self.start(sm_fit=False)
+        return profile_grid(model, theta, free, np.asarray(mu_x) / MU_UNIT,
+                            np.asarray(mu_y) / MU_UNIT)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
+from .parts import Parts
 
 
 @dataclass(frozen=True)
@@ -371,7 +372,7 @@ def _pad(values: np.ndarray, before: int, after: int) -> np.ndarray:
     return np.pad(values, width)
 
 
-class MergedPoisson(BinnedPoisson):
+class MergedPoisson(Parts, BinnedPoisson):
     """Several binned Poisson likelihoods in one compiled model, some parameters shared.
 
     The bins of the parts follow one another; every part's templates are zero in the other
@@ -498,32 +499,6 @@ class MergedPoisson(BinnedPoisson):
         return theta, free
 
     # -- the rest of the Likelihood interface --------------------------------------------------
-
-    @property
-    def n_data(self) -> int:
-        return sum(p.n_data for p in self.parts)
-
-    @property
-    def n_unconstrained(self) -> int:
-        return sum(p.n_unconstrained for p in self.parts)
-
-    @property
-    def gof_note(self) -> str:
-        return "; ".join(dict.fromkeys(p.gof_note for p in self.parts if p.gof_note))
-
-    def mu_scale(self, flavour: str) -> float:
-        scales = []
-        for p in self.parts:
-            try:
-                scales.append(p.mu_scale(flavour))
-            except InputError:
-                continue
-        if not scales:
-            raise InputError(f"no experiment of the fit constrains mu_{flavour}")
-        return min(scales)
-
-    def constrains(self, flavour: str) -> bool:
-        return any(p.constrains(flavour) for p in self.parts)
 
     def describe(self) -> dict:
         return {"likelihood": "one compiled binned Poisson model of "

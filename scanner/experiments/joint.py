@@ -31,10 +31,11 @@ import numpy as np
 
 from ..errors import InputError
 from .binned_poisson import quadratic_in_flux
+from .parts import Parts
 
 
 @dataclass(frozen=True)
-class SharedQuadraticLikelihood:
+class SharedQuadraticLikelihood(Parts):
     """(J1): ``provider`` is quadratic in the shared parameter ``name``; ``absorber`` profiles
     it with the provider's quadratic as a penalty (the parameter constrained once, there)."""
 
@@ -43,16 +44,8 @@ class SharedQuadraticLikelihood:
     absorber: object
 
     @property
-    def n_data(self) -> int:
-        return self.provider.n_data + self.absorber.n_data
-
-    @property
-    def n_unconstrained(self) -> int:
-        return self.provider.n_unconstrained + self.absorber.n_unconstrained
-
-    @property
-    def gof_note(self) -> str:
-        return "; ".join(n for n in (self.provider.gof_note, self.absorber.gof_note) if n)
+    def parts(self) -> tuple:
+        return (self.provider, self.absorber)
 
     @property
     def shared(self) -> tuple[str, ...]:
@@ -73,18 +66,6 @@ class SharedQuadraticLikelihood:
         raise InputError("the Neyman construction of experiments sharing a parameter through "
                          f"a quadratic penalty ({self.name}) is not available; run it on each "
                          "experiment alone")
-
-    def mu_scale(self, flavour: str) -> float:
-        return min(self.provider.mu_scale(flavour), self.absorber.mu_scale(flavour))
-
-    def constrains(self, flavour: str) -> bool:
-        return any(_constrains(p, flavour) for p in (self.provider, self.absorber))
-
-    def moment_rank(self, flavour_x: str, flavour_y: str) -> int:
-        return joint_rank((self.provider, self.absorber), flavour_x, flavour_y)
-
-    def moment_columns(self, flavour_x: str, flavour_y: str):
-        return _stacked_columns((self.provider, self.absorber), flavour_x, flavour_y)
 
     def describe(self) -> dict:
         return {"likelihood": f"joint fit, {self.name} shared (one parameter, constrained once "
@@ -109,22 +90,10 @@ class SumPlane:
 
 
 @dataclass(frozen=True)
-class SumLikelihood:
+class SumLikelihood(Parts):
     """Independent experiments (or groups): -2 ln L adds up."""
 
     parts: tuple
-
-    @property
-    def n_data(self) -> int:
-        return sum(p.n_data for p in self.parts)
-
-    @property
-    def n_unconstrained(self) -> int:
-        return sum(p.n_unconstrained for p in self.parts)
-
-    @property
-    def gof_note(self) -> str:
-        return "; ".join(dict.fromkeys(p.gof_note for p in self.parts if p.gof_note))
 
     @property
     def shared(self) -> tuple[str, ...]:
@@ -147,67 +116,9 @@ class SumLikelihood:
                              "on the binned Poisson experiments, or on each alone")
         return merged[0].toys(flavour_x, flavour_y)
 
-    def mu_scale(self, flavour: str) -> float:
-        scales = []
-        for p in self.parts:
-            try:
-                scales.append(p.mu_scale(flavour))
-            except InputError:
-                continue
-        if not scales:
-            raise InputError(f"no experiment of the fit constrains mu_{flavour}")
-        return min(scales)
-
-    def constrains(self, flavour: str) -> bool:
-        return any(_constrains(p, flavour) for p in self.parts)
-
-    def moment_rank(self, flavour_x: str, flavour_y: str) -> int:
-        return joint_rank(self.parts, flavour_x, flavour_y)
-
-    def moment_columns(self, flavour_x: str, flavour_y: str):
-        return _stacked_columns(self.parts, flavour_x, flavour_y)
-
     def describe(self) -> dict:
         return {"likelihood": "sum of independent experiments (no shared nuisance parameters)",
                 "parts": [p.describe() for p in self.parts]}
-
-
-def _constrains(lik, flavour: str) -> bool:
-    """Whether a likelihood constrains ``flavour`` (its ``constrains``, else its mu_scale)."""
-    test = getattr(lik, "constrains", None)
-    if test is not None:
-        return bool(test(flavour))
-    try:
-        lik.mu_scale(flavour)
-    except InputError:
-        return False
-    return True
-
-
-def _stacked_columns(parts, flavour_x: str, flavour_y: str):
-    """The parts' magnetic-moment template columns (n, 2) stacked, or None if one lacks them."""
-    cols = [getattr(p, "moment_columns", None) for p in parts]
-    if any(c is None for c in cols):
-        return None
-    blocks = [c(flavour_x, flavour_y) for c in cols]
-    blocks = [b for b in blocks if b is not None and np.abs(b).max() > 0] or blocks
-    if any(b is None for b in blocks):
-        return None
-    return np.vstack([b / max(np.abs(b).max(), 1e-300) for b in blocks])
-
-
-def joint_rank(parts, flavour_x: str, flavour_y: str) -> int:
-    """Independent signal directions of a plane over several likelihoods together.
-
-    Two experiments that each constrain one combination of the moments constrain two when
-    their combinations differ (solar neutrinos and a beam with other flavours): the rank of
-    their stacked template columns (each part scaled to unit maximum). Parts that do not
-    give their columns fall back to the largest rank of any part.
-    """
-    stacked = _stacked_columns(parts, flavour_x, flavour_y)
-    if stacked is None:
-        return max(p.moment_rank(flavour_x, flavour_y) for p in parts)
-    return int(np.linalg.matrix_rank(stacked, tol=1e-9 * np.abs(stacked).max()))
 
 
 @dataclass(frozen=True)
@@ -251,7 +162,7 @@ class _NodeSum:
 
 
 @dataclass(frozen=True)
-class QuadraticSumLikelihood:
+class QuadraticSumLikelihood(Parts):
     """Likelihoods each an exact quadratic in the shared parameter ``name`` (eq. 18 of several
     datasets sharing the 8B flux): the quadratics add, one Gaussian constraint of width
     ``sigma`` (fraction of the model's value) is added, and f is minimised exactly."""
@@ -259,18 +170,6 @@ class QuadraticSumLikelihood:
     name: str
     parts: tuple
     sigma: float
-
-    @property
-    def n_data(self) -> int:
-        return sum(p.n_data for p in self.parts)
-
-    @property
-    def n_unconstrained(self) -> int:
-        return sum(p.n_unconstrained for p in self.parts)
-
-    @property
-    def gof_note(self) -> str:
-        return "; ".join(dict.fromkeys(p.gof_note for p in self.parts if p.gof_note))
 
     @property
     def shared(self) -> tuple[str, ...]:
@@ -301,18 +200,6 @@ class QuadraticSumLikelihood:
     def toys(self, flavour_x: str, flavour_y: str):
         raise InputError(f"the Neyman construction of several experiments sharing {self.name} "
                          "is not available; run it on each experiment alone")
-
-    def constrains(self, flavour: str) -> bool:
-        return any(_constrains(p, flavour) for p in self.parts)
-
-    def mu_scale(self, flavour: str) -> float:
-        return min(p.mu_scale(flavour) for p in self.parts)
-
-    def moment_rank(self, flavour_x: str, flavour_y: str) -> int:
-        return joint_rank(self.parts, flavour_x, flavour_y)
-
-    def moment_columns(self, flavour_x: str, flavour_y: str):
-        return _stacked_columns(self.parts, flavour_x, flavour_y)
 
     def describe(self) -> dict:
         return {"likelihood": f"joint fit of {len(self.parts)} likelihoods each quadratic in "

@@ -262,6 +262,11 @@ class ExperimentKind(Protocol):
         File names (or glob patterns) it writes into a results folder.
     dataset_commands : tuple of DatasetCommand
         Its ``cevns-scan dataset`` subcommands.
+    shares : tuple of str, optional
+        The nuisance parameters its likelihood can share with other experiments, by name
+        (``"flux_8B"``, ``"flux_sns"``); joint fits pair experiments by these names
+        (:mod:`cevns_scan.experiments.joint`). The likelihood's ``shared`` is what counts;
+        this declaration documents it (``cevns_scan.experiments.registry.shared_names``).
 
     Notes
     -----

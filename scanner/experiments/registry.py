@@ -164,6 +164,11 @@ def from_manifest(record: dict, where: str):
     return kind(name).from_manifest(record, where)
 
 
+def shared_names() -> dict[str, tuple[str, ...]]:
+    """Kind name -> the nuisance names it declares it can share (``shares``, default none)."""
+    return {name: tuple(getattr(k, "shares", ())) for name, k in kinds().items()}
+
+
 def dataset_commands():
     """(kind, command) of every ``cevns-scan dataset`` subcommand, in kind order."""
     out = []

@@ -45,8 +45,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...errors import InputError
-from .._coherent import count_interval, profile_grid
+from .._coherent import (  # noqa: F401 - SMFit, MU_UNIT, FLAVOUR_INDEX kept importable here
+    FLAVOUR_INDEX,
+    MU_UNIT,
+    SIGNAL,
+    CoherentLikelihood,
+    SMFit,
+)
 from ..binned_poisson import BinnedPoisson
 
 #: Rate multipliers r_0 .. r_9 of (L1), in the kernel's order.
@@ -59,32 +64,15 @@ SHAPE_NUISANCES = RATE_PARAMETERS[5:]
 I_S0, I_S1, I_U, I_V = (len(RATE_PARAMETERS) + k for k in range(4))
 #: Largest bound of a unit-Gaussian shape nuisance.
 MAX_SHAPE_BOUND = 5.0
-#: The kernel's unit of the squared moments: u = (mu / MU_UNIT)^2.
-MU_UNIT = 1e-9
-#: Flavour index of the templates' last axis.
-FLAVOUR_INDEX = {"e": 0, "mu": 1, "tau": 2}
+#: The owner of each shape term's normalisation (:data:`SIGNAL`: r_cevns or r_flux).
+SHAPE_OWNERS = {"brn_energy": "brn", "brn_time_mean": "brn", "brn_time_width": "brn",
+                "cevns_f90": SIGNAL, "cevns_time_mean": SIGNAL}
 
 
 @dataclass(frozen=True)
-class SMFit:
-    """The SM fit: CEvNS count with its 68 % profile-likelihood interval, the nuisances.
-
-    ``counts`` maps steady_state, brn, delayed_brn, cevns to fitted events (multiplier x
-    template sum); ``theta`` is the best fit; ``deviance`` -2 ln L at the minimum.
-    """
-
-    cevns: float
-    cevns_lo: float
-    cevns_hi: float
-    counts: dict
-    theta: np.ndarray
-    deviance: float
-    predicted_cevns: float
-
-
-@dataclass(frozen=True)
-class ArgonLikelihood(BinnedPoisson):
-    """The likelihood arrays of (L1) and the fits built on them.
+class ArgonLikelihood(CoherentLikelihood, BinnedPoisson):
+    """The likelihood arrays of (L1) and the fits built on them
+    (:class:`~cevns_scan.experiments._coherent.CoherentLikelihood`).
 
     Attributes
     ----------
@@ -100,6 +88,11 @@ class ArgonLikelihood(BinnedPoisson):
     templates: object
     cevns_source: str = "computed"
 
+    #: All kernel parameters in order.
+    parameters = PARAMETERS
+    #: Prefix of this likelihood's own parameters in a merged model.
+    label = "coherent_ar"
+
     # -- arrays ---------------------------------------------------------------------------
 
     @property
@@ -107,11 +100,22 @@ class ArgonLikelihood(BinnedPoisson):
         return np.asarray(self.release.observed, dtype=float)
 
     @property
+    def cevns_templates(self):
+        return self.templates
+
+    @property
     def signal(self) -> np.ndarray:
         """S of (L1), (960,)."""
         if self.cevns_source == "release":
             return np.asarray(self.release.cevns, dtype=float)
         return self.templates.sm.sum(axis=0)
+
+    def backgrounds(self) -> dict[str, np.ndarray]:
+        """Steady state, prompt and delayed BRN PDFs of the release, (960,) each."""
+        r = self.release
+        return {"steady_state": np.asarray(r.steady_state, dtype=float),
+                "brn": np.asarray(r.brn, dtype=float),
+                "delayed_brn": np.asarray(r.delayed_brn, dtype=float)}
 
     def shape_differences(self) -> dict[str, np.ndarray]:
         """dT of every shape nuisance, (960,) each (module docstring)."""
@@ -125,32 +129,32 @@ class ArgonLikelihood(BinnedPoisson):
             "cevns_time_mean": (r.cevns_time_mean - r.cevns) * scale,
         }
 
+    def shape_terms(self, sm_fit: bool = False) -> list[tuple[str, np.ndarray, str]]:
+        """(name, dT, owner) of every shape nuisance (the same in the SM fit)."""
+        return [(name, diff, SHAPE_OWNERS[name])
+                for name, diff in self.shape_differences().items()]
+
     def prior_centres(self) -> np.ndarray:
         """Centres of the normalisation multipliers (prediction / template sum)."""
         p = self.release.parameters.predicted
         c = np.zeros(len(RATE_PARAMETERS))
         c[I_CEVNS] = c[I_FLUX] = 1.0
-        for i, name, tmpl in self._backgrounds():
-            c[i] = p[name][0] / tmpl.sum()
+        for name, tmpl in self.backgrounds().items():
+            c[PARAMETERS.index(name)] = p[name][0] / tmpl.sum()
         return c
-
-    def _backgrounds(self):
-        r = self.release
-        return ((I_SS, "steady_state", np.asarray(r.steady_state, dtype=float)),
-                (I_BRN, "brn", np.asarray(r.brn, dtype=float)),
-                (I_DBRN, "delayed_brn", np.asarray(r.delayed_brn, dtype=float)))
 
     def shape_bound(self) -> float:
         """c of the module docstring."""
         c = self.prior_centres()
         lam = c[I_CEVNS] * self.signal
-        for i, _, tmpl in self._backgrounds():
-            lam = lam + c[i] * tmpl
+        for name, tmpl in self.backgrounds().items():
+            lam = lam + c[PARAMETERS.index(name)] * tmpl
         dsum = sum(np.abs(d) for d in self.shape_differences().values())
         mask = dsum > 0
         return float(min(MAX_SHAPE_BOUND, np.min(lam[mask] / dsum[mask])))
 
-    def constraints(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def constraints(self, sm_fit: bool = False
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(centre, sigma, lo, hi) of all parameters; sigma 0 means unconstrained."""
         n = len(PARAMETERS)
         p = self.release.parameters
@@ -158,100 +162,10 @@ class ArgonLikelihood(BinnedPoisson):
         lo, hi = np.zeros(n), np.full(n, np.inf)
         centre[:len(RATE_PARAMETERS)] = self.prior_centres()
         sigma[I_FLUX] = p.nu_per_flavour_per_pot_sigma / p.nu_per_flavour_per_pot
-        for i, name, tmpl in self._backgrounds():
-            sigma[i] = p.predicted[name][1] / tmpl.sum()
-        c = self.shape_bound()
-        for name in SHAPE_NUISANCES:
-            i = PARAMETERS.index(name)
-            centre[i], sigma[i], lo[i], hi[i] = 0.0, 1.0, -c, c
-        lo[I_S0] = lo[I_S1] = -np.inf
+        for name, tmpl in self.backgrounds().items():
+            sigma[PARAMETERS.index(name)] = p.predicted[name][1] / tmpl.sum()
+        self.shape_constraints(centre, sigma, lo, hi, self.shape_bound())
         return centre, sigma, lo, hi
-
-    def mm_template(self, flavour: str) -> np.ndarray:
-        """Magnetic-moment events per unit of the kernel's u (mu = MU_UNIT), (960,)."""
-        return self.templates.mm[..., FLAVOUR_INDEX[flavour]].sum(axis=0) * MU_UNIT**2
-
-    def kernel_model(self, mx: np.ndarray | None = None, my: np.ndarray | None = None,
-                     n_obs: np.ndarray | None = None, sm_fit: bool = False):
-        """The :class:`~cevns_scan.kernels.poisson.PoissonModel` of (L1).
-
-        ``mx``, ``my``: the (960,) templates of u and v (default zero). ``sm_fit``: the CEvNS
-        shape differences are scaled by r_cevns (the SM fit), otherwise by r_flux
-        (magnetic-moment scans, where r_cevns = 1).
-        """
-        from ...kernels.poisson import make_model
-
-        zero = np.zeros(self.observed.size)
-        mx = zero if mx is None else mx
-        my = zero if my is None else my
-        tmpl, coef, mult = [], [], []
-
-        def add(values, c, m0, m1=-1):
-            tmpl.append(values)
-            coef.append(c)
-            mult.append((m0, m1))
-
-        add(self.signal, 0, I_CEVNS, I_FLUX)
-        add(mx, 1, I_FLUX)
-        add(my, 2, I_FLUX)
-        for i, _, values in self._backgrounds():
-            add(values, 0, i)
-        signal_owner = I_CEVNS if sm_fit else I_FLUX
-        owner = {"brn_energy": I_BRN, "brn_time_mean": I_BRN, "brn_time_width": I_BRN,
-                 "cevns_f90": signal_owner, "cevns_time_mean": signal_owner}
-        for name, diff in self.shape_differences().items():
-            add(diff, 0, owner[name], PARAMETERS.index(name))
-        centre, sigma, lo, hi = self.constraints()
-        stack = np.stack(tmpl)[:, None, None, :]
-        return make_model(self.observed if n_obs is None else n_obs, stack,
-                          np.zeros(len(tmpl), bool), coef, mult, [0.0], [0.0], centre, sigma,
-                          lo, hi)
-
-    def start(self, sm_fit: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """Start (the prior centres, u = v = 0) and the free mask.
-
-        SM fit: r_cevns free, r_flux fixed at 1 (degenerate with r_cevns; it changes the
-        cross section, not the fitted count). Magnetic-moment scans: r_cevns fixed at 1,
-        r_flux constrained.
-        """
-        centre, _, _, _ = self.constraints()
-        theta = centre.copy()
-        free = np.ones(len(PARAMETERS), dtype=bool)
-        free[[I_S0, I_S1, I_U, I_V]] = False
-        free[I_FLUX if sm_fit else I_CEVNS] = False
-        return theta, free
-
-    # -- the Likelihood interface (the rest comes from BinnedPoisson) ------------------------
-
-    #: Prefix of this likelihood's own parameters in a merged model.
-    label = "coherent_ar"
-    #: All kernel parameters in order.
-    parameters = PARAMETERS
-    #: mu_B of the kernel's unit u, v.
-    scale = MU_UNIT
-    #: One neutrino flux for every detector at the SNS: a joint fit shares it by this name.
-    shared = ("flux_sns",)
-    #: A few events per bin: the chi2 distribution of -2 ln L is only indicative.
-    gof_note = ("Poisson bins with few events: the chi2 distribution of -2 ln L is only "
-                "indicative here")
-    #: Nuisances without a constraint in a magnetic-moment scan (r_cevns is fixed there).
-    n_unconstrained = 0
-
-    @property
-    def n_data(self) -> int:
-        return int(self.observed.size)
-
-    def mm_all(self) -> np.ndarray:
-        """Magnetic-moment events per unit u = (mu / MU_UNIT)^2 of (e, mu, tau), (B, 3)."""
-        return self.templates.mm.sum(axis=0) * MU_UNIT**2
-
-    def mu_scale(self, flavour: str) -> float:
-        """Where the magnetic-moment events reach the square root of all events (mu_B)."""
-        signal = float(self._mm(flavour).sum()) / MU_UNIT**2
-        if not signal > 0:
-            raise InputError(f"the mu_{flavour} templates vanish: this experiment does not "
-                             f"constrain mu_{flavour}")
-        return (float(self.observed.sum()) ** 0.5 / signal) ** 0.5
 
     def describe(self) -> dict:
         p = self.release.parameters
@@ -268,30 +182,3 @@ class ArgonLikelihood(BinnedPoisson):
             "shape_systematics": list(SHAPE_NUISANCES),
             "shape_bound": self.shape_bound(),
         }
-
-    # -- fits ------------------------------------------------------------------------------
-
-    def sm_fit(self) -> SMFit:
-        """Fit r_cevns with everything else profiled; the 68 % interval from Delta(-2 ln L)=1."""
-        from ...kernels.poisson import profile
-
-        model = self.kernel_model(sm_fit=True)
-        theta, free = self.start(sm_fit=True)
-        r_hat, r_lo, r_hi, best = count_interval(model, theta, free, I_CEVNS)
-        d, _, _, _ = profile(best, free, model)
-        total = self.signal.sum()
-        counts = {"cevns": r_hat * total}
-        for i, name, tmpl in self._backgrounds():
-            counts[name] = float(best[i] * tmpl.sum())
-        return SMFit(r_hat * total, r_lo * total, r_hi * total, counts, best, float(d), total)
-
-    def profile_grid(self, mu_x: np.ndarray, mu_y: np.ndarray, flavours=("e", "mu")):
-        """-2 ln L profiled over all nuisances on a (mu_x, mu_y) grid in mu_B.
-
-        Returns (D (nx, ny), seconds per grid point); see
-        :func:`cevns_scan.experiments._coherent.profile_grid`.
-        """
-        model = self.kernel_model(self.mm_template(flavours[0]), self.mm_template(flavours[1]))
-        theta, free = self.start(sm_fit=False)
-        return profile_grid(model, theta, free, np.asarray(mu_x) / MU_UNIT,
-                            np.asarray(mu_y) / MU_UNIT)

@@ -45,8 +45,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...errors import InputError
-from .._coherent import count_interval, profile_grid
+from .._coherent import (  # noqa: F401 - SMFit, MU_UNIT, FLAVOUR_INDEX kept importable here
+    FLAVOUR_INDEX,
+    MU_UNIT,
+    SIGNAL,
+    CoherentLikelihood,
+    SMFit,
+)
 from ..binned_poisson import BinnedPoisson
 from . import response as R
 
@@ -57,8 +62,6 @@ I_CEVNS, I_FLUX, I_SS, I_BRN, I_NIN = range(5)
 SHAPE_NUISANCES = RATE_PARAMETERS[5:]
 I_S0, I_S1, I_U, I_V = (len(RATE_PARAMETERS) + k for k in range(4))
 MAX_SHAPE_BOUND = 5.0
-MU_UNIT = 1e-9
-FLAVOUR_INDEX = {"e": 0, "mu": 1, "tau": 2}
 
 #: Predicted neutron backgrounds in the region (events) and their 1-sigma (module docstring).
 BRN_EVENTS, BRN_SIGMA = 18.4, 4.6
@@ -99,20 +102,7 @@ def steady_state_template(anticoincident: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class SMFit:
-    """CEvNS count with its 68 % profile-likelihood interval, nuisances at the best fit."""
-
-    cevns: float
-    cevns_lo: float
-    cevns_hi: float
-    counts: dict
-    theta: np.ndarray
-    deviance: float
-    predicted_cevns: float
-
-
-@dataclass(frozen=True)
-class CsILikelihood(BinnedPoisson):
+class CsILikelihood(CoherentLikelihood, BinnedPoisson):
     """The arrays of (L1) and the fits built on them.
 
     Attributes
@@ -128,6 +118,11 @@ class CsILikelihood(BinnedPoisson):
     release: object
     nominal: object
     variations: dict
+
+    #: All kernel parameters in order.
+    parameters = PARAMETERS
+    #: Prefix of this likelihood's own parameters in a merged model.
+    label = "coherent_csi"
 
     @classmethod
     def build(cls, release, model) -> CsILikelihood:
@@ -154,6 +149,10 @@ class CsILikelihood(BinnedPoisson):
     @property
     def observed(self) -> np.ndarray:
         return R.histogram(self.release.coincident)
+
+    @property
+    def cevns_templates(self):
+        return self.nominal
 
     @property
     def signal(self) -> np.ndarray:
@@ -183,6 +182,11 @@ class CsILikelihood(BinnedPoisson):
             out = {k: d - d.sum() / s.sum() * s for k, d in out.items()}
         return out
 
+    def shape_terms(self, sm_fit: bool = False) -> list[tuple[str, np.ndarray, str]]:
+        """(name, dS, owner): every shape nuisance moves the signal (its count kept in the SM
+        fit)."""
+        return [(name, diff, SIGNAL) for name, diff in self.shape_differences(sm_fit).items()]
+
     def shape_bound(self, shape_only: bool = False) -> float:
         lam = self.signal + sum(self.backgrounds().values())
         dsum = sum(np.abs(d) for d in self.shape_differences(shape_only).values())
@@ -198,87 +202,8 @@ class CsILikelihood(BinnedPoisson):
         sigma[I_SS] = 1.0 / np.sqrt(self.backgrounds()["steady_state"].sum())
         sigma[I_BRN] = BRN_SIGMA / BRN_EVENTS
         sigma[I_NIN] = NIN_SIGMA / NIN_EVENTS
-        c = self.shape_bound(shape_only)
-        for name in SHAPE_NUISANCES:
-            i = PARAMETERS.index(name)
-            centre[i], sigma[i], lo[i], hi[i] = 0.0, 1.0, -c, c
-        lo[I_S0] = lo[I_S1] = -np.inf
+        self.shape_constraints(centre, sigma, lo, hi, self.shape_bound(shape_only))
         return centre, sigma, lo, hi
-
-    def mm_template(self, flavour: str) -> np.ndarray:
-        """Magnetic-moment events per unit of the kernel's u (mu = MU_UNIT), (88,)."""
-        return self.nominal.mm[..., FLAVOUR_INDEX[flavour]].sum(axis=0) * MU_UNIT**2
-
-    def kernel_model(self, mx=None, my=None, n_obs=None, sm_fit: bool = False):
-        """The :class:`~cevns_scan.kernels.poisson.PoissonModel` of (L1).
-
-        ``sm_fit``: the model of the SM fit, whose shape differences keep the CEvNS count
-        and are scaled by r_cevns; otherwise (magnetic-moment scans, r_cevns = 1) they keep
-        their normalisation effect and are scaled by r_flux.
-        """
-        shape_only = sm_fit
-        from ...kernels.poisson import make_model
-
-        zero = np.zeros(R.N_BINS)
-        tmpl, coef, mult = [], [], []
-
-        def add(values, c, m0, m1=-1):
-            tmpl.append(values)
-            coef.append(c)
-            mult.append((m0, m1))
-
-        add(self.signal, 0, I_CEVNS, I_FLUX)
-        add(zero if mx is None else mx, 1, I_FLUX)
-        add(zero if my is None else my, 2, I_FLUX)
-        for name, values in self.backgrounds().items():
-            add(values, 0, PARAMETERS.index(name))
-        owner = I_CEVNS if sm_fit else I_FLUX
-        for name, diff in self.shape_differences(shape_only).items():
-            add(diff, 0, owner, PARAMETERS.index(name))
-        centre, sigma, lo, hi = self.constraints(shape_only)
-        return make_model(self.observed if n_obs is None else n_obs,
-                          np.stack(tmpl)[:, None, None, :], np.zeros(len(tmpl), bool), coef,
-                          mult, [0.0], [0.0], centre, sigma, lo, hi)
-
-    def start(self, sm_fit: bool = False):
-        """Start values and free mask (as the argon likelihood's)."""
-        centre, _, _, _ = self.constraints(sm_fit)
-        free = np.ones(len(PARAMETERS), dtype=bool)
-        free[[I_S0, I_S1, I_U, I_V]] = False
-        free[I_FLUX if sm_fit else I_CEVNS] = False
-        return centre.copy(), free
-
-    # -- the Likelihood interface (the rest comes from BinnedPoisson) ------------------------
-
-    #: Prefix of this likelihood's own parameters in a merged model.
-    label = "coherent_csi"
-    #: All kernel parameters in order.
-    parameters = PARAMETERS
-    #: mu_B of the kernel's unit u, v.
-    scale = MU_UNIT
-    #: One neutrino flux for every detector at the SNS: a joint fit shares it by this name.
-    shared = ("flux_sns",)
-    #: A few events per bin: the chi2 distribution of -2 ln L is only indicative.
-    gof_note = ("Poisson bins with few events: the chi2 distribution of -2 ln L is only "
-                "indicative here")
-    #: Nuisances without a constraint in a magnetic-moment scan (r_cevns is fixed there).
-    n_unconstrained = 0
-
-    @property
-    def n_data(self) -> int:
-        return int(R.N_BINS)
-
-    def mm_all(self) -> np.ndarray:
-        """Magnetic-moment events per unit u = (mu / MU_UNIT)^2 of (e, mu, tau), (B, 3)."""
-        return self.nominal.mm.sum(axis=0) * MU_UNIT**2
-
-    def mu_scale(self, flavour: str) -> float:
-        """Where the magnetic-moment events reach the square root of all events (mu_B)."""
-        signal = float(self._mm(flavour).sum()) / MU_UNIT**2
-        if not signal > 0:
-            raise InputError(f"the mu_{flavour} templates vanish: this experiment does not "
-                             f"constrain mu_{flavour}")
-        return (float(self.observed.sum()) ** 0.5 / signal) ** 0.5
 
     def describe(self) -> dict:
         return {
@@ -295,29 +220,3 @@ class CsILikelihood(BinnedPoisson):
             "beam_mean_us": self.nominal.beam.mean_us,
             "shape_bound": self.shape_bound(),
         }
-
-    # -- fits ------------------------------------------------------------------------------
-
-    def sm_fit(self) -> SMFit:
-        """r_cevns with everything else profiled; 68 % interval from Delta(-2 ln L) = 1."""
-        from ...kernels.poisson import profile
-
-        model = self.kernel_model(sm_fit=True)
-        theta, free = self.start(sm_fit=True)
-        r_hat, r_lo, r_hi, best = count_interval(model, theta, free, I_CEVNS)
-        d, _, _, _ = profile(best, free, model)
-        total = self.signal.sum()
-        counts = {"cevns": r_hat * total}
-        for name, values in self.backgrounds().items():
-            counts[name] = float(best[PARAMETERS.index(name)] * values.sum())
-        return SMFit(r_hat * total, r_lo * total, r_hi * total, counts, best, float(d), total)
-
-    def profile_grid(self, mu_x, mu_y, flavours=("e", "mu")):
-        """-2 ln L profiled on a (mu_x, mu_y) grid (mu_B); returns (D, seconds per point).
-
-        See :func:`cevns_scan.experiments._coherent.profile_grid`.
-        """
-        model = self.kernel_model(self.mm_template(flavours[0]), self.mm_template(flavours[1]))
-        theta, free = self.start(sm_fit=False)
-        return profile_grid(model, theta, free, np.asarray(mu_x) / MU_UNIT,
-                            np.asarray(mu_y) / MU_UNIT)

@@ -55,6 +55,8 @@ class SpectrumKind:
     config_defaults = DEFAULTS
     config_moved = MappingProxyType(MOVED)
     output_files = ("templates.csv", "templates_components.csv")
+    #: The 8B flux is shared by name with the other solar experiments of a joint fit.
+    shares = ("flux_8B",)
     dataset_commands = (FROM_DIGITIZED,)
 
     def recognises(self, spec: str) -> bool:

@@ -44,6 +44,8 @@ class XenonntKind:
     config_moved = MappingProxyType({})
     output_files = ("xenonnt_sm_measurement.json", "xenonnt_expected.csv",
                     "fig_xenonnt_projections.png", "fig_xenonnt_projections.pdf")
+    #: The 8B flux is shared by name with the other solar experiments of a joint fit.
+    shares = ("flux_8B",)
     dataset_commands = (IMPORT_XENONNT,)
 
     def recognises(self, spec: str) -> bool:
