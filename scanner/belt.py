@@ -34,7 +34,7 @@ import numpy as np
 from scipy import optimize
 
 from .errors import ParameterError
-from .neyman import QUANTILES, critical_value, point_rng
+from .neyman import MIN_TOYS, QUANTILES, critical_value, point_rng
 
 
 @dataclass(frozen=True)
@@ -268,8 +268,8 @@ def neyman_belt(analysis, plane: str, *, points: int = 41, toys: int = 10_000, s
                              "needs one: use the 2-D Neyman map")
     if int(points) < 3:
         raise ParameterError("points", points, "must be >= 3 belt points")
-    if int(toys) < 10:
-        raise ParameterError("toys", toys, "must be >= 10 pseudo-experiments per point")
+    if int(toys) < MIN_TOYS:
+        raise ParameterError("toys", toys, f"must be >= {MIN_TOYS} pseudo-experiments per point")
     weights, norm = found
     top = analysis.axis_maximum(fx) if mu_max is None else float(mu_max)
     if not top > 0:

@@ -116,9 +116,11 @@ def _expected_toys(text):
         value = int(text)
     except ValueError:
         raise InputError(f"--expected {text!r} is not an integer") from None
-    if value < 10 and value != 0:
-        raise InputError(f"--expected {value} must be >= 10 pseudo-experiments, or 0 (or no "
-                         "value) for the Asimov expectation")
+    from .neyman import MIN_TOYS
+
+    if value < MIN_TOYS and value != 0:
+        raise InputError(f"--expected {value} must be >= {MIN_TOYS} pseudo-experiments, or 0 "
+                         "(or no value) for the Asimov expectation")
     return value
 
 
@@ -251,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--belt-points", type=positive_int("--belt-points"), default=41,
                    metavar="N", help="points of the belt, from 0 to the axis maximum "
                                      "(default 41)")
-    p.add_argument("--gof-toys", type=positive_int("--gof-toys"), metavar="N",
+    p.add_argument("--gof-toys", type=_toys_type("--gof-toys"), metavar="N",
                    help="also a goodness-of-fit p-value from N pseudo-experiments of the best "
                         "fit (saturated model), the one to quote for Poisson bins with few "
                         "events (e.g. 1000)")

@@ -290,11 +290,11 @@ def toy_limits(lik, cl: float, n_toys: int, seed: int = 0, *, observed: dict | N
     """
     from joblib import Parallel, delayed
 
-    from .neyman import critical_value
+    from .neyman import MIN_TOYS, critical_value
     from .scan import resolve_jobs
 
-    if n_toys < 10:
-        raise ParameterError("n_toys", n_toys, "must be >= 10 pseudo-experiments")
+    if n_toys < MIN_TOYS:
+        raise ParameterError("n_toys", n_toys, f"must be >= {MIN_TOYS} pseudo-experiments")
     asimov = asimov if asimov is not None else asimov_limits(lik, cl, observed, flavours)
     delta = threshold(cl, 1)
     jobs = resolve_jobs(jobs)

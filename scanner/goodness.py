@@ -67,11 +67,11 @@ def toy_goodness_of_fit(analysis, result, *, toys: int = 1000, seed: int = 0,
     """
     from joblib import Parallel, delayed
 
-    from .neyman import point_rng
+    from .neyman import MIN_TOYS, point_rng
     from .scan import resolve_jobs
 
-    if int(toys) < 10:
-        raise ParameterError("gof_toys", toys, "must be >= 10 pseudo-experiments")
+    if int(toys) < MIN_TOYS:
+        raise ParameterError("gof_toys", toys, f"must be >= {MIN_TOYS} pseudo-experiments")
     pg = result.grid
     try:
         model = analysis.likelihood.toys(pg.flavour_x, pg.flavour_y)

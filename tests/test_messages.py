@@ -144,3 +144,23 @@ def test_true_points_of_coverage_are_checked_in_python(ana):
     with pytest.raises(InputError, match=r"mu_mu = 2 is out of range; use a magnetic moment in "
                                          r"\[0, 1e-4\] mu_B"):
         coverage(ana, "e-mu", [(0.0, 2.0)], toys=10, inner=10)
+
+
+@pytest.mark.parametrize("option", ["--gof-toys", "--expected"])
+def test_toy_counts_of_reproduce_are_checked_before_the_scan(cli, monkeypatch, option):
+    """Every toy count states the one minimum (neyman.MIN_TOYS) and is refused before any map
+    is computed (--gof-toys 5 used to fail in the library after the scans)."""
+    import cevns_scan.scan
+    from cevns_scan.neyman import MIN_TOYS
+
+    def no_scan(*args, **kwargs):
+        raise AssertionError("a map was computed before the toy count was checked")
+
+    monkeypatch.setattr(cevns_scan.scan, "scan_map", no_scan)
+    code, _, err = cli("reproduce", "--grid", "11", "--quiet", "--out", "out", option,
+                       MIN_TOYS - 1)
+    assert code == 2
+    assert err.strip() == (f"cevns-scan: error: {option} {MIN_TOYS - 1} must be >= "
+                           f"{MIN_TOYS} pseudo-experiments" + (
+                               ", or 0 (or no value) for the Asimov expectation"
+                               if option == "--expected" else ""))
