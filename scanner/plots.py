@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -292,15 +291,38 @@ def draw_experiment_contours(ax, parts, plane: str, exponent: int) -> list:
     return drawn
 
 
-#: Colours and line styles of the experiments' own regions on Fig. 3.
-EXPERIMENT_COLOURS = ("#2171b5", "#238b45", "#d94801", "#6a51a3", "#8c6d31")
-EXPERIMENT_STYLES = ("--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1)))
+#: Colours and line styles of the experiments' own regions on Fig. 3: none blue (the combined
+#: region) or dotted (the expected region).
+EXPERIMENT_COLOURS = ("#d94801", "#238b45", "#6a51a3", "#8c6d31", "#e7298a")
+EXPERIMENT_STYLES = ("--", "-.", (0, (3, 1, 1, 1, 1, 1)), (0, (5, 1)), (0, (3, 1, 1, 1)))
+
+
+def _text_width_in(text: str, fontsize: float) -> float:
+    """Width in inches of ``text`` set in the default font at ``fontsize`` points."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    width, _, _ = TextToPath().get_text_width_height_descent(text, FontProperties(size=fontsize),
+                                                              ismath=False)
+    return width / 72.0
 
 
 def _wrapped(text: str, width_in: float, fontsize: float) -> str:
-    """``text`` broken into lines that fit ``width_in`` inches at ``fontsize`` points."""
-    chars = max(20, int(width_in * 72.0 / (0.55 * fontsize)))
-    return "\n".join(textwrap.wrap(text, chars))
+    """``text`` broken into lines that fit ``width_in`` inches at ``fontsize`` points (each
+    line measured in the font it is drawn with; a single word wider than that stays whole)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and _text_width_in(f"{lines[-1]} {word}", fontsize) <= width_in:
+            lines[-1] += f" {word}"
+        else:
+            lines.append(word)
+    return "\n".join(lines)
+
+
+#: Width (inches) of a Fig. 3 panel, and the part of it a title centred on the axes may take
+#: (the y label and tick labels take the rest, on the left).
+PANEL_WIDTH_IN = 4.8
+PANEL_TITLE_IN = 3.9
 
 
 def figure3(results, dataset: str, note: str = "", overlays=(), neyman=(), parts=(),
@@ -319,7 +341,7 @@ def figure3(results, dataset: str, note: str = "", overlays=(), neyman=(), parts
     Constrained layout keeps every label and the caveat inside the figure.
     """
     results = list(results)
-    width = 4.8 * len(results)
+    width = PANEL_WIDTH_IN * len(results)
     fig = Figure(figsize=(width, 4.6), layout="constrained")
     axes = fig.subplots(1, len(results), squeeze=False)[0]
     exponent = axis_exponent(results)
@@ -336,11 +358,29 @@ def figure3(results, dataset: str, note: str = "", overlays=(), neyman=(), parts
         if parts:
             draw_experiment_contours(ax, parts, r.name, exponent)
             _extend_to_parts(ax, r, parts, exponent)
-            unique_legend(ax, fontsize=7, loc="upper right")
-        ax.set_title(_wrapped(f"{f'({tag}) ' if many else ''}{title}", 4.6, 9), fontsize=9)
+        ax.set_title(_wrapped(f"{f'({tag}) ' if many else ''}{title}", PANEL_TITLE_IN, 9),
+                     fontsize=9)
+    if parts:
+        _legend_below(fig, axes)
     if note:
         fig.suptitle(_wrapped(note, width - 0.3, 8), fontsize=8)
     return fig
+
+
+def _legend_below(fig, axes) -> None:
+    """One legend for every panel, below them: the experiments' own boundaries reach the
+    panels' corners, where a legend inside would hide them."""
+    first: dict = {}
+    for ax in axes:
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            first.setdefault(label, handle)
+    # as many columns as fit the figure's width: the longest label, its line and the spacing
+    column = max(_text_width_in(label, 8) for label in first) + 0.6
+    ncols = max(1, min(len(first), int((fig.get_figwidth() - 0.2) // column)))
+    fig.legend(list(first.values()), list(first), loc="outside lower center", ncols=ncols,
+               fontsize=8, frameon=False)
 
 
 #: Fig. 3 with experiments' own regions extends its axes to theirs, up to this many times the
@@ -490,14 +530,22 @@ def draw_expected_limits(ax, expected) -> dict:
     return drawn
 
 
-def figure_expected(expected, dataset: str, note: str = "") -> Figure:
-    """The observed 1-d.o.f. limits on their expected bands (:func:`draw_expected_limits`)."""
-    fig = Figure(figsize=(6.2, 4.2), layout="constrained")
+def figure_expected(expected, dataset: str, note: str = "", *, physics: str = "") -> Figure:
+    """The observed 1-d.o.f. limits on their expected bands (:func:`draw_expected_limits`).
+
+    The title (``dataset``, and the ``physics`` preset if given) and the caveat ``note`` are
+    wrapped to the figure's width, as on Fig. 3.
+    """
+    width = 6.2
+    fig = Figure(figsize=(width, 4.2), layout="constrained")
     ax = fig.subplots()
     draw_expected_limits(ax, expected)
     how = (f"{expected.n_toys} background-only toys" if expected.n_toys
            else "Asimov median, asymptotic bands")
-    ax.set_title(f"dataset {dataset}: each moment alone ({how})", fontsize=9)
+    preset = f", {physics} physics" if physics else ""
+    # the legend takes about 2 inches right of the axes, over which the title is centred
+    ax.set_title(_wrapped(f"dataset {dataset}{preset}: each moment alone ({how})", width - 2.2,
+                          9), fontsize=9)
     if note:
-        fig.suptitle(note, fontsize=8)
+        fig.suptitle(_wrapped(note, width - 0.3, 8), fontsize=8)
     return fig

@@ -133,13 +133,16 @@ def replot(folder: Path, overlay_specs=(), cl: float | None = None, caveat: bool
               if (folder / f"tcrit_{r.name}.npz").is_file()]
     neyman += [load_belt(folder / f"belt_{r.name}.npz", r) for r in results
                if (folder / f"belt_{r.name}.npz").is_file()]
-    expected = {}
+    expected, parts = {}, []
     if (folder / "contours.json").is_file() and cl is None:  # at the maps' own CL only
-        saved = json.loads((folder / "contours.json").read_text()).get("expected", {})
+        saved = json.loads((folder / "contours.json").read_text())
         expected = {name: [np.asarray(line) for line in entry.get("lines", [])]
-                    for name, entry in saved.items()}
+                    for name, entry in saved.get("expected", {}).items()}
+        parts = [(label, name, [np.asarray(line) for line in entry.get("lines", [])])
+                 for label, planes in saved.get("experiments", {}).items()
+                 for name, entry in planes.items()]
     save_figure(figure3(results, figure_label(rec), figure_note(rec) if caveat else "",
-                        overlays, neyman, expected=expected,
+                        overlays, neyman, parts=parts, expected=expected,
                         physics=rec.get("physics_choices", {}).get("preset", "")),
                 folder, "fig3_contours")
     tables = {}

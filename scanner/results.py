@@ -827,7 +827,8 @@ class AnalysisResult:
                 from .plots import figure_expected
 
                 save_figure(figure_expected(self.expected, f"{ana.label}, {ana.target_label}",
-                                            ana.caveat if caveat else ""), out,
+                                            ana.caveat if caveat else "",
+                                            physics=ana.model.choices["preset"]), out,
                             "fig_expected_limits")
         timings["figures_s"] = time.perf_counter() - t1
         rec = self.run_record(argv, timings, extra)

@@ -107,7 +107,7 @@ def test_reproduce_argon_writes_its_measurement(in_tmp, cli):
 
 
 @pytest.mark.slow
-def test_global_fit_draws_every_experiment(in_tmp, cli):
+def test_global_fit_draws_every_experiment(in_tmp, cli, monkeypatch):
     out = _reproduce(cli, "--data", "xenonnt-8b", "--data", LAR, "--data", CSI, "--grid", "21",
                      "--plane", "e-mu")
     for name in ("xenonnt-8b alone", "coherent_ar alone", "coherent_csi alone"):
@@ -120,6 +120,24 @@ def test_global_fit_draws_every_experiment(in_tmp, cli):
         assert lim["one_dof"][fl] < min(e["one_dof"][fl] for e in each.values())
     cont = json.loads((in_tmp / "out" / "contours.json").read_text())
     assert set(cont["experiments"]) == set(each)
+    # plot redraws Fig. 3 with each experiment's own boundary, as the run drew it
+    import cevns_scan.plots
+    import cevns_scan.replot
+
+    drawn = []
+    real = cevns_scan.plots.figure3
+
+    def spy(*args, **kwargs):
+        drawn.append(kwargs.get("parts"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cevns_scan.replot, "figure3", spy)
+    assert cli("plot", "out")[0] == 0
+    (parts,) = drawn
+    assert {label for label, _, _ in parts} == set(each)
+    for label, plane, lines in parts:
+        saved = cont["experiments"][label][plane]["lines"]
+        assert [line.tolist() for line in lines] == saved
 
 
 def _copy(tmp_path, src):

@@ -141,3 +141,63 @@ def test_figure2_and_rate_tables_follow_the_configured_target(in_tmp, cli):
     assert cli("plot", "r")[0] == 0  # replot reads the tables that were written
     assert cli("figure2", "--config", "ar.toml", "--out", "f2")[0] == 0
     assert (in_tmp / "f2" / "fig2_rates.png").is_file()
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_fig3_of_a_joint_fit_has_one_legend_below_the_panels(planes, n):
+    """The experiments' own boundaries reach the panels' corners: their legend goes below the
+    panels (once per label), clear of every axes and label, and each experiment's boundary is
+    told from the combined (blue) and expected (dotted) ones. The long title of three
+    datasets stays inside a single panel too."""
+    from matplotlib.colors import to_hex
+
+    from cevns_scan.plots import LINE_COLOUR
+
+    planes = planes[:n]
+    parts = [(name, r.name, [line * scale for line in r.lines])
+             for name, scale in (("xenonnt-8b", 1.1), ("coherent_ar", 2.5),
+                                 ("coherent_csi", 1.8)) for r in planes]
+    expected = {r.name: [line * 1.05 for line in r.lines] for r in planes}
+    dataset = "xenonnt-8b + coherent_ar + coherent_csi, Xe + Ar + CsI"
+    fig = figure3(planes, dataset, "", parts=parts, expected=expected, physics="paper")
+    fig.draw_without_rendering()
+    assert all(ax.get_legend() is None for ax in fig.axes)
+    for ax in fig.axes:
+        assert _inside(ax.title.get_window_extent(), fig.bbox), ax.title.get_text()
+        assert " ".join(ax.get_title().split()).endswith(f"dataset {dataset}, paper physics")
+    (legend,) = fig.legends
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert len(labels) == len(set(labels))
+    assert {"xenonnt-8b alone", "coherent_ar alone", "coherent_csi alone",
+            "expected (median, Asimov)", "best fit"} <= set(labels)
+    box = legend.get_window_extent()
+    assert _inside(box, fig.bbox)
+    for ax in fig.axes:
+        for other in (ax.get_window_extent(), ax.xaxis.label.get_window_extent(),
+                      *(t.get_window_extent() for t in ax.xaxis.get_ticklabels())):
+            assert not box.overlaps(other)
+        alone = [ln for ln in ax.lines if ln.get_label().endswith(" alone")]
+        assert len(alone) == 3
+        colours = {to_hex(ln.get_color()) for ln in alone}
+        assert len(colours) == 3 and LINE_COLOUR not in colours
+        assert all(ln.get_linestyle() != ":" for ln in alone)
+        # every boundary is inside the frame (the axes extend to the experiments' regions)
+        x_max, y_max = ax.get_xlim()[1], ax.get_ylim()[1]
+        for ln in alone:
+            assert np.max(ln.get_xdata()) <= x_max and np.max(ln.get_ydata()) <= y_max
+
+
+def test_expected_limits_figure_keeps_a_long_title_and_the_caveat_inside():
+    from cevns_scan.plots import figure_expected
+
+    exp = cs.Analysis.from_config().expected_limits()
+    dataset = "xenonnt-8b + coherent_ar + coherent_csi, Xe + Ar + CsI"
+    fig = figure_expected(exp, dataset, ASIMOV_NOTE, physics="paper")
+    fig.draw_without_rendering()
+    title = fig.axes[0].title
+    for text in (title, fig._suptitle):
+        assert _inside(text.get_window_extent(), fig.bbox), text.get_text()
+    assert " ".join(title.get_text().split()) == (
+        f"dataset {dataset}, paper physics: each moment alone (Asimov median, asymptotic "
+        "bands)")
+    assert " ".join(fig._suptitle.get_text().split()) == ASIMOV_NOTE
