@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -42,9 +43,9 @@ def load_plane(path: Path, cl: float | None = None):
         best = (float(pg.mu_x[i]), float(pg.mu_y[k]))
     res = read_plane(pg, z["chi2"], float(z["chi2_min"]), best,
                      float(z["cl"]) if cl is None else cl)
+    if "rank" in z:  # maps of cevns-scan 0.3 and later
+        res = dataclasses.replace(res, rank=int(z["rank"]))
     if "valley_weights" in z:  # a one-direction plane: its best fit is a valley
-        import dataclasses
-
         from .bestfit import BestFit, Valley
 
         weights = dict(zip((f"mu_{fx}", f"mu_{fy}"), map(float, z["valley_weights"]),

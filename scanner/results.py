@@ -28,6 +28,9 @@ PLANE_ORDER = {"e_mu": 0, "e_tau": 1}
 BAD_FIT_P = 0.01
 #: Above this p-value the fit is too good: the errors are probably over-estimated.
 TOO_GOOD_P = 0.99
+#: What limits.json's goodness_of_fit note adds when the asymptotic p-value does not hold.
+NO_P_NOTE = ("; p_value is the asymptotic chi2 value, not valid here: quote a p-value from toys "
+             "(goodness_of_fit_toys) or none")
 
 
 @dataclass(frozen=True)
@@ -73,8 +76,7 @@ class GoodnessOfFit:
 
     @property
     def _no_p(self) -> str:
-        return ("; p_value is the asymptotic chi2 value, not valid here: quote a p-value from "
-                "toys (goodness_of_fit_toys) or none")
+        return NO_P_NOTE
 
     def __str__(self) -> str:
         text = f"chi2_min = {self.chi2_min:.4g} for {self.dof} d.o.f."

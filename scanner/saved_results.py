@@ -12,9 +12,10 @@ the same attributes as an :class:`~cevns_scan.results.AnalysisResult` (``planes`
 >>> res = cs.load_results("results/paper")          # doctest: +SKIP
 >>> res.plane("e-mu").limits, res.one_dof["mu_e"]   # doctest: +SKIP
 
-Each plane's limit checks, goodness of fit and excluded origin are those the run recorded
-(against the exact on-axis crossings); ``plane.with_cl(0.95)`` reads the stored map at
-another level and checks it against the grid alone (the model is not there).
+Each plane's limit checks, goodness of fit and excluded origin, and a Neyman belt's interval
+and limits, are those the run recorded (against the exact on-axis crossings, with the
+likelihood itself); ``plane.with_cl(0.95)`` reads the stored map at another level and checks
+it against the grid alone (the model is not there).
 """
 
 from __future__ import annotations
@@ -25,9 +26,17 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .contours import contour_lines, extent_limits
 from .errors import InputError
 from .limits import LimitCheck
-from .results import GoodnessOfFit, find_plane, sort_planes, summary_lines
+from .results import (
+    NO_P_NOTE,
+    GoodnessOfFit,
+    RankAwareRegion,
+    find_plane,
+    sort_planes,
+    summary_lines,
+)
 
 
 @dataclass(frozen=True)
@@ -39,12 +48,13 @@ class SavedResult:
     ----------
     folder : Path
     planes : tuple of PlaneResult
-        In the paper's panel order; each with ``checks``, ``gof`` and ``origin_excluded`` as
-        the run recorded them.
+        In the paper's panel order; each with ``checks``, ``gof``, ``origin_excluded``,
+        ``rank_aware`` and ``best_fit`` as the run recorded them (``rank`` from the map file).
     one_dof_intervals : dict
         ``mu_<flavour>`` -> (lower, upper) in mu_B, each moment alone.
-    neyman : tuple of NeymanResult
-        Planes with a toy-MC Neyman construction (``tcrit_<plane>.npz``).
+    neyman : tuple of NeymanResult or BeltResult
+        Planes with a toy-MC Neyman construction: a 2-D map (``tcrit_<plane>.npz``) or a
+        one-dimensional belt (``belt_<plane>.npz``).
     run : dict
         ``run.json``: command, config, datasets, versions, timings.
     limits_record : dict
@@ -103,10 +113,20 @@ class SavedResult:
         """The run's warnings (``limits.json``), one line each."""
         return [str(w) for w in self.limits_record.get("warnings", [])]
 
+    @property
+    def unconstrained(self) -> tuple[str, ...]:
+        """Flavours whose moment no experiment of the run constrained (no limit)."""
+        return tuple(k.removeprefix("mu_") for k in self.limits_record.get("unconstrained", {}))
+
     def summary_lines(self) -> list[str]:
-        """The summary the run printed: limits, Neyman limits, intervals, fit quality."""
+        """The summary the run printed: limits, rank-aware and Neyman limits, intervals,
+        unconstrained moments, fit quality and best fits (not the experiments alone, expected
+        limits or SM measurements: see ``limits_record``)."""
+        from .replot import figure_note
+
         return summary_lines(self.label, self.target_label, self.cl, self.planes, self.neyman,
-                             self.one_dof_intervals)
+                             self.one_dof_intervals, unconstrained=self.unconstrained,
+                             synthetic=bool(figure_note(self.run)))
 
     def __repr__(self) -> str:
         one = ", ".join(f"{k} < {v:.4g}" for k, v in self.one_dof.items())
@@ -133,19 +153,95 @@ def _recorded(plane, limits: dict):
     name = plane.name
     gof = limits.get("goodness_of_fit", {}).get(name)
     if isinstance(gof, dict):
+        note = str(gof.get("note", "")).removesuffix(NO_P_NOTE)  # as the likelihood worded it
         plane = dataclasses.replace(plane, gof=GoodnessOfFit(
-            float(gof["chi2_min"]), int(gof["dof"]), float(gof["p_value"]), gof.get("note", "")))
+            float(gof["chi2_min"]), int(gof["dof"]), float(gof["p_value"]), note))
+    if not math.isclose(float(limits.get("cl", plane.cl)), plane.cl):
+        return plane
     checks = limits.get("two_dof_checks", {}).get(name)
-    if isinstance(checks, dict) and math.isclose(float(limits.get("cl", plane.cl)), plane.cl):
-        plane = dataclasses.replace(plane, checks={
-            k: LimitCheck(k, float(c["limit"]), (float(c["on_axis_lower"]),
-                                                 float(c["on_axis_upper"])),
-                          float(c["grid_cell"]), tuple(c.get("problems", ())))
-            for k, c in checks.items()})
+    if isinstance(checks, dict):
+        plane = dataclasses.replace(plane, checks=_checks(checks))
         excluded = limits.get("origin_excluded", {}).get(name)
         if excluded is not None:
             plane = dataclasses.replace(plane, origin_excluded=bool(excluded))
+    ra = limits.get("rank_aware", {}).get(name)
+    if isinstance(ra, dict) and isinstance(ra.get("checks"), dict):
+        plane = dataclasses.replace(plane, rank_aware=_rank_aware(plane, ra))
+    bf = limits.get("best_fit", {}).get(name)
+    if isinstance(bf, dict):
+        plane = dataclasses.replace(plane, best_fit=_best_fit(plane, bf))
     return plane
+
+
+def _number(x) -> float:
+    return float("nan") if x is None else float(x)
+
+
+def _best_fit(plane, record: dict):
+    """The best fit (point or valley, nuisances with pulls and errors) limits.json recorded.
+
+    The physical minimum of each nuisance is not recorded: the unphysical ones are among the
+    run's warnings.
+    """
+    from .bestfit import BestFit, Valley
+    from .experiments.protocols import NuisanceFit
+
+    fx, fy = plane.grid.flavour_x, plane.grid.flavour_y
+    comb = record.get("combination")
+    valley = None if not isinstance(comb, dict) else Valley(
+        {k: float(w) for k, w in comb["weights"].items()}, float(comb["value"]),
+        str(comb.get("normalisation", "")))
+    at = record.get("nuisances_at") or {}
+    point = (float(at.get(f"mu_{fx}", plane.best[0])), float(at.get(f"mu_{fy}", plane.best[1])))
+    centres, sigmas = record.get("centres", {}), record.get("sigmas", {})
+    errors, units = record.get("uncertainties", {}), record.get("units", {})
+    nuisances = {k: NuisanceFit(float(v), _number(centres.get(k)), float(sigmas.get(k, 0.0)),
+                                _number(errors.get(k)), unit=str(units.get(k, "")))
+                 for k, v in record.get("nuisances", {}).items()}
+    return BestFit(plane.name, int(record.get("rank", plane.rank)), point, (fx, fy), valley,
+                   nuisances, available="note" not in record)
+
+
+def _checks(record: dict) -> dict:
+    """``mu_<flavour>`` -> :class:`LimitCheck` from limits.json's record of them."""
+    return {k: LimitCheck(k, float(c["limit"]), (float(c["on_axis_lower"]),
+                                                 float(c["on_axis_upper"])),
+                          float(c["grid_cell"]), tuple(c.get("problems", ())))
+            for k, c in record.items()}
+
+
+def _rank_aware(plane, record: dict) -> RankAwareRegion:
+    """The rank-aware region limits.json recorded, its contour drawn from the stored map."""
+    pg = plane.grid
+    thr = float(record["threshold"])
+    level = plane.chi2_min + thr
+    lines = contour_lines(pg.mu_x, pg.mu_y, plane.chi2, level)
+    *_, touches = extent_limits(lines, pg.mu_x, pg.mu_y, plane.chi2, level)
+    return RankAwareRegion(int(record["rank"]), thr, lines,
+                           {k: float(v) for k, v in record["limits"].items()},
+                           _checks(record["checks"]), tuple(touches),
+                           bool(record.get("origin_excluded", False)))
+
+
+def _recorded_belt(belt, limits: dict):
+    """A Neyman belt with the interval and limits that limits.json recorded for it.
+
+    Read back, the belt interpolates t_obs linearly between its points (1 % off with 5
+    points); the run solved for the crossing with the likelihood itself.
+    """
+    name = belt.name
+    ney = limits.get("neyman", {})
+    rec = ney.get("belt", {}).get(name)
+    two_dof, errors = ney.get("two_dof", {}).get(name), ney.get("mc_error", {}).get(name, {})
+    if (not isinstance(rec, dict) or not isinstance(two_dof, dict)
+            or not math.isclose(float(limits.get("cl", belt.cl)), belt.cl)):
+        return belt
+
+    return dataclasses.replace(
+        belt, s_interval=(_number(rec.get("s_lower")), _number(rec.get("s_limit"))),
+        s_error=_number(rec.get("s_limit_err")),
+        limits={k: _number(v) for k, v in two_dof.items()},
+        mc_error={k: _number(errors.get(k)) for k in two_dof})
 
 
 def load_results(folder) -> SavedResult:
@@ -168,7 +264,7 @@ def load_results(folder) -> SavedResult:
         its maps.
     """
     from .outputs import previous_result_files
-    from .replot import load_neyman, load_plane
+    from .replot import load_belt, load_neyman, load_plane
 
     folder = Path(folder)
     if not folder.is_dir():
@@ -186,6 +282,8 @@ def load_results(folder) -> SavedResult:
     planes = sort_planes([_recorded(load_plane(p), limits) for p in maps])
     neyman = tuple(load_neyman(folder / f"tcrit_{r.name}.npz", r) for r in planes
                    if (folder / f"tcrit_{r.name}.npz").is_file())
+    neyman += tuple(_recorded_belt(load_belt(folder / f"belt_{r.name}.npz", r), limits)
+                    for r in planes if (folder / f"belt_{r.name}.npz").is_file())
     intervals = {k: (float(v[0]), float(v[1]))
                  for k, v in limits.get("one_dof_intervals", {}).items()}
     if not intervals:  # results of cevns-scan 0.1: upper limits only

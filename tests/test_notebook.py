@@ -195,10 +195,13 @@ def test_config_replace_and_overrides():
 # -- results folders read back --------------------------------------------------------------------
 
 def test_load_results_gives_back_what_reproduce_wrote(in_tmp, cli, ana):
-    code, _, err = cli("reproduce", "--plane", "e-mu", "--grid", "21", "--toys", "20",
-                       "--out", "r", "--quiet", "--no-figures")
+    code, out, err = cli("reproduce", "--plane", "e-mu", "--grid", "21", "--toys", "20",
+                         "--out", "r", "--quiet", "--no-figures")
     assert code == 0, err
     back = cs.load_results(in_tmp / "r")
+    # the summary the run printed (a synthetic dataset's perfect fit is not flagged)
+    assert back.summary_lines() == out.splitlines()[:len(back.summary_lines())]
+    assert "[FIT TOO GOOD]" not in "\n".join(back.summary_lines())
     limits = json.loads((in_tmp / "r" / "limits.json").read_text())
     direct = ana.scan("e-mu", grid=21)
     plane = back.plane("e-mu")
@@ -350,3 +353,33 @@ def test_a_valid_python_dataset_fits_and_a_replaced_one_is_checked_again():
         dataclasses.replace(ds, sigma=np.array([0.5, -1.0, 0.3]))
     ana = cs.Analysis.from_config(data=ds)
     assert ana.label == "mine" and np.isfinite(ana.statistic(np.zeros(3)))
+
+
+def test_load_results_of_a_poisson_run_with_a_belt(in_tmp, cli):
+    """A XENONnT run: its fit note reads back as the likelihood worded it (limits.json adds
+    that the asymptotic p-value is not valid), the plane's rank and valley come back, and the
+    Neyman belt is among the Neyman results with the interval the run solved for (not the
+    one interpolated between its 5 points, 1 % lower)."""
+    code, _, err = cli("reproduce", "--data", "xenonnt-8b", "--plane", "e-mu", "--grid", "21",
+                       "--toys", "20", "--belt", "--belt-points", "5", "--out", "r", "--quiet",
+                       "--no-figures")
+    assert code == 0, err
+    limits = json.loads((in_tmp / "r" / "limits.json").read_text())
+    direct = cs.Analysis.from_config(data="xenonnt-8b")
+    with pytest.warns(cs.CevnsScanWarning):  # 20 toys per point are too few: flagged
+        run = direct.run(planes=["e-mu"], grid=21, toys=20, belt=True, belt_points=5)
+    back = cs.load_results(in_tmp / "r")
+    plane, mine = back.plane("e-mu"), run.plane("e-mu")
+    assert plane.gof == mine.gof and not plane.gof.asymptotic
+    assert limits["goodness_of_fit"]["e_mu"]["note"] != plane.gof.note  # the suffix is gone
+    assert plane.rank == mine.rank == 1 and plane.valley.weights == mine.valley.weights
+    (belt,) = back.neyman
+    assert belt.limits == limits["neyman"]["two_dof"]["e_mu"] == run.neyman[0].limits
+    assert belt.s_interval == run.neyman[0].s_interval and belt.n_toys == 20
+    assert belt.mc_error == run.neyman[0].mc_error
+    assert plane.rank_aware.limits == mine.rank_aware.limits
+    assert plane.rank_aware.checks == mine.rank_aware.checks
+    assert plane.best_fit.text() == mine.best_fit.text()  # valley, nuisances and pulls
+    # what the run printed, up to the SM measurement (which limits.json does not hold)
+    printed = [ln for ln in run.summary_lines() if "SM measurement" not in ln]
+    assert back.summary_lines() == printed
