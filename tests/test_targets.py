@@ -84,7 +84,7 @@ def test_target_errors_are_one_line():
         make_target("CsXx")
     with pytest.raises(InputError, match="is a compound; the effective mass number"):
         make_target("CsI").a_mass  # noqa: B018
-    with pytest.raises(InputError, match="Lindhard quenching of eq. 15 is defined for one"):
+    with pytest.raises(InputError, match=r"Lindhard quenching of eq\. 15 is defined for one"):
         from cevns_scan import load_config
         from cevns_scan.experiments.spectrum.response import binned_templates
         from cevns_scan.model import build_model
