@@ -180,7 +180,8 @@ def test_wrong_bin_width_is_refused_for_inferred_grids(tmp_path):
     write_pair(tmp_path, 0.004)
     for width in (0.05, 0.2):
         with pytest.raises(InputError, match=r"p\.csv: the points are 0\.\d+ keV_ee apart "
-                                             r"\(median\), not the bin width .*--bin-width"):
+                                             r"\(median\), not the bin width .*"
+                                             r"\(bin_width=\.\.\.\)"):
             digitize(p(tmp_path), u(tmp_path), width, "g")
 
 
@@ -190,7 +191,8 @@ def test_misplaced_first_edge_is_refused(tmp_path):
     with pytest.raises(InputError, match=r"p\.csv line 1: x = 0\.21\d* keV_ee is [+-]0\.05"):
         digitize(p(tmp_path), u(tmp_path), W, "g", first_edge=0.11)
     with pytest.raises(InputError, match=r"p\.csv line 1: x = 0\.21\d* keV_ee lies below the "
-                                         r"first bin edge 0\.26 keV_ee; lower --first-edge"):
+                                         r"first bin edge 0\.26 keV_ee; lower the first bin edge "
+                                         r"\(first_edge=\.\.\.\)"):
         digitize(p(tmp_path), u(tmp_path), W, "g", first_edge=0.26)
 
 
@@ -354,10 +356,11 @@ def test_export_all_needs_a_choice_when_ambiguous(tmp_path):
                    for c, r, s in zip(centres, rates, sigmas, strict=True))
     (tmp_path / "all.csv").write_text("points,,upper,,lower,\nX,Y,X,Y,X,Y\n" + body)
     with pytest.raises(InputError, match=r"all\.csv: holds 3 non-empty datasets; without "
-                                         r"--upper it needs two"):
+                                         r"upper=\.\.\. it needs two"):
         digitize(str(tmp_path / "all.csv"), None, W, "g")
     with pytest.raises(InputError, match=r"all\.csv: holds 3 non-empty datasets \('points', "
-                                         r"'upper', 'lower'\); choose one with --points-dataset"):
+                                         r"'upper', 'lower'\); choose one with "
+                                         r"points_dataset=\.\.\."):
         digitize(str(tmp_path / "all.csv"), str(tmp_path / "all.csv"), W, "g")
     with pytest.raises(InputError, match=r"all\.csv: no dataset named 'errors' \(it holds "
                                          r"'points', 'upper', 'lower'\)"):
@@ -435,7 +438,7 @@ def test_a_data_row_wider_than_the_header(tmp_path):
 
 def test_unreadable_files(tmp_path):
     write_pair(tmp_path, 1e-4)
-    with pytest.raises(InputError, match=r"nope\.csv: no such file; check --upper"):
+    with pytest.raises(InputError, match=r"upper='.*nope\.csv': no such file; check the path"):
         digitize(p(tmp_path), str(tmp_path / "nope.csv"), W, "g")
     (tmp_path / "p.csv").write_bytes(b"0.21,2.5\n0.31,\xe92.4\n")
     with pytest.raises(InputError, match=r"p\.csv line 2: not UTF-8 text"):
@@ -450,12 +453,12 @@ def test_unreadable_files(tmp_path):
 # ---------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("kwargs", "msg"), [
-    ({"bin_width": 0.0}, r"--bin-width 0\.0 must be > 0"),
-    ({"max_shift": 0.5}, r"--max-shift 0\.5 must be > 0 and < 0\.5"),
-    ({"first_edge": -0.1}, r"--first-edge -0\.1 must be > 0"),
-    ({"exposure_kg_day": 0.0}, r"--exposure-kg-day 0\.0 must be > 0 \(kg day\)"),
-    ({"source": "  \n "}, r"--source is empty"),
-    ({"label": ""}, r"--label is empty"),
+    ({"bin_width": 0.0}, r"^bin_width = 0\.0 must be > 0"),
+    ({"max_shift": 0.5}, r"^max_shift = 0\.5 must be > 0 and < 0\.5"),
+    ({"first_edge": -0.1}, r"^first_edge = -0\.1 must be > 0"),
+    ({"exposure_kg_day": 0.0}, r"^exposure_kg_day = 0\.0 must be > 0 \(kg day\)"),
+    ({"source": "  \n "}, r"^source = .* is empty"),
+    ({"label": ""}, r"^label = '' is empty"),
 ])
 def test_bad_arguments(tmp_path, kwargs, msg):
     write_pair(tmp_path, 1e-4)

@@ -237,7 +237,7 @@ def test_mismatched_shard_says_what_differs(in_tmp, cli):
     chunks = sorted((in_tmp / "ck" / "e_mu").glob("chunk_*"))
     code, _, err = cli("scan", "--plane", "e-mu", "--grid", "21", "--out", "ck", "--quiet",
                        "--shard", "1/2", "--resume")
-    line = _one_line_error(code, err, "--grid 41 there, 21 here")
+    line = _one_line_error(code, err, "grid 41 there, 21 here")
     assert "remove" not in line and "delete" not in line
     assert sorted((in_tmp / "ck" / "e_mu").glob("chunk_*")) == chunks
 
@@ -295,7 +295,7 @@ def test_overlays_per_plane_units_and_labels(in_tmp, cli):
     code, _, err = cli("plot", "r", "--overlay", "X1T@e-tau=ok.csv", "--no-caveat")
     assert code == 0, err
     _one_line_error(*cli("plot", "r", "--overlay", "COHERENT=bad.csv")[::2], "units of mu_B")
-    _one_line_error(*cli("plot", "r", "--overlay", "=ok.csv")[::2], "label is empty")
+    _one_line_error(*cli("plot", "r", "--overlay", "=ok.csv")[::2], "has an empty label")
 
 
 def test_figure3_overlay_goes_to_its_plane_and_caveat_can_go(default_analysis):
