@@ -70,6 +70,24 @@ def assert_one_line_error(result, *fragments, unchanged: FolderState | None = No
     return lines[0]
 
 
+def user_config(user=None):
+    """The validated configuration of a user's TOML table ``user`` (a dict; None: defaults)."""
+    from cevns_scan.config import validate
+
+    return validate(user or {}, "my.toml")
+
+
+def quiet(call):
+    """``call()`` with cevns-scan's caveats (coarse test grids are not resolved) silenced."""
+    import warnings
+
+    from cevns_scan.errors import CevnsScanWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CevnsScanWarning)
+        return call()
+
+
 def load_map(path):
     """The ``chi2`` array of a saved map (the file is closed again)."""
     with np.load(path) as z:

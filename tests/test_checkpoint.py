@@ -1,4 +1,5 @@
-"""Batch scans: shards, checkpoints, kill-and-resume, merge checks, the dask backend."""
+"""scanner/checkpoint.py: batch scans in shards, checkpoints, kill-and-resume, merge and its
+checks, damaged chunk files, shards that do not fit, the dask backend."""
 
 import os
 import shlex
@@ -7,13 +8,16 @@ import signal
 import subprocess
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import run_cli
+from helpers import assert_one_line_error, run_cli
 
+from cevns_scan import scan as scan_module
 from cevns_scan.cli import main
+from cevns_scan.errors import InputError
 
 SLOW_CLI = str(Path(__file__).with_name("slow_cli.py"))
 
@@ -42,6 +46,13 @@ def work(tmp_path_factory):
         os.chdir(old)
 
 
+def _run(capsys, argv):
+    """``cevns-scan ARGV`` in this process, in the ``work`` folder: (code, stdout, stderr)."""
+    capsys.readouterr()
+    code = main(argv)
+    return (code, *capsys.readouterr())
+
+
 def ref_map(work):
     with np.load(work / "ref" / "chi2_e_mu.npz") as z:
         return z["chi2"]
@@ -66,10 +77,7 @@ def test_shards_merge_to_single_process_map(work, n_shards):
 def test_rerun_without_resume_is_refused(work, capsys):
     d = work / "rerun"
     assert main(scan_args(d, "--shard", "1/2")) == 0
-    capsys.readouterr()
-    assert main(scan_args(d, "--shard", "1/2")) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "--resume" in err
+    assert_one_line_error(_run(capsys, scan_args(d, "--shard", "1/2")), "add --resume")
     assert main(scan_args(d, "--shard", "1/2", "--resume")) == 0
 
 
@@ -77,10 +85,8 @@ def test_merge_refuses_missing_shard(work, capsys):
     d = work / "missing"
     for k in (1, 3):
         assert main(scan_args(d, "--shard", f"{k}/3")) == 0
-    capsys.readouterr()
-    assert main(["merge", str(d), "--out", "never"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "shard(s) 2/3" in err and "Traceback" not in err
+    assert_one_line_error(_run(capsys, ["merge", str(d), "--out", "never"]), "shard(s) 2/3",
+                          "again with --resume")
     assert not (work / "never").exists()
 
 
@@ -89,15 +95,13 @@ def test_merge_refuses_shard_with_other_config(work, capsys):
     assert main(scan_args(a, "--shard", "1/2")) == 0
     assert main(scan_args(b, "--shard", "2/2", config="other.toml")) == 0
     # writing into the first folder with another config is refused at scan time...
-    capsys.readouterr()
-    assert main(scan_args(a, "--shard", "2/2", config="other.toml")) == 2
-    assert "holds a scan made with other inputs" in capsys.readouterr().err
+    assert_one_line_error(_run(capsys, scan_args(a, "--shard", "2/2", config="other.toml")),
+                          "holds a scan made with other inputs")
     # ...and a shard copied in from elsewhere is refused at merge time
     for f in (b / "e_mu").glob("chunk_*.npz"):
         shutil.copy(f, a / "e_mu" / f.name)
-    assert main(["merge", str(a), "--out", "never2"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "another config or dataset" in err
+    assert_one_line_error(_run(capsys, ["merge", str(a), "--out", "never2"]),
+                          "another config or dataset")
     assert not (work / "never2").exists()
 
 
@@ -180,3 +184,120 @@ def test_interrupted_reproduce_leaves_no_output(work):
     assert "Traceback" not in err
     assert not (work / "half").exists()
     assert not [p for p in work.iterdir() if p.name.startswith(".half")]
+
+
+# -- shards that do not fit -----------------------------------------------------------------------
+
+def test_mismatched_shard_says_what_differs(in_tmp, cli):
+    assert cli("scan", "--plane", "e-mu", "--grid", "41", "--out", "ck", "--quiet")[0] == 0
+    chunks = sorted((in_tmp / "ck" / "e_mu").glob("chunk_*"))
+    line = assert_one_line_error(cli("scan", "--plane", "e-mu", "--grid", "21", "--out", "ck",
+                                     "--quiet", "--shard", "1/2", "--resume"),
+                                 "grid 41 there, 21 here")
+    assert "remove" not in line and "delete" not in line
+    assert sorted((in_tmp / "ck" / "e_mu").glob("chunk_*")) == chunks
+
+
+def test_more_shards_than_chunks_says_so(in_tmp, cli):
+    # one chunk, four balanced shards: 1/4..3/4 are empty and 4/4 computes the chunk
+    code, _, err = cli("scan", "--plane", "e-mu", "--grid", "11", "--out", "ck", "--quiet",
+                       "--shard", "3/4")
+    assert code == 0 and "shard 3/4 has no chunks" in err
+    assert "only 1 chunk(s) for 4 shards, computed by shard(s) 4/4;" in err
+    assert not list((in_tmp / "ck" / "e_mu").glob("chunk_*"))
+    code, _, err = cli("scan", "--plane", "e-mu", "--grid", "11", "--out", "ck", "--quiet",
+                       "--shard", "4/4")
+    assert code == 0 and "no chunks" not in err
+    assert len(list((in_tmp / "ck" / "e_mu").glob("chunk_*"))) == 1
+
+
+# -- damaged chunk files, plane folders, grids that do not fit the disk or the memory -------------
+
+def _scan(cli, *extra):
+    code, _, err = cli("scan", "--plane", "e-mu", "--grid", "41", "--out", "sc", "--quiet",
+                       *extra)
+    assert code == 0, err
+
+
+def test_every_damaged_npz_is_one_input_error(tmp_path):
+    from cevns_scan.checkpoint import read_chunk, write_chunk
+
+    write_chunk(tmp_path, "h" * 64, 0, 0, 3, np.arange(60.0).reshape(3, 20), "1/1")
+    good = (tmp_path / "chunk_000000.npz").read_bytes()
+    bad = tmp_path / "chunk_000001.npz"
+    rng = np.random.default_rng(1)
+    variants = [good[:n] for n in range(0, len(good), 7)]
+    for _ in range(150):  # flipped bytes anywhere: headers, data, zip directory
+        data = bytearray(good)
+        data[int(rng.integers(len(data)))] ^= 1 << int(rng.integers(8))
+        variants.append(bytes(data))
+    variants += [b"not a zip", np.lib.format.__name__.encode(), good + b"tail"]
+    caught = 0
+    for data in variants:
+        bad.write_bytes(data)
+        try:
+            z = read_chunk(bad)
+        except InputError as exc:
+            assert str(bad) in str(exc) and "resume its shard" in str(exc)
+            caught += 1
+        else:  # a flip that leaves the arrays whole (e.g. in a time stamp) is harmless
+            assert set(z) >= {"chi2", "i0", "i1", "index", "hash"}
+    assert caught > len(variants) // 2
+
+
+@pytest.mark.parametrize("cut", [0, 30, 200, -100, -1])
+def test_a_truncated_chunk_stops_merge_and_resume_with_one_line(in_tmp, cli, cut):
+    (in_tmp / "c.toml").write_text("[scan]\nchunk_points = 160\n")
+    _scan(cli, "--config", "c.toml", "--shard", "1/2")
+    chunk = in_tmp / "sc" / "e_mu" / "chunk_000001.npz"
+    chunk.write_bytes(chunk.read_bytes()[:cut])
+    assert_one_line_error(cli("merge", "sc", "--out", "merged", "--no-figures"),
+                          "chunk_000001.npz", "delete it")
+    assert not (in_tmp / "merged").exists()
+    assert_one_line_error(cli("scan", "--config", "c.toml", "--plane", "e-mu", "--grid", "41",
+                              "--out", "sc", "--quiet", "--shard", "1/2", "--resume"),
+                          "chunk_000001.npz")
+
+
+def test_merge_of_a_plane_folder_names_the_scan_folder(in_tmp, cli):
+    _scan(cli, "--grid", "11")
+    assert_one_line_error(cli("merge", "sc/e_mu", "--out", "m"),
+                          "is the folder of plane e_mu", "merge the scan folder sc")
+    assert not (in_tmp / "m").exists()
+
+
+def test_a_scan_beyond_the_disk_is_refused_before_any_work(in_tmp, cli, monkeypatch):
+    monkeypatch.setattr(scan_module, "available_disk", lambda path: 50 * 2 ** 30)
+    assert_one_line_error(cli("scan", "--plane", "e-mu", "--grid", "100000", "--out", "ck",
+                              "--quiet"),
+                          "--grid 100000 needs about 74.6 GiB of chunk files", "50.0 GiB free",
+                          "more shards", "smaller grid")
+    assert list(in_tmp.iterdir()) == []
+
+
+def test_merge_checks_the_memory_first(in_tmp, cli, monkeypatch):
+    _scan(cli, "--grid", "11")
+    monkeypatch.setattr(scan_module, "available_memory", lambda: 1000)
+    assert_one_line_error(cli("merge", "sc", "--out", "m", "--no-figures"),
+                          "--grid 11 needs about", "merging 1 plane(s) of sc")
+    assert not (in_tmp / "m").exists()
+
+
+def test_a_shard_holds_only_its_own_chunks(in_tmp, default_analysis):
+    """Memory in proportion to the chunks in flight: a 1/16 shard of 2001^2 (32 MB map)."""
+    from cevns_scan.checkpoint import run_shard
+
+    run_shard(default_analysis, "e-mu", "warm", grid=21)  # compile, axes, caches
+    tracemalloc.start()
+    try:
+        rep = run_shard(default_analysis, "e-mu", "sc", grid=2001, shard=(1, 16))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert rep.computed == 3  # 2001 columns: 32 rows (64k points) per chunk, 63 chunks
+    assert peak < 6e6, peak  # the whole map alone would be 32e6 bytes
+    rows = 0
+    for p in (in_tmp / "sc" / "e_mu").glob("chunk_*"):
+        with np.load(p) as z:
+            rows += z["chi2"].shape[0]
+    assert rows == 3 * 32

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from helpers import FolderState, assert_one_line_error
 
 import cevns_scan
 import cevns_scan.kernels
-from cevns_scan.errors import InputError, ParameterError, PathError
+from cevns_scan.errors import CevnsScanWarning, InputError, ParameterError, PathError
 
 #: A command-line option in a text: ``--grid``, ``--mu-max`` (not ``---`` rules, not ``a--b``).
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
@@ -149,3 +150,36 @@ def test_the_cli_words_library_fixes_as_options(cli, in_tmp):
     assert_one_line_error(result, "not the bin width 0.2 keV_ee", "check the bin width "
                           "(--bin-width), or give the first bin edge (--first-edge)",
                           unchanged=before)
+
+
+def test_the_cli_words_a_bad_cl_as_its_option():
+    from cevns_scan.cli import _error_text
+
+    exc = ParameterError("cl", 1.5, "must be a confidence level in (0, 1), e.g. 0.9 for 90 %")
+    assert _error_text(exc) == "--cl 1.5 must be a confidence level in (0, 1), e.g. 0.9 for 90 %"
+
+
+# -- caveats are Python warnings; the command line prints each as a line --------------------------
+
+def test_caveats_are_python_warnings_and_the_cli_prints_them_as_lines(in_tmp, cli,
+                                                                      default_analysis):
+    with pytest.warns(CevnsScanWarning) as record:
+        res = default_analysis.scan("e-mu", grid=5)
+    messages = [str(w.message) for w in record]
+    assert messages == res.warnings() and not res.resolved
+    assert all("is not resolved" in m for m in messages)
+    assert issubclass(CevnsScanWarning, UserWarning)
+    with pytest.warns(CevnsScanWarning) as record:
+        full = default_analysis.run(grid=5)
+    messages = [str(w.message) for w in record]
+    # once each: 2 planes x 2 limits, each read at 2 d.o.f. and at the plane's rank (rank 1)
+    assert messages == list(dict.fromkeys(full.warnings())) and len(messages) == 8
+    assert sum("rank-aware" in m for m in messages) == 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CevnsScanWarning)
+        with pytest.raises(CevnsScanWarning):
+            default_analysis.scan("e-mu", grid=5)
+    code, _, err = cli("reproduce", "--grid", "5", "--out", "r", "--quiet", "--no-figures")
+    assert code == 0
+    lines = err.strip().splitlines()
+    assert lines == [f"warning: {m}" for m in messages]

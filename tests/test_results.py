@@ -1,62 +1,25 @@
-"""The library as a notebook user meets it (issue 18, item 5): the public names, plots that
-Jupyter shows and that take style keywords, several CLs on one Axes, ``cl=`` on the scans,
-config overrides, results folders read back, warnings through ``warnings``, short reprs,
-``with_cl`` that checks again, and datasets built in Python checked like CSV files."""
+"""scanner/results.py: the result objects as a notebook user meets them (plots that Jupyter
+shows and that take style keywords, several CLs on one Axes, short reprs, ``with_cl`` that
+checks again) and the results folder they write (it rebuilds the fit and says what it holds)."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import re
-import warnings
-from pathlib import Path
+import math
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from scipy import stats
+from helpers import quiet
+from scipy import optimize, stats
 
 import cevns_scan as cs
-from cevns_scan.errors import CevnsScanWarning, InputError, ParameterError
-
-README = Path(__file__).resolve().parents[1] / "README.md"
+from cevns_scan.errors import ParameterError
 
 
 @pytest.fixture(scope="module")
-def ana():
-    return cs.Analysis.from_config()
-
-
-@pytest.fixture(scope="module")
-def res41(ana):
-    return ana.scan("e-mu", grid=41)
-
-
-# -- the public names -----------------------------------------------------------------------------
-
-def test_dir_lists_the_public_api_and_only_it():
-    names = dir(cs)
-    assert names == sorted(cs.__all__)
-    for name in names:
-        assert getattr(cs, name) is not None
-    assert not [n for n in names if n.startswith("_") and n != "__version__"]
-    # no module-level helpers or imported modules leak into it
-    for leaked in ("warnings", "import_module", "version", "PackageNotFoundError"):
-        assert leaked not in names
-
-
-def test_every_name_the_readme_uses_is_importable():
-    if not README.is_file():
-        pytest.skip("README.md is not beside the tests (not a repository checkout)")
-    text = README.read_text(encoding="utf-8")
-    used = set(re.findall(r"\bcs\.([A-Za-z_]\w*)", text))
-    assert {"Analysis", "load_config", "load_results", "CevnsScanWarning"} <= used
-    classes = {"NeymanResult", "PlaneResult", "AnalysisResult", "SavedResult", "Analysis",
-               "Model", "PlaneGrid", "CevnsScanWarning"}
-    assert classes <= set(re.findall(r"`(?:cs\.)?([A-Z]\w+)", text)) | used
-    for name in used | classes:
-        assert hasattr(cs, name), name
-    assert cs.NeymanResult.__name__ == "NeymanResult"
+def res41(default_analysis):
+    return default_analysis.scan("e-mu", grid=41)
 
 
 # -- plot() ---------------------------------------------------------------------------------------
@@ -114,15 +77,8 @@ def test_several_cls_on_one_axes_are_distinguishable_with_one_legend(res41):
     assert drawn[0]["lines"][0].get_xdata().max() < drawn[2]["lines"][0].get_xdata().max()
 
 
-def _quiet(call):
-    """``call()`` with cevns-scan's caveats (coarse test grids are not resolved) silenced."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", CevnsScanWarning)
-        return call()
-
-
-def test_a_whole_result_plots_every_plane(ana, in_tmp, cli):
-    full = ana.run(grid=41)
+def test_a_whole_result_plots_every_plane(default_analysis, in_tmp, cli):
+    full = default_analysis.run(grid=41)
     before = set(plt.get_fignums())
     drawn = full.plot(color="k")
     assert [d.ax.get_title() for d in drawn] == [r"plane ($\mu_e$, $\mu_\mu$)",
@@ -138,151 +94,18 @@ def test_a_whole_result_plots_every_plane(ana, in_tmp, cli):
     assert len(cs.load_results(in_tmp / "r").plot()) == 2
 
 
-def test_neyman_plot_keeps_one_legend_entry_per_label(ana):
-    ney = _quiet(lambda: ana.neyman("e-mu", grid=7, toys=20, seed=2))
-    _, ax = plt.subplots()
-    ney.plot(ax=ax)
-    ney.plot(ax=ax)
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert len(labels) == len(set(labels))
-
-
-# -- cl= and config overrides ---------------------------------------------------------------------
-
-def test_cl_on_scan_neyman_and_run(ana, res41):
-    from cevns_scan.limits import axis_interval
-
-    res95 = ana.scan("e-mu", grid=41, cl=0.95)
-    at95 = cs.Analysis.from_config(ana.config.replace(fit={"cl": 0.95}))
-    same = at95.scan("e-mu", grid=41)
-    assert res95.cl == 0.95 and ana.cl == 0.9  # the analysis itself is unchanged
-    assert res95.delta_chi2 == pytest.approx(stats.chi2.ppf(0.95, 2), rel=1e-12)
-    np.testing.assert_array_equal(res95.chi2, same.chi2)  # auto axes follow the CL
-    assert res95.limits == same.limits and res95.resolved
-    exact = axis_interval(ana, "e", stats.chi2.ppf(0.95, 2), res95.chi2_min)[1]
-    cell = res95.mu_x[1] - res95.mu_x[0]
-    assert abs(res95.limits["mu_e"] - exact) < cell and exact > res41.limits["mu_e"]
-    full = ana.run(planes=["e-mu"], grid=41, cl=0.95)
-    assert full.cl == 0.95 and full.plane("e-mu").limits == res95.limits
-    assert full.one_dof_intervals == ana.one_dof_intervals(0.95)
-    assert full.analysis.config.fit.cl == 0.95
-    ney = _quiet(lambda: ana.neyman("e-mu", grid=5, toys=20, seed=3, cl=0.68))
-    ref = _quiet(lambda: cs.Analysis.from_config(ana.config.replace(fit={"cl": 0.68})).neyman(
-        "e-mu", grid=5, toys=20, seed=3))
-    assert ney.cl == 0.68 and ney.wilks.cl == 0.68
-    np.testing.assert_array_equal(ney.tcrit, ref.tcrit)
-    for call in (lambda: ana.scan("e-mu", grid=5, cl=1.5),
-                 lambda: ana.run(grid=5, cl=0.0),
-                 lambda: ana.neyman("e-mu", grid=5, toys=20, cl=90)):
-        with pytest.raises(ParameterError, match=r"^cl = .* must be a confidence level in "
-                                                 r"\(0, 1\)"):
-            call()
-
-
-def test_config_replace_and_overrides():
-    cfg = cs.load_config()
-    new = cfg.replace(scan={"grid": 101}, fit={"cl": 0.95})
-    assert (new.scan.grid, new.fit.cl, cfg.scan.grid, cfg.fit.cl) == (101, 0.95, 201, 0.9)
-    assert new.to_dict()["spectrum"] == cfg.to_dict()["spectrum"]
-    assert cs.load_config(overrides={"scan": {"grid": 101}, "fit": {"cl": 0.95}}) \
-        .digest() == new.digest()
-    with pytest.raises(InputError, match=r"unknown key \[scan\] 'gird'; did you mean 'grid'"):
-        cfg.replace(scan={"gird": 11})
-    with pytest.raises(InputError, match=r"replace\(scan=\.\.\.\) takes a dict of keys"):
-        cfg.replace(scan=11)
-
-
-# -- results folders read back --------------------------------------------------------------------
-
-def test_load_results_gives_back_what_reproduce_wrote(in_tmp, cli, ana):
-    code, out, err = cli("reproduce", "--plane", "e-mu", "--grid", "21", "--toys", "20",
-                         "--out", "r", "--quiet", "--no-figures")
-    assert code == 0, err
-    back = cs.load_results(in_tmp / "r")
-    # the summary the run printed (a synthetic dataset's perfect fit is not flagged)
-    assert back.summary_lines() == out.splitlines()[:len(back.summary_lines())]
-    assert "[FIT TOO GOOD]" not in "\n".join(back.summary_lines())
-    limits = json.loads((in_tmp / "r" / "limits.json").read_text())
-    direct = ana.scan("e-mu", grid=21)
-    plane = back.plane("e-mu")
-    assert back.plane("e_mu") is plane and [r.name for r in back.planes] == ["e_mu"]
-    np.testing.assert_array_equal(plane.chi2, direct.chi2)
-    assert plane.limits == direct.limits == limits["two_dof"]["e_mu"]
-    assert plane.chi2_min == direct.chi2_min and plane.best == direct.best
-    assert plane.gof == direct.gof
-    assert plane.checks["mu_e"].on_axis == direct.checks["mu_e"].on_axis
-    assert plane.resolved == direct.resolved
-    assert back.one_dof == limits["one_dof"] and back.cl == 0.9
-    assert [n.limits for n in back.neyman] == [limits["neyman"]["two_dof"]["e_mu"]]
-    assert back.neyman[0].n_toys == 20
-    assert back.label == "cdex10-asimov" and back.target_label == "Ge"
-    assert back.config.digest() == ana.config.replace(scan={"grid": 21,
-                                                            "planes": ["e-mu"]}).digest()
-    assert back.summary_lines()[1] == f"  2 d.o.f., plane e_mu: mu_e < " \
-        f"{direct.limits['mu_e']:.3e}, mu_mu < {direct.limits['mu_mu']:.3e}"
-    assert len(repr(back)) < 300
-
-
-def test_load_results_of_a_folder_merged_from_shards(in_tmp, cli):
-    (in_tmp / "c.toml").write_text("[scan]\nchunk_points = 200\n")
-    for k in (1, 2, 3):
-        code, _, err = cli("scan", "--config", "c.toml", "--plane", "e-tau", "--grid", "31",
-                           "--shard", f"{k}/3", "--out", "sc", "--quiet")
-        assert code == 0, err
-    code, _, err = cli("merge", "sc", "--out", "merged", "--no-figures")
-    assert code == 0, err
-    back = cs.load_results(in_tmp / "merged")
-    direct = cs.Analysis.from_config(cs.load_config(in_tmp / "c.toml")).scan("e-tau", grid=31)
-    np.testing.assert_array_equal(back.plane("e-tau").chi2, direct.chi2)
-    assert back.plane("e-tau").limits == direct.limits
-    assert back.run["merged_from"] == "sc"
-
-
-def test_load_results_refuses_other_folders(in_tmp):
-    (in_tmp / "mine").mkdir()
-    (in_tmp / "mine" / "notes.txt").write_text("x")
-    with pytest.raises(InputError, match=r"mine: not a cevns-scan results folder"):
-        cs.load_results(in_tmp / "mine")
-    with pytest.raises(InputError, match=r"nowhere: no such results folder"):
-        cs.load_results(in_tmp / "nowhere")
-
-
-# -- warnings -------------------------------------------------------------------------------------
-
-def test_caveats_are_python_warnings_and_the_cli_prints_them_as_lines(in_tmp, cli, ana):
-    with pytest.warns(CevnsScanWarning) as record:
-        res = ana.scan("e-mu", grid=5)
-    messages = [str(w.message) for w in record]
-    assert messages == res.warnings() and not res.resolved
-    assert all("is not resolved" in m for m in messages)
-    assert issubclass(CevnsScanWarning, UserWarning)
-    with pytest.warns(CevnsScanWarning) as record:
-        full = ana.run(grid=5)
-    messages = [str(w.message) for w in record]
-    # once each: 2 planes x 2 limits, each read at 2 d.o.f. and at the plane's rank (rank 1)
-    assert messages == list(dict.fromkeys(full.warnings())) and len(messages) == 8
-    assert sum("rank-aware" in m for m in messages) == 4
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", CevnsScanWarning)
-        with pytest.raises(CevnsScanWarning):
-            ana.scan("e-mu", grid=5)
-    code, _, err = cli("reproduce", "--grid", "5", "--out", "r", "--quiet", "--no-figures")
-    assert code == 0
-    lines = err.strip().splitlines()
-    assert lines == [f"warning: {m}" for m in messages]
-
-
 # -- short reprs ----------------------------------------------------------------------------------
 
-def test_reprs_are_short_and_say_what_matters(ana, res41):
+def test_reprs_are_short_and_say_what_matters(default_analysis, res41):
     text = repr(res41)
     assert len(text) < 200
     assert text == (f"PlaneResult(e_mu, grid 41x41, CL 0.9, chi2_min {res41.chi2_min:.4g}, "
                     f"mu_e < {res41.limits['mu_e']:.4g}, mu_mu < {res41.limits['mu_mu']:.4g})")
     assert "NOT RESOLVED" in repr(res41.with_cl(0.9999))
-    assert repr(ana) == "Analysis(cdex10-asimov on Ge, preset paper, CL 0.9)"
-    for obj in (ana.model, res41.grid, ana.experiments[0], ana.run(planes=["e-tau"], grid=41),
-                _quiet(lambda: ana.neyman("e-mu", grid=5, toys=20))):
+    assert repr(default_analysis) == "Analysis(cdex10-asimov on Ge, preset paper, CL 0.9)"
+    for obj in (default_analysis.model, res41.grid, default_analysis.experiments[0],
+                default_analysis.run(planes=["e-tau"], grid=41),
+                quiet(lambda: default_analysis.neyman("e-mu", grid=5, toys=20))):
         assert len(repr(obj)) < 300, type(obj).__name__
 
 
@@ -294,92 +117,87 @@ def test_with_cl_validates_the_level(res41):
             res41.with_cl(bad)
 
 
-def test_with_cl_checks_the_limits_again(ana, res41):
+def test_with_cl_checks_the_limits_again(default_analysis, res41):
     from cevns_scan.limits import axis_interval
 
     res95 = res41.with_cl(0.95)
     thr = stats.chi2.ppf(0.95, 2)
-    exact = axis_interval(ana, "e", thr, res41.chi2_min)[1]  # root finding on the statistic
+    # root finding on the statistic
+    exact = axis_interval(default_analysis, "e", thr, res41.chi2_min)[1]
     assert res95.checks["mu_e"].on_axis[1] == pytest.approx(exact, rel=1e-12)
     assert res95.checks["mu_e"].on_axis[1] > res41.checks["mu_e"].on_axis[1]
     assert res95.resolved
     # at 99.99 % CL the region runs past the grid edge (1.3 x the 90 % crossing): not resolved
     edge = res41.with_cl(0.9999)
-    assert axis_interval(ana, "e", stats.chi2.ppf(0.9999, 2), res41.chi2_min)[1] > res41.mu_x[-1]
+    thr = stats.chi2.ppf(0.9999, 2)
+    assert axis_interval(default_analysis, "e", thr, res41.chi2_min)[1] > res41.mu_x[-1]
     assert not edge.resolved and "x" in edge.touches
     assert any("grid edge" in w for w in edge.warnings())
 
 
-def test_with_cl_of_a_map_read_back_checks_against_the_grid(in_tmp, cli):
-    assert cli("reproduce", "--plane", "e-mu", "--grid", "41", "--out", "r", "--quiet",
+# -- the results folder rebuilds the fit and says what it holds; another target -------------------
+
+def _csv_rows(path):
+    lines = [ln for ln in path.read_text().splitlines() if not ln.startswith("#")]
+    return lines[0].split(","), [ln.split(",") for ln in lines[1:]]
+
+
+def test_results_folder_alone_rebuilds_eq18(in_tmp, cli):
+    assert cli("reproduce", "--plane", "e-mu", "--grid", "11", "--out", "r", "--quiet",
                "--no-figures")[0] == 0
-    plane = cs.load_results(in_tmp / "r").plane("e-mu")
-    assert plane.resolved and plane.analysis is None
-    edge = plane.with_cl(0.9999)
-    assert not edge.resolved
-    assert any("grid edge" in p for p in edge.checks["mu_e"].problems)
-    assert plane.with_cl(0.95).resolved
+    out = in_tmp / "r"
+    head, rows = _csv_rows(out / "templates.csv")
+    obs = np.array([float(r[head.index("observed")]) for r in rows])
+    sigma = np.array([float(r[head.index("sigma")]) for r in rows])
+    head, rows = _csv_rows(out / "templates_components.csv")
+    comps = {}
+    for r in rows:
+        if r[head.index("pull")] == "1":
+            c = comps.setdefault(r[0], {"s": float(r[1]), "sm": [], "e": [], "mu": []})
+            c["sm"].append(float(r[head.index("SM")]))
+            c["e"].append(float(r[head.index("MM_e")]))
+            c["mu"].append(float(r[head.index("MM_mu")]))
+    run = json.loads((out / "run.json").read_text())
+    assert run["likelihood"]["background"] == "free"
+    with np.load(out / "chi2_e_mu.npz") as z:
+        mu_x, mu_y, chi2 = z["mu_x"], z["mu_y"], z["chi2"]
+    for i, k in [(3, 7), (10, 10), (6, 0)]:
+        r_ij = np.array([np.array(c["sm"]) + mu_x[i] ** 2 * np.array(c["e"])
+                         + mu_y[k] ** 2 * np.array(c["mu"]) for c in comps.values()])
+        s = np.array([c["s"] for c in comps.values()])
+
+        def resid(theta, r_ij=r_ij, s=s):
+            xi, b = theta[:-1], theta[-1]
+            model = r_ij.sum(0) + b + (xi * s) @ r_ij
+            return np.concatenate([(obs - model) / sigma, xi])
+
+        fit = optimize.least_squares(resid, np.zeros(len(comps) + 1), xtol=1e-15, ftol=1e-15,
+                                     gtol=1e-15)
+        assert math.isclose(np.sum(fit.fun**2), chi2[i, k], rel_tol=1e-7, abs_tol=1e-9)
 
 
-# -- datasets built in Python --------------------------------------------------------------------
-
-def _dataset(**changes):
-    from cevns_scan.experiments.spectrum.datasets import Dataset
-
-    args = {"label": "mine", "tee_lo": [0.16, 0.26, 0.36], "tee_hi": [0.26, 0.36, 0.46],
-            "rate": [5.0, 4.0, 3.0], "sigma": [0.5, 0.4, 0.3], "source": "notebook"}
-    args.update(changes)
-    return Dataset(**{k: np.asarray(v) if isinstance(v, list) else v for k, v in args.items()})
-
-
-@pytest.mark.parametrize(("changes", "pattern"), [
-    ({"sigma": [0.5, -0.1, 0.3]}, r"dataset mine bin 1: sigma = -0\.1 must be > 0"),
-    ({"sigma": [0.5, 0.0, 0.3]}, r"dataset mine bin 1: sigma = 0 must be > 0"),
-    ({"rate": [5.0, float("nan"), 3.0]}, r"dataset mine bin 1: rate = nan is not finite"),
-    ({"tee_hi": [0.26, 0.36, 0.36]}, r"bin 2: \[0\.36, 0\.36\] keV_ee needs 0 < Tee_lo_keV"),
-    ({"tee_lo": [0.16, 0.20, 0.36]}, r"bin 1: \[0\.2, 0\.36\] keV_ee starts below the end"),
-    ({"rate": [5.0, 4.0]}, r"tee_lo, tee_hi, rate and sigma need the same non-zero length"),
-    ({"sigma": "abc"}, r"sigma is not an array of numbers"),
-])
-def test_datasets_built_in_python_are_checked_like_csv(changes, pattern):
-    with pytest.raises(InputError, match=pattern):
-        _dataset(**changes)
+def test_limits_contours_and_run_record_say_what_they_hold(in_tmp, cli):
+    assert cli("scan", "--plane", "e-mu", "--grid", "21", "--out", "ck", "--quiet")[0] == 0
+    assert cli("merge", "ck", "--out", "m", "--no-figures")[0] == 0
+    lim = json.loads((in_tmp / "m" / "limits.json").read_text())
+    assert "held at zero" in lim["one_dof_meaning"] and lim["target"] == "Ge"
+    cont = json.loads((in_tmp / "m" / "contours.json").read_text())
+    assert "absolute" in cont["level_meaning"]
+    run = json.loads((in_tmp / "m" / "run.json").read_text())
+    assert run["working_directory"] == str(in_tmp)
+    assert run["dataset"]["source"] == "cdex10-asimov"  # the original, not the manifest
+    assert run["dataset"]["metadata"]["exposure_kg_day"] == "205.4"
 
 
-def test_a_valid_python_dataset_fits_and_a_replaced_one_is_checked_again():
-    ds = _dataset()
-    assert ds.rate.size == 3
-    with pytest.raises(InputError, match=r"sigma = -1 must be > 0"):
-        dataclasses.replace(ds, sigma=np.array([0.5, -1.0, 0.3]))
-    ana = cs.Analysis.from_config(data=ds)
-    assert ana.label == "mine" and np.isfinite(ana.statistic(np.zeros(3)))
-
-
-def test_load_results_of_a_poisson_run_with_a_belt(in_tmp, cli):
-    """A XENONnT run: its fit note reads back as the likelihood worded it (limits.json adds
-    that the asymptotic p-value is not valid), the plane's rank and valley come back, and the
-    Neyman belt is among the Neyman results with the interval the run solved for (not the
-    one interpolated between its 5 points, 1 % lower)."""
-    code, _, err = cli("reproduce", "--data", "xenonnt-8b", "--plane", "e-mu", "--grid", "21",
-                       "--toys", "20", "--belt", "--belt-points", "5", "--out", "r", "--quiet",
-                       "--no-figures")
+def test_non_germanium_target_warns_and_is_named(in_tmp, cli):
+    (in_tmp / "c.toml").write_text('[target]\nname = "Ar"\n')
+    code, out, err = cli("reproduce", "--config", "c.toml", "--plane", "e-mu", "--grid", "11",
+                         "--out", "r", "--quiet", "--no-figures")
     assert code == 0, err
-    limits = json.loads((in_tmp / "r" / "limits.json").read_text())
-    direct = cs.Analysis.from_config(data="xenonnt-8b")
-    with pytest.warns(cs.CevnsScanWarning):  # 20 toys per point are too few: flagged
-        run = direct.run(planes=["e-mu"], grid=21, toys=20, belt=True, belt_points=5)
-    back = cs.load_results(in_tmp / "r")
-    plane, mine = back.plane("e-mu"), run.plane("e-mu")
-    assert plane.gof == mine.gof and not plane.gof.asymptotic
-    assert limits["goodness_of_fit"]["e_mu"]["note"] != plane.gof.note  # the suffix is gone
-    assert plane.rank == mine.rank == 1 and plane.valley.weights == mine.valley.weights
-    (belt,) = back.neyman
-    assert belt.limits == limits["neyman"]["two_dof"]["e_mu"] == run.neyman[0].limits
-    assert belt.s_interval == run.neyman[0].s_interval and belt.n_toys == 20
-    assert belt.mc_error == run.neyman[0].mc_error
-    assert plane.rank_aware.limits == mine.rank_aware.limits
-    assert plane.rank_aware.checks == mine.rank_aware.checks
-    assert plane.best_fit.text() == mine.best_fit.text()  # valley, nuisances and pulls
-    # what the run printed, up to the SM measurement (which limits.json does not hold)
-    printed = [ln for ln in run.summary_lines() if "SM measurement" not in ln]
-    assert back.summary_lines() == printed
+    assert "Lindhard k = 0.162 measured for germanium" in err
+    assert "cdex10-asimov is a CDEX-10 (germanium) exposure" in err
+    assert "target Ar" in out
+    lim = json.loads((in_tmp / "r" / "limits.json").read_text())
+    run = json.loads((in_tmp / "r" / "run.json").read_text())
+    assert lim["target"] == "Ar" and run["target"] == {"name": "Ar", "z": [18]}
+    assert any("germanium" in w for w in lim["warnings"])

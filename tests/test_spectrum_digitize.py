@@ -1,4 +1,5 @@
-"""cevns_scan.digitize: WebPlotDigitizer exports of a binned spectrum -> dataset.
+"""scanner/experiments/spectrum/digitize.py: WebPlotDigitizer exports of a binned spectrum ->
+dataset, in Python and through ``cevns-scan dataset from-digitized``.
 
 Synthetic digitisations of a CDEX-10-like figure (20 bins of 0.1 keV_ee from 0.16 keV_ee, points
 at the bin centres) are written in tmp_path from a known truth and read back.
@@ -8,6 +9,7 @@ import re
 
 import numpy as np
 import pytest
+from helpers import assert_one_line_error
 
 from cevns_scan.errors import InputError
 from cevns_scan.experiments.spectrum.datasets import COLUMNS, dataset_from_table
@@ -494,3 +496,35 @@ def test_round_trip_through_the_dataset_reader(tmp_path):
     assert back.metadata == ds.metadata
     assert back.digest() == ds.digest()
     assert back.to_csv() == ds.to_csv()
+
+
+# -- the command ----------------------------------------------------------------------------------
+
+def test_from_digitized_with_jitter_options_and_metadata(in_tmp, cli):
+    rng = np.random.default_rng(3)
+    centres = 0.21 + 0.1 * np.arange(20)
+    rates = rng.uniform(1.5, 3.0, 20)
+    sig = rng.uniform(0.1, 0.4, 20)
+    jitter = rng.normal(0.0, 0.004, (2, 20))
+    (in_tmp / "p.csv").write_text("\ufeff" + "".join(
+        f"{x + j:.5f},{y:.4f}\n" for x, j, y in zip(centres, jitter[0], rates, strict=True)))
+    (in_tmp / "u.csv").write_text("".join(
+        f"{x + j:.5f},{y + s:.4f}\n" for x, j, y, s in zip(centres, jitter[1], rates, sig,
+                                                            strict=True)))
+    code, out, err = cli("dataset", "from-digitized", "--points", "p.csv", "--upper", "u.csv",
+                         "--bin-width", "0.1", "--first-edge", "0.16", "--exposure-kg-day",
+                         "205.4", "--source", "Geng et al. 2023 Fig. 1", "--out", "d.csv")
+    assert code == 0, err
+    assert "largest" in out  # the largest shift is reported
+    text = (in_tmp / "d.csv").read_text()
+    assert "\n0.16,0.26," in text and "\n2.06,2.16," in text  # no float noise in the edges
+    assert "# exposure_kg_day: 205.4" in text and "# source: Geng et al. 2023 Fig. 1" in text
+
+
+@pytest.mark.parametrize("role", ["--points", "--upper"])
+def test_binary_digitisation_file_is_one_line(in_tmp, cli, role):
+    (in_tmp / "ok.csv").write_text("0.21,2.0\n0.31,1.5\n")
+    (in_tmp / "bin.csv").write_bytes(bytes(range(256)) * 4)
+    files = {"--points": "ok.csv", "--upper": "ok.csv", role: "bin.csv"}
+    assert_one_line_error(cli("dataset", "from-digitized", "--points", files["--points"], "--upper",
+                              files["--upper"], "--bin-width", "0.1", "--out", "d.csv"), "bin.csv")
