@@ -113,12 +113,34 @@ def inputs(in_tmp):
 
 
 @pytest.fixture
-def fast_bench(monkeypatch):
-    """bench without its fresh-process compile timing (30 s); everything it writes is real."""
+def fast_commands(monkeypatch):
+    """The commands' outputs without their costly measurements, which these tests do not look
+    at (each command is run end to end elsewhere: tests/test_repo_root.py runs ``bench --quick``,
+    tests/test_xenonnt_release.py the release import): ``bench`` with stand-in timings (its
+    fresh-process compile timing alone takes 30 s), and ``dataset import-xenonnt`` reading the
+    release once for the three runs of a test (8 s each). What they write goes through the
+    output policy as ever."""
     from cevns_scan import bench
+    from cevns_scan.experiments.xenonnt import release
 
     monkeypatch.setattr(bench, "compile_times", lambda repeat: {
         kind: {"first_call_s": 1.0, "import_s": 1.0, "runs": 1} for kind in ("cold", "cached")})
+    monkeypatch.setattr(bench, "scan_throughput", lambda statistic, grid, jobs, repeat,
+                        chunk_points, backend="threading": {
+                            "grid": grid, "points": grid * grid, "jobs": jobs,
+                            "backend": backend, "seconds": 1e-6 * grid * grid / jobs,
+                            "points_per_s": 1e6 * jobs, "chunks": 1})
+    monkeypatch.setattr(bench, "kind_benches", lambda quick, repeat, log: {})
+    monkeypatch.setattr(bench, "builtin_toys", lambda quick, workers, log: ({}, {}, {}))
+    imported = {}
+    real_import = release.import_release
+
+    def import_once(root):
+        if root not in imported:
+            imported[root] = real_import(root)
+        return imported[root]
+
+    monkeypatch.setattr(release, "import_release", import_once)
 
 
 def _needs(argv):
@@ -141,8 +163,8 @@ def test_a_foreign_file_survives_force(inputs, cli, argv, option, name):
 @pytest.mark.parametrize("argv,option,name", [
     pytest.param(a, o, n, id=i, marks=[pytest.mark.slow] if slow else [])
     for i, a, o, n, slow in SINGLE_FILES])
-def test_a_cevns_scan_file_is_replaced_only_with_force(inputs, cli, fast_bench, argv, option,
-                                                       name):
+def test_a_cevns_scan_file_is_replaced_only_with_force(inputs, cli, fast_commands, argv,
+                                                       option, name):
     from cevns_scan.provenance import carries_mark
 
     _needs(argv)

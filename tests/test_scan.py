@@ -139,7 +139,7 @@ def test_scan_with_a_scheduler_that_does_not_answer_leaves_nothing(in_tmp, cli, 
     for command in (["scan", "--plane", "e-mu", "--out", "ck"],
                     ["reproduce", "--out", "res"]):
         assert_one_line_error(cli(*command, "--grid", "11", "--quiet", "--backend", "dask",
-                                  "--scheduler", address, "--connect-timeout", "1"),
+                                  "--scheduler", address, "--connect-timeout", "0.5"),
                               f"--scheduler '{address}'")
     assert time.perf_counter() - t0 < 10
     assert list(in_tmp.iterdir()) == []  # no manifest, no folder
