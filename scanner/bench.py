@@ -203,7 +203,7 @@ def plane_point_time(analysis, grid: int, repeat: int) -> float:
 
 
 def data_benches(specs: list[str], quick: bool, repeat: int, log) -> list[dict]:
-    """The given data (``--data``), each alone and, with several, all together: seconds per
+    """The given data specs, each alone and, with several, all together: seconds per
     grid point of the (e, mu) plane and Neyman toys per second (1 worker)."""
     from .analysis import Analysis
     from .errors import InputError
@@ -264,16 +264,18 @@ def scaling_plot(by_workers: list[dict], by_size: list[dict], machine: dict) -> 
 
 
 def run_bench(args) -> int:
+    """The ``bench`` command on its parsed arguments (``json``, ``plot``, ``force``, ``quick``,
+    ``max_workers``, ``data``): measure, print the table, write the JSON and the plot."""
     from .analysis import Analysis
     from .experiments import registry
     from .outputs import check_distinct_outputs, check_output_file, json_bytes, write_output_file
 
     plot = args.plot or (str(Path(args.json).with_suffix(".png")) if args.json
                          else "bench_scaling.png")
-    for option, value in (("--json", args.json), ("--plot", plot)):
+    for name, value in (("json", args.json), ("plot", plot)):
         if value:
-            check_output_file(value, force=args.force, option=option)
-    check_distinct_outputs([("--json", args.json), ("--plot", plot)])
+            check_output_file(value, force=args.force, name=name)
+    check_distinct_outputs([("json", args.json), ("plot", plot)])
     quick = args.quick
     repeat = 3 if not quick else 1
     machine = _machine()
@@ -315,9 +317,9 @@ def run_bench(args) -> int:
     }
     _print_table(result)
     if args.json:
-        write_output_file(args.json, json_bytes(result), force=args.force, option="--json")
+        write_output_file(args.json, json_bytes(result), force=args.force, name="json")
     write_output_file(plot, scaling_plot(by_workers, by_size, machine), force=args.force,
-                      option="--plot")
+                      name="plot")
     log(f"bench: scaling plot {plot}" + (f", JSON {args.json}" if args.json else ""))
     return 0
 
@@ -357,7 +359,7 @@ def _print_table(r: dict) -> None:
     for name, why in r["neyman_skipped"].items():
         print(f"    {name:<14} skipped: {why}")
     if r.get("data"):
-        print("  the given data (--data), each alone and together, 1 worker:")
+        print("  the given data, each alone and together, 1 worker:")
         for row in r["data"]:
             toys = (f"{row['toys_per_s']:9.1f} toys/s ({1e3 / row['toys_per_s']:.2f} ms per toy)"
                     if "toys_per_s" in row else f"toys skipped: {row['toys_skipped']}")

@@ -72,11 +72,12 @@ def manifest_differences(old: dict, new: dict) -> list[str]:
     out = []
     if len(old.get("mu_x", [])) != len(new["mu_x"]) or len(old.get("mu_y", [])) != len(
             new["mu_y"]):
-        out.append(f"--grid {len(old.get('mu_x', []))} there, {len(new['mu_x'])} here")
+        out.append(f"grid {len(old.get('mu_x', []))} there, {len(new['mu_x'])} here")
     for axis in ("mu_x", "mu_y"):
         a, b = old.get(axis, [0.0])[-1:], new[axis][-1:]
         if a and b and not np.isclose(a[0], b[0], rtol=1e-12, atol=0):
-            out.append(f"{axis} maximum {a[0]:.6g} there, {b[0]:.6g} here (--mu-max)")
+            out.append(f"{axis} maximum {a[0]:.6g} there, {b[0]:.6g} here (the axis maximum, "
+                       "mu_max)")
     fo, fn = _flat(old.get("config", {})), _flat(new["config"])
     for key in sorted(set(fo) | set(fn)):
         if key in ("[scan] grid",) or fo.get(key) == fn.get(key):
@@ -99,7 +100,7 @@ def open_plane_dir(plane_dir: Path, manifest: dict) -> None:
             diff = "; ".join(manifest_differences(old, manifest))
             raise InputError(
                 f"{plane_dir}: holds a scan made with other inputs ({diff}); run this shard with "
-                "the same options as the others, or into a new --out folder")
+                "the same inputs as the others, or into a new scan folder")
         return
     plane_dir.mkdir(parents=True, exist_ok=True)
     write_json(path, manifest)
@@ -161,7 +162,7 @@ def assemble(plane_dir: Path, manifest: dict) -> np.ndarray:
         raise InputError(
             f"{plane_dir}: {len(missing)} of {n_chunks} chunks missing (first {missing[0]}), "
             f"from shard(s) {', '.join(f'{k}/{n_shards}' for k in shards)}; run them "
-            "(cevns-scan scan ... --shard K/N --resume) before merging")
+            "again with resume=True (each finishes its missing chunks) before merging")
     nx, ny = len(manifest["mu_x"]), len(manifest["mu_y"])
     extra = (len(manifest["neyman"]["channels"]),) if manifest.get("neyman") else ()
     check_memory(map_bytes(nx, ny, *extra), nx, f"the {nx}x{ny} map of {plane_dir}", None,
@@ -323,7 +324,7 @@ def run_shard(analysis, plane: str, out, *, shard: tuple[int, int] = (1, 1),
     spec = f"{k}/{n_shards}"
     if already and not resume:
         raise InputError(f"{plane_dir}: {len(already)} chunk(s) of shard {spec} are already "
-                         "finished; add --resume to continue, or use a new --out")
+                         "finished; pass resume=True to continue, or scan into a new folder")
     todo = [c for c in mine if c.index not in done]
     if not mine:
         busy = [s for s in range(1, n_shards + 1) if shard_slice(len(chunks), s, n_shards)]
@@ -401,7 +402,7 @@ def merge_scan(scan_dir, cl: float | None = None):
     plane_dirs = sorted(p for p in root.iterdir() if (p / "manifest.json").is_file())
     if not plane_dirs:
         raise InputError(f"{root}: holds no scan (no <plane>/manifest.json); "
-                         "run `cevns-scan scan --out` into it first")
+                         "scan into it first")
     mans = [read_manifest(p) for p in plane_dirs]
     need = sum(merge_memory(max(len(m.get("mu_x", [])), len(m.get("mu_y", []))), 1,
                             bool(m.get("neyman"))) for m in mans)

@@ -3,7 +3,9 @@
 Every bad input ends with one line on stderr (``cevns-scan: error: ...``) and exit code 2;
 ``--debug`` (before the command) shows the traceback instead. An interrupted scan exits with
 128 + the signal number. Library errors about a named parameter
-(:class:`~cevns_scan.errors.ParameterError`) are worded as the option that set it.
+(:class:`~cevns_scan.errors.ParameterError`) are worded as the option that set it, and the
+parameters that library messages name in their fixes (``pass force=True``) as options too
+(``add --force``): the library speaks Python, this module the command line.
 """
 
 from __future__ import annotations
@@ -25,8 +27,13 @@ from .errors import InputError, ParameterError, ScanInterrupted
 
 PROG = "cevns-scan"
 
-#: Library parameter name -> the option that sets it.
-OPTIONS = {"jobs": "--jobs", "grid": "--grid", "backend": "--backend", "toys": "--toys",
+#: Library parameter name -> the option that sets it (:func:`option_names`): these, under the
+#: running command's own options found by their argparse ``dest`` (``bin_width`` ->
+#: ``--bin-width``), which win where one name means two options (``points``: ``--belt-points``
+#: of ``reproduce``, ``--points`` of ``rates``). ``""``: a positional argument (the message
+#: starts with the path).
+OPTIONS = {"folder": "", "force": "--force", "resume": "--resume",
+           "jobs": "--jobs", "grid": "--grid", "backend": "--backend", "toys": "--toys",
            "inner": "--inner-toys",
            "scheduler": "--scheduler", "shard": "--shard", "plane": "--plane", "cl": "--cl",
            "out": "--out", "seed": "--seed",
@@ -50,6 +57,17 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         raise InputError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+    def _get_value(self, action, arg_string):
+        """argparse's conversion, except that an :class:`InputError` of a type function
+        (``positive_int``, ...) keeps its own message: being a ValueError, argparse would
+        reword it as "invalid value"."""
+        try:
+            return super()._get_value(action, arg_string)
+        except argparse.ArgumentError as exc:
+            if isinstance(exc.__context__, InputError):
+                raise exc.__context__ from None
+            raise
 
 
 def positive_int(name, minimum: int = 1, what: str = ""):
@@ -697,10 +715,10 @@ def cmd_probabilities(args, argv) -> int:
     from .outputs import check_distinct_outputs, check_output_file, write_output_file
     from .probabilities import component_energies, probability_table
 
-    for option, path in (("--out", args.out), ("--plot", args.plot)):
+    for name, path in (("out", args.out), ("plot", args.plot)):
         if path is not None:
-            check_output_file(path, force=args.force, option=option, inputs=input_paths(args))
-    check_distinct_outputs([("--out", args.out), ("--plot", args.plot)])
+            check_output_file(path, force=args.force, name=name, inputs=input_paths(args))
+    check_distinct_outputs([("out", args.out), ("plot", args.plot)])
     cfg = _config(args)
     energies = _energies(args.energies)
     if energies is None:
@@ -728,7 +746,7 @@ def cmd_probabilities(args, argv) -> int:
         ax.legend(fontsize=7, ncol=2)
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=150, metadata=figure_metadata("png"))
-        write_output_file(args.plot, buf.getvalue(), force=args.force, option="--plot",
+        write_output_file(args.plot, buf.getvalue(), force=args.force, name="plot",
                           inputs=input_paths(args))
     return 0
 
@@ -895,7 +913,7 @@ def cmd_coverage(args, argv) -> int:
     from .outputs import check_output_file, json_bytes, write_output_file
 
     if args.json is not None:
-        check_output_file(args.json, force=args.force, option="--json", inputs=input_paths(args))
+        check_output_file(args.json, force=args.force, name="json", inputs=input_paths(args))
     fx, fy = parse_plane(args.plane, "--plane")
     points = [_true_point(text, fx, fy) for text in args.at]
     analysis = Analysis.from_config(_config(args), args.data)
@@ -929,7 +947,7 @@ def cmd_coverage(args, argv) -> int:
         rec = {"command": [PROG, *argv], "cl": analysis.cl, "plane": args.plane,
                "dataset": analysis.label, "seed": args.seed,
                "points": [r.to_dict() for r in rows]}
-        write_output_file(args.json, json_bytes(rec), force=args.force, option="--json",
+        write_output_file(args.json, json_bytes(rec), force=args.force, name="json",
                           inputs=input_paths(args))
     return 0
 
@@ -949,9 +967,9 @@ def cmd_systematics(args, argv) -> int:
     from .outputs import check_output_file, json_bytes, write_output_file
     from .systematics import modelling_sensitivity
 
-    for option, path in (("--out", args.out), ("--json", args.json)):
+    for name, path in (("out", args.out), ("json", args.json)):
         if path is not None:
-            check_output_file(path, force=args.force, option=option)
+            check_output_file(path, force=args.force, name=name)
     say = None if args.quiet else (lambda line: print(f"  done: {line}", file=sys.stderr))
     table = modelling_sensitivity(_config(args), args.data, progress=say)
     print("\n".join(table.lines()))
@@ -959,7 +977,7 @@ def cmd_systematics(args, argv) -> int:
         write_output_file(args.out, table.csv_bytes(), force=args.force)
     if args.json is not None:
         write_output_file(args.json, json_bytes({"command": [PROG, *argv], **table.to_dict()}),
-                          force=args.force, option="--json")
+                          force=args.force, name="json")
     return 0
 
 
@@ -979,10 +997,55 @@ def _on_sigterm(signum, frame):
     raise _Terminated()
 
 
-def _error_text(exc: InputError) -> str:
-    if isinstance(exc, ParameterError) and exc.name in OPTIONS:
-        return exc.as_option(OPTIONS[exc.name])
-    return str(exc)
+def option_names(args=None) -> dict[str, str]:
+    """Library parameter name -> option of the command that ``args`` ran: :data:`OPTIONS`,
+    overridden by the command's own options under their argparse ``dest`` (a ``dataset``
+    subcommand's too, whichever kind contributed it)."""
+    names = dict(OPTIONS)
+    command = getattr(args, "command", None)
+    if command is None:
+        return names
+    parser = build_parser()
+    for name in (command, getattr(args, "dataset_command", None) if command == "dataset"
+                 else None):
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if name is None or not subs or name not in subs[0].choices:
+            break
+        parser = subs[0].choices[name]
+    for action in parser._actions:
+        long = [o for o in action.option_strings if o.startswith("--")]
+        if long and action.dest not in ("help", "version"):
+            names[action.dest] = long[0]
+    return names
+
+
+#: A parameter named in a library message's fix: ``pass force=True``, ``first_edge=...``,
+#: ``out='results/x'`` (the convention of :mod:`cevns_scan.errors`).
+_REFERENCE = re.compile(r"\b(?P<verb>pass )?(?P<name>[a-z][a-z0-9_]*)="
+                        r"(?P<value>True\b|\.\.\.|'[^']*')")
+
+
+def as_options(text: str, names: dict[str, str]) -> str:
+    """``text`` with the parameters it names (:data:`_REFERENCE`) worded as the options in
+    ``names``: ``pass force=True`` -> ``add --force``, ``first_edge=...`` -> ``--first-edge``,
+    ``json='a.json'`` -> ``--json a.json``; a name without an option is left as it is."""
+    def option(m):
+        flag = names.get(m["name"])
+        if not flag:
+            return m[0]
+        if m["value"] == "True":
+            return f"{'add ' if m['verb'] else ''}{flag}"
+        value = "" if m["value"] == "..." else " " + m["value"][1:-1]
+        return f"{m['verb'] or ''}{flag}{value}"
+
+    return _REFERENCE.sub(option, text)
+
+
+def _error_text(exc: InputError, args=None) -> str:
+    names = option_names(args)
+    if isinstance(exc, ParameterError) and exc.name in names:
+        return as_options(exc.as_option(names[exc.name]), names)
+    return as_options(str(exc), names)
 
 
 class _CompileNotice:
@@ -1027,6 +1090,7 @@ class _CompileNotice:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    args = None
     debug = False
     old_term = None
     if threading.current_thread() is threading.main_thread():
@@ -1043,7 +1107,7 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         if debug:
             raise
-        print(f"{PROG}: error: {_error_text(exc)}", file=sys.stderr)
+        print(f"{PROG}: error: {_error_text(exc, args)}", file=sys.stderr)
         return 2
     except OSError as exc:
         if debug or exc.errno != errno.ENAMETOOLONG:

@@ -1,11 +1,19 @@
-"""The exception types for bad input, and their one-line rendering."""
+"""The exception types for bad input, and their one-line rendering.
+
+Messages speak the library's language: a parameter is named as the Python call spells it
+(``grid``, ``force``, ``mu_max``), never as a command-line option. A fix that means passing
+another parameter is written ``name=VALUE`` (``pass force=True``, ``give first_edge=...``,
+``out='results/paper'``); the command line words such references, and the ``name`` of a
+:class:`ParameterError`, as its own options (``add --force``, ``--first-edge``).
+"""
 
 
-class InputError(Exception):
+class InputError(ValueError):
     """Bad input: a file, line, key or argument that the user can fix.
 
     The message is a single line that names the offending item and says what would fix it.
-    The command line prints it to stderr and exits with code 2 (no traceback).
+    The command line prints it to stderr and exits with code 2 (no traceback). A subclass of
+    :class:`ValueError`, so that ``except ValueError`` in a user's code catches it too.
     """
 
     def __init__(self, message: str):
@@ -26,8 +34,29 @@ class ParameterError(InputError):
         super().__init__(f"{name} = {value!r} {requirement}")
 
     def as_option(self, option: str) -> str:
+        """The message with the parameter worded as the option ``option`` of a command line."""
         value = self.value if isinstance(self.value, int | float) else repr(self.value)
         return " ".join(f"{option} {value} {self.requirement}".split())
+
+
+class PathError(ParameterError):
+    """A path, given as the parameter ``name``, that cannot be used as asked.
+
+    ``out='results/paper': holds an earlier cevns-scan result; pass force=True ...``; the
+    command line words it ``--out results/paper: ...`` (:meth:`as_option`), or, for a
+    positional argument (``option=""``), ``results/paper: ...``.
+    """
+
+    def __init__(self, name: str, path, problem: str):
+        self.name = name
+        self.value = str(path)
+        self.requirement = problem
+        InputError.__init__(self, f"{name}={self.value!r}: {problem}")
+
+    def as_option(self, option: str) -> str:
+        """The message with the path worded as the value of the option ``option``."""
+        where = f"{option} {self.value}" if option else self.value
+        return " ".join(f"{where}: {self.requirement}".split())
 
 
 class ScanInterrupted(Exception):

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, PathError
 
 #: The paper whose method the tables follow.
 METHOD_CITATION = ("M. Demirci, M. F. Basli, M. F. Mustamin, 'Probing Neutrino Magnetic Moment "
@@ -275,8 +275,8 @@ def export_hepdata(results, out, *, force: bool = False, argv=()) -> dict:
     lib, _ = _hepdata_lib()
     out = check_results_dir(out, force=force)
     if out.resolve() == results.resolve():
-        raise InputError(f"--out {out}: is the results folder itself; write the submission "
-                         "to a separate folder")
+        raise PathError("out", out, "is the results folder itself; write the submission to "
+                        "a separate folder")
     run = _read_json(results, "run.json")
     limits = _read_json(results, "limits.json")
     contours = _read_json(results, "contours.json")

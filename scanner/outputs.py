@@ -5,18 +5,21 @@
   that carries one is ever replaced, and only with ``force``.
 * An output path that is (or resolves to, through links or ``..``) an input of the same
   command is refused, whatever ``force`` says.
-* A results folder (``--out`` of ``reproduce``, ``merge``, ``figure2``) may be new, empty, or
+* A results folder (``out`` of ``reproduce``, ``merge``, ``figure2``) may be new, empty, or
   an earlier cevns-scan result, recognised by its own ``run.json``. Replacing an earlier result
   needs ``force`` and touches only the files that cevns-scan wrote there (listed in that
   ``run.json`` and still carrying the mark); any other file in the folder is kept. Every file
   of a results folder carries the mark.
 * A non-empty folder without a cevns-scan ``run.json`` is refused, whatever ``force`` says.
-* A single output file (``rates --out``, ``dataset ... --out``, ``bench --json``/``--plot``)
+* A single output file (the rates table, a dataset CSV, the bench JSON and plot)
   is replaced only with ``force`` and only if it carries the mark.
 * Paths longer than the system allows are refused before any work.
 * Everything is built under a temporary name and renamed into place when complete, so an
   interrupted or failed command leaves no partial output. Writability is checked (by creating
   and removing a probe) before any work starts.
+
+Errors name the output by its parameter (``out``, ``folder``, ``json``): a
+:class:`~cevns_scan.errors.PathError`, which the command line words as its option.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, PathError
 from .provenance import MARK_KEY, carries_mark, mark_file, mark_json, mark_text, npz_members
 
 #: The file that marks a folder as a cevns-scan result.
@@ -58,14 +61,20 @@ def _nearest_existing(path: Path) -> Path:
     return parent
 
 
-def probe_writable(folder: Path, what: str) -> None:
-    """Create and remove a temporary entry in ``folder``; an OSError becomes one line."""
+def probe_writable(folder: Path, what: str = "", *, name: str | None = None, path=None) -> None:
+    """Create and remove a temporary entry in ``folder``; an OSError becomes one line.
+
+    The line starts with ``what``, or is a :class:`~cevns_scan.errors.PathError` of the
+    parameter ``name`` (given ``path``).
+    """
     try:
         probe = tempfile.mkdtemp(prefix=_TMP_PREFIX + "probe-", dir=folder)
         os.rmdir(probe)
     except OSError as exc:
-        raise InputError(f"{what}: cannot write in {folder} ({exc.strerror or exc}); "
-                         "choose a writable location") from None
+        problem = f"cannot write in {folder} ({exc.strerror or exc}); choose a writable location"
+        if name is not None:
+            raise PathError(name, path, problem) from None
+        raise InputError(f"{what}: {problem}") from None
 
 
 def _user_entries(folder: Path) -> list[Path]:
@@ -73,11 +82,11 @@ def _user_entries(folder: Path) -> list[Path]:
     return [p for p in folder.iterdir() if not p.name.startswith(_TMP_PREFIX)]
 
 
-def _check_path_text(path, option: str) -> Path:
+def _check_path_text(path, name: str) -> Path:
     if path is None or str(path).strip() == "":
-        raise InputError(f"{option} is empty; give a path")
+        raise PathError(name, "" if path is None else path, "is empty; give a path")
     path = Path(path)
-    check_path_length(path, f"{option} {_short(path)}")
+    check_path_length(path, name=name)
     return path
 
 
@@ -94,11 +103,12 @@ def _limit(folder: str, name: str, default: int) -> int:
         return default
 
 
-def check_path_length(path, what: str) -> None:
+def check_path_length(path, what: str = "", *, name: str | None = None) -> None:
     """Refuse a path that the system cannot open (ENAMETOOLONG) before any work.
 
     Each name must fit the file system's NAME_MAX (255 bytes on most) and the whole absolute
-    path its PATH_MAX (4096 bytes on Linux). ``what`` starts the one-line message.
+    path its PATH_MAX (4096 bytes on Linux). ``what`` starts the one-line message, or it is a
+    :class:`~cevns_scan.errors.PathError` of the parameter ``name`` (the path shortened).
     """
     text = os.fsencode(os.path.abspath(os.fspath(path)))
     anc = os.path.abspath(os.fspath(path))
@@ -108,11 +118,16 @@ def check_path_length(path, what: str) -> None:
     path_max = _limit(anc, "PC_PATH_MAX", 4096)
     longest = max((len(os.fsencode(p)) for p in Path(path).parts), default=0)
     if longest > name_max:
-        raise InputError(f"{what}: a name in this path is {longest} bytes long, more than the "
-                         f"{name_max} the file system allows; use a shorter name")
-    if len(text) >= path_max:
-        raise InputError(f"{what}: the path is {len(text)} bytes long, more than the "
-                         f"{path_max - 1} the system allows; use a shorter path")
+        problem = (f"a name in this path is {longest} bytes long, more than the {name_max} the "
+                   "file system allows; use a shorter name")
+    elif len(text) >= path_max:
+        problem = (f"the path is {len(text)} bytes long, more than the {path_max - 1} the "
+                   "system allows; use a shorter path")
+    else:
+        return
+    if name is not None:
+        raise PathError(name, _short(path), problem)
+    raise InputError(f"{what}: {problem}")
 
 
 def same_file(a, b) -> bool:
@@ -125,23 +140,24 @@ def same_file(a, b) -> bool:
         return False
 
 
-def check_not_input(path, option: str, inputs=()) -> None:
-    """Refuse an output ``path`` that is one of the command's ``inputs`` ((option, path) pairs)."""
-    for in_option, in_path in inputs:
+def check_not_input(path, name: str, inputs=()) -> None:
+    """Refuse an output ``path`` (the parameter ``name``) that is one of the command's
+    ``inputs`` ((label, path) pairs; the label starts the message's "is the input ...")."""
+    for in_label, in_path in inputs:
         if in_path is not None and str(in_path) != "" and same_file(path, in_path):
-            raise InputError(f"{option} {path}: is the input {in_option} {in_path}; an output "
-                             "never replaces an input: choose another name")
+            raise PathError(name, path, f"is the input {in_label} {in_path}; an output never "
+                            "replaces an input: choose another name")
 
 
 def check_distinct_outputs(outputs) -> None:
-    """Refuse two outputs ((option, path) pairs, None skipped) that name the same file."""
+    """Refuse two outputs ((parameter name, path) pairs, None skipped) that name one file."""
     given = [(o, p) for o, p in outputs if p is not None]
-    for k, (option, path) in enumerate(given):
+    for k, (name, path) in enumerate(given):
         for other, other_path in given[:k]:
             if os.path.abspath(path) == os.path.abspath(other_path) or same_file(path,
                                                                                   other_path):
-                raise InputError(f"{option} {path}: is also {other} {other_path}; give the two "
-                                 "outputs different names")
+                raise PathError(name, path, f"is also {other}={str(other_path)!r}; give the "
+                                "two outputs different names")
 
 
 def _run_record(folder: Path) -> dict | None:
@@ -204,104 +220,109 @@ def replaceable(folder: Path, name: str, legacy: set[str] = frozenset()) -> bool
     return name in legacy or carries_mark(path)
 
 
-def _refuse_unmarked(folder: Path, names, option: str) -> None:
+def _refuse_unmarked(folder: Path, names, name: str) -> None:
     legacy = _unmarked_but_ours(folder)
     blocked = sorted(n for n in names if not replaceable(folder, n, legacy))
     if blocked:
         more = f" (and {len(blocked) - 1} more)" if len(blocked) > 1 else ""
-        raise InputError(f"{option} {folder}: {blocked[0]}{more} there does not carry "
-                         "cevns-scan's mark (changed or put there by you); cevns-scan replaces "
-                         "only its own files: move it out of the folder, then rerun")
+        raise PathError(name, folder, f"{blocked[0]}{more} there does not carry cevns-scan's "
+                        "mark (changed or put there by you); cevns-scan replaces only its own "
+                        "files: move it out of the folder, then rerun")
 
 
-def check_replaceable(folder: Path, names, option: str = "--out") -> None:
-    """Refuse, before any work, to replace files of ``folder`` that are not cevns-scan's."""
-    _refuse_unmarked(Path(folder), names, option)
+def check_replaceable(folder: Path, names, name: str = "folder") -> None:
+    """Refuse, before any work, to replace files of ``folder`` that are not cevns-scan's.
+
+    ``name``: the parameter that gave ``folder`` (for the message).
+    """
+    _refuse_unmarked(Path(folder), names, name)
 
 
-def _folder_target(path, option: str) -> tuple[Path, Path]:
+def _folder_target(path, name: str) -> tuple[Path, Path]:
     """(path, nearest existing ancestor) of an output folder that is not a file."""
-    path = _check_path_text(path, option)
+    path = _check_path_text(path, name)
     if path.exists() and not path.is_dir():
-        raise InputError(f"{option} {path}: exists and is not a folder; choose a folder path")
+        raise PathError(name, path, "exists and is not a folder; choose a folder path")
     anc = _nearest_existing(path)
     if not anc.is_dir():
-        raise InputError(f"{option} {path}: {anc} is a file, not a folder; choose another path")
+        raise PathError(name, path, f"{anc} is a file, not a folder; choose another path")
     return path, anc
 
 
-def check_results_dir(path, *, force: bool = False, option: str = "--out", inputs=()) -> Path:
+def check_results_dir(path, *, force: bool = False, name: str = "out", inputs=()) -> Path:
     """Check, before any work, that ``path`` may receive a results folder (module policy).
 
-    ``inputs`` are the command's (option, path) inputs: one that is a file of the earlier
-    result there (which the new one replaces) is refused.
+    ``name`` is the parameter that gave ``path`` (for the messages). ``inputs`` are the
+    command's (label, path) inputs: one that is a file of the earlier result there (which the
+    new one replaces) is refused.
     """
-    path, anc = _folder_target(path, option)
+    path, anc = _folder_target(path, name)
     if path.is_dir() and _user_entries(path):
         old = previous_result_files(path)
         if old is None:
-            raise InputError(f"{option} {path}: folder exists and holds files that cevns-scan did "
-                             "not write (no cevns-scan run.json); choose a new or empty folder")
+            raise PathError(name, path, "folder exists and holds files that cevns-scan did not "
+                            "write (no cevns-scan run.json); choose a new or empty folder")
         if not force:
-            raise InputError(f"{option} {path}: holds an earlier cevns-scan result; add --force "
-                             "to replace its files (other files are kept), or choose a new folder")
-        for in_option, in_path in inputs:
-            for name in old:
-                if in_path is not None and same_file(path / name, in_path):
-                    raise InputError(f"{option} {path}: its file {name}, which this run "
-                                     f"replaces, is the input {in_option} {in_path}; copy the "
-                                     "input elsewhere first")
-        _refuse_unmarked(path, old, option)
-    probe_writable(anc, f"{option} {path}")
+            raise PathError(name, path, "holds an earlier cevns-scan result; pass force=True to "
+                            "replace its files (other files are kept), or choose a new folder")
+        for in_label, in_path in inputs:
+            for file in old:
+                if in_path is not None and same_file(path / file, in_path):
+                    raise PathError(name, path, f"its file {file}, which this run replaces, is "
+                                    f"the input {in_label} {in_path}; copy the input elsewhere "
+                                    "first")
+        _refuse_unmarked(path, old, name)
+    probe_writable(anc, name=name, path=path)
     return path
 
 
-def check_scan_dir(path, option: str = "--out") -> Path:
+def check_scan_dir(path, name: str = "out") -> Path:
     """A checkpoint folder: new, empty, or one that holds scans (``<plane>/manifest.json``)."""
-    path, anc = _folder_target(path, option)
+    path, anc = _folder_target(path, name)
     if path.is_dir() and _user_entries(path):
         if not any((p / "manifest.json").is_file() for p in path.iterdir() if p.is_dir()):
-            raise InputError(f"{option} {path}: folder exists and is not a cevns-scan scan folder "
-                             "(no <plane>/manifest.json); choose a new or empty folder")
-    probe_writable(anc, f"{option} {path}")
+            raise PathError(name, path, "folder exists and is not a cevns-scan scan folder (no "
+                            "<plane>/manifest.json); choose a new or empty folder")
+    probe_writable(anc, name=name, path=path)
     return path
 
 
-def check_output_file(path, *, force: bool = False, option: str = "--out", inputs=()) -> Path:
+def check_output_file(path, *, force: bool = False, name: str = "out", inputs=()) -> Path:
     """Check, before any work, that ``path`` may become an output file (module policy).
 
     An existing file is replaced only with ``force`` and only if it carries cevns-scan's mark;
-    ``path`` may not be any of ``inputs`` ((option, path) pairs), with or without ``force``.
+    ``path`` may not be any of ``inputs`` ((label, path) pairs), with or without ``force``.
+    ``name`` is the parameter that gave ``path`` (for the messages).
     """
-    path = _check_path_text(path, option)
+    path = _check_path_text(path, name)
     if path.is_dir():
-        raise InputError(f"{option} {path}: is a folder; give a file name")
-    check_not_input(path, option, inputs)
+        raise PathError(name, path, "is a folder; give a file name")
+    check_not_input(path, name, inputs)
     if path.exists() or path.is_symlink():
         if not carries_mark(path):
-            raise InputError(f"{option} {path}: exists and was not written by cevns-scan (it "
-                             "carries no cevns-scan mark); it is never replaced, with or without "
-                             "--force: choose another name, or move the file away")
+            raise PathError(name, path, "exists and was not written by cevns-scan (it carries "
+                            "no cevns-scan mark); it is never replaced, with or without "
+                            "force=True: choose another name, or move the file away")
         if not force:
-            raise InputError(f"{option} {path}: file exists (written by cevns-scan); add --force "
-                             "to replace it, or choose another name")
+            raise PathError(name, path, "file exists (written by cevns-scan); pass force=True "
+                            "to replace it, or choose another name")
     anc = _nearest_existing(path.parent if str(path.parent) else Path("."))
     if not anc.is_dir():
-        raise InputError(f"{option} {path}: {anc} is a file, not a folder; choose another path")
-    probe_writable(anc, f"{option} {path}")
+        raise PathError(name, path, f"{anc} is a file, not a folder; choose another path")
+    probe_writable(anc, name=name, path=path)
     return path
 
 
-def _mkdirs(folder: Path, what: str) -> None:
+def _mkdirs(folder: Path, name: str, path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InputError(f"{what}: cannot create {folder} ({exc.strerror or exc}); "
-                         "choose a writable location") from None
+        raise PathError(name, path, f"cannot create {folder} ({exc.strerror or exc}); choose a "
+                        "writable location") from None
 
 
 @contextlib.contextmanager
-def results_dir(target, *, force: bool = False, option: str = "--out"):
+def results_dir(target, *, force: bool = False, name: str = "out"):
     """Yield a temporary folder; on success move its files into ``target`` (module policy).
 
     The files written to the temporary folder must include ``run.json``; its ``files`` entry
@@ -311,50 +332,49 @@ def results_dir(target, *, force: bool = False, option: str = "--out"):
     removed, and nothing else is touched. On any error or interruption the temporary folder is
     removed and ``target`` is left as it was.
     """
-    target = check_results_dir(target, force=force, option=option)
+    target = check_results_dir(target, force=force, name=name)
     exists = target.is_dir()
     home = target if exists else target.parent
-    _mkdirs(home, f"{option} {target}")
+    _mkdirs(home, name, target)
     try:
         tmp = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX if exists else f".{target.name}.tmp-",
                                     dir=home))
     except OSError as exc:
-        raise InputError(f"{option} {target}: cannot write there ({exc.strerror or exc})"
-                         ) from None
+        raise PathError(name, target, f"cannot write there ({exc.strerror or exc})") from None
     try:
         os.chmod(tmp, 0o777 & ~_umask())
         yield tmp
-        _commit(tmp, target, force=force, option=option)
+        _commit(tmp, target, force=force, name=name)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 
-def _commit(tmp: Path, target: Path, *, force: bool, option: str) -> None:
+def _commit(tmp: Path, target: Path, *, force: bool, name: str) -> None:
     names = sorted(p.name for p in tmp.iterdir())
     record = tmp / RUN_RECORD
     if not record.is_file():
         raise RuntimeError("a results folder must contain run.json")  # a bug, not bad input
-    for name in names:  # every file of a results folder carries the mark
-        mark_file(tmp / name)
+    for file in names:  # every file of a results folder carries the mark
+        mark_file(tmp / file)
     rec = json.loads(record.read_text())
     rec["files"] = names
     write_json(record, rec)
     if not target.exists():
         os.replace(tmp, target)
         return
-    check_results_dir(target, force=force, option=option)  # nothing changed meanwhile
+    check_results_dir(target, force=force, name=name)  # nothing changed meanwhile
     old = previous_result_files(target) or []
-    _refuse_unmarked(target, set(names) | set(old), option)  # a file of yours named like ours
+    _refuse_unmarked(target, set(names) | set(old), name)  # a file of yours named like ours
     with contextlib.suppress(FileNotFoundError):
         (target / RUN_RECORD).unlink()  # while replacing, the folder is not a whole result
-    for name in names:
-        if name != RUN_RECORD:
-            os.replace(tmp / name, target / name)
-    for name in old:
-        if name not in names:
+    for file in names:
+        if file != RUN_RECORD:
+            os.replace(tmp / file, target / file)
+    for file in old:
+        if file not in names:
             with contextlib.suppress(FileNotFoundError):
-                (target / name).unlink()
+                (target / file).unlink()
     os.replace(record, target / RUN_RECORD)
     tmp.rmdir()
 
@@ -397,22 +417,22 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         raise
 
 
-def write_output_file(path, data: bytes, *, force: bool = False, option: str = "--out",
+def write_output_file(path, data: bytes, *, force: bool = False, name: str = "out",
                       inputs=()) -> None:
     """Write one output file under the module policy (checked again, then atomic).
 
     ``data`` must carry the provenance mark (:mod:`cevns_scan.provenance`). A link at
     ``path`` (to a file cevns-scan wrote) stays a link: its target is replaced.
     """
-    path = check_output_file(path, force=force, option=option, inputs=inputs)
+    path = check_output_file(path, force=force, name=name, inputs=inputs)
     if path.is_symlink():
         path = Path(os.path.realpath(path))
-    _mkdirs(path.parent, f"{option} {path}")
+    _mkdirs(path.parent, name, path)
     try:
         atomic_write_bytes(path, data)
     except OSError as exc:
-        raise InputError(f"{option} {path}: cannot write ({exc.strerror or exc}); "
-                         "choose a writable location") from None
+        raise PathError(name, path, f"cannot write ({exc.strerror or exc}); choose a writable "
+                        "location") from None
 
 
 def npz_bytes(**arrays) -> bytes:

@@ -425,20 +425,25 @@ class Overlay:
 def load_overlay(spec: str) -> Overlay:
     """``LABEL[@X-Y]=FILE.csv`` -> :class:`Overlay`, validated."""
     from .config import parse_plane
-    from .errors import InputError
+    from .errors import InputError, ParameterError
     from .tables import read_table
 
     if "=" not in spec:
-        raise InputError(f"--overlay {spec!r}: use LABEL=FILE.csv or LABEL@e-mu=FILE.csv "
-                         "(a polygon with columns x,y in mu_B)")
+        raise ParameterError("overlay", spec, "is not LABEL=FILE.csv or LABEL@e-mu=FILE.csv (a "
+                             "polygon with columns x,y in mu_B)")
     label, path = spec.split("=", 1)
     plane = None
     if "@" in label:
         label, where = label.rsplit("@", 1)
-        plane = "_".join(parse_plane(where.strip(), f"--overlay {spec!r}"))
+        try:
+            plane = "_".join(parse_plane(where.strip(), "plane"))
+        except InputError:
+            raise ParameterError("overlay", spec, f"names plane {where.strip()!r}, which is not "
+                                 "two distinct flavours of e, mu, tau joined by '-' or '_'; use "
+                                 "e-mu, e-tau or mu-tau") from None
     if not label.strip():
-        raise InputError(f"--overlay {spec!r}: the label is empty; give the legend text, e.g. "
-                         "COHERENT=coherent.csv")
+        raise ParameterError("overlay", spec, "has an empty label; give the legend text, e.g. "
+                             "COHERENT=coherent.csv")
     table = read_table(path, ("x", "y"))
     poly = np.column_stack([table.numeric("x"), table.numeric("y")])
     if poly.shape[0] < 3 or np.any(poly < 0):
@@ -474,7 +479,7 @@ def check_overlays(overlays, results) -> None:
             span = max(r.mu_x[-1], r.mu_y[-1])
             if poly.max() > OVERLAY_UNITS_FACTOR * span:
                 raise InputError(
-                    f"--overlay {label}: its values reach {poly.max():.3g} while plane {r.name} "
+                    f"overlay {label!r}: its values reach {poly.max():.3g} while plane {r.name} "
                     f"spans up to {span:.3g} mu_B; give the polygon in units of mu_B (e.g. "
                     "2.9e-11, not 2.9)")
 

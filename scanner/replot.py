@@ -58,7 +58,7 @@ def load_plane(path: Path, cl: float | None = None):
 
 def load_neyman(path: Path, wilks):
     """A :class:`~cevns_scan.neyman.NeymanResult` from ``tcrit_<plane>.npz`` at ``wilks.cl``."""
-    z = load_npz(path, "not a readable Neyman map; rerun reproduce --toys or merge")
+    z = load_npz(path, "not a readable Neyman map; rerun reproduce with toys, or merge")
     missing = {"tcrit", "tcrit_err", "quantiles", "toys_per_point", "seed", "cl"} - set(z)
     if missing:
         raise InputError(f"{path}: lacks {', '.join(sorted(missing))}; not a cevns-scan map")
@@ -101,7 +101,7 @@ def load_belt(path: Path, wilks):
     """A :class:`~cevns_scan.belt.BeltResult` from ``belt_<plane>.npz`` at ``wilks.cl``."""
     from .belt import read_belt
 
-    z = load_npz(path, "not a readable Neyman belt; rerun reproduce --toys --belt")
+    z = load_npz(path, "not a readable Neyman belt; rerun reproduce with toys and the belt")
     missing = {"mu_axis", "t_obs", "tcrit", "tcrit_err", "quantiles", "weights", "flavours",
                "toys_per_point", "seed", "cl", "normalisation"} - set(z)
     if missing:
@@ -127,7 +127,7 @@ def replot(folder: Path, overlay_specs=(), cl: float | None = None, caveat: bool
     drawn = ["fig3_contours.png", "fig3_contours.pdf"]
     if fig2_tables:
         drawn += ["fig2_rates.png", "fig2_rates.pdf"]
-    check_replaceable(folder, [*drawn, "run.json"], option="plot")  # yours stay yours
+    check_replaceable(folder, [*drawn, "run.json"], name="folder")  # yours stay yours
     results = sort_planes([load_plane(p, cl) for p in maps])
     check_overlays(overlays, results)
     neyman = [load_neyman(folder / f"tcrit_{r.name}.npz", r) for r in results

@@ -1,4 +1,4 @@
-"""Shared test helpers: the CLI in a subprocess, saved maps."""
+"""Shared test helpers: the CLI in a subprocess, its one-line errors, saved maps."""
 
 import os
 import subprocess
@@ -17,6 +17,75 @@ def run_cli(*args, cwd, env_extra=None, timeout=300, check=True):
         raise AssertionError(f"cevns-scan {' '.join(map(str, args))} exited {proc.returncode}:\n"
                              f"{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+class FolderState:
+    """Every entry below ``root`` (hidden ones included), its bytes or None for a folder: what
+    a command must leave as it was when it refuses bad input."""
+
+    def __init__(self, root):
+        from pathlib import Path
+
+        self.root = Path(root)
+        self.entries = self._read()
+
+    def _read(self) -> dict:
+        return {str(p.relative_to(self.root)): (None if p.is_dir() else p.read_bytes())
+                for p in self.root.rglob("*")}
+
+    def changes(self) -> tuple[list[str], list[str]]:
+        """(entries added since, entries changed or removed since)."""
+        now = self._read()
+        added = sorted(set(now) - set(self.entries))
+        changed = sorted(k for k, v in self.entries.items() if k not in now or now[k] != v)
+        return added, changed
+
+
+def assert_one_line_error(result, *fragments, unchanged: FolderState | None = None) -> str:
+    """The command line's answer to bad input, checked in one place.
+
+    ``result`` is what the ``cli`` fixture returns, ``(code, stdout, stderr)``, or a
+    :class:`subprocess.CompletedProcess`. Asserted: exit code 2; stderr is exactly one line,
+    starting with ``cevns-scan: error:`` and holding every one of ``fragments``; no traceback
+    on stdout or stderr; and, given ``unchanged`` (the :class:`FolderState` of the working
+    folder taken before the command), nothing written there: no new entry (hidden temporary
+    ones included), none changed or removed. Returns the line.
+    """
+    if isinstance(result, subprocess.CompletedProcess):
+        code, out, err = result.returncode, result.stdout, result.stderr
+    else:
+        code, out, err = result
+    where = f"exit code: {code}\nstdout:\n{out}\nstderr:\n{err}"
+    assert "Traceback" not in err + out, where
+    assert code == 2, where
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, f"the error is not one line\n{where}"
+    assert lines[0].startswith("cevns-scan: error: "), where
+    for fragment in fragments:
+        assert fragment in lines[0], f"the error does not say {fragment!r}\n{where}"
+    if unchanged is not None:
+        added, changed = unchanged.changes()
+        assert not added, f"left behind: {added}\n{where}"
+        assert not changed, f"inputs changed or removed: {changed}\n{where}"
+    return lines[0]
+
+
+def user_config(user=None):
+    """The validated configuration of a user's TOML table ``user`` (a dict; None: defaults)."""
+    from cevns_scan.config import validate
+
+    return validate(user or {}, "my.toml")
+
+
+def quiet(call):
+    """``call()`` with cevns-scan's caveats (coarse test grids are not resolved) silenced."""
+    import warnings
+
+    from cevns_scan.errors import CevnsScanWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CevnsScanWarning)
+        return call()
 
 
 def load_map(path):

@@ -2,9 +2,11 @@
 
 The full ``cevns-scan bench --quick`` run is tests/test_repo_root.py (slow)."""
 
+import time
 from pathlib import Path
 
 import numpy as np
+from helpers import assert_one_line_error
 
 from cevns_scan import bench
 from cevns_scan.experiments import registry
@@ -70,3 +72,9 @@ def test_data_benches_time_each_dataset_and_the_combination():
     assert rows[0]["toys_per_s"] > 0 and rows[1]["toys_per_s"] > 0
     # the joint fit through a quadratic penalty has no toys: said, not hidden
     assert "toys_skipped" in rows[2]
+
+
+def test_bench_checks_writability_before_running(in_tmp, cli):
+    t0 = time.perf_counter()
+    assert_one_line_error(cli("bench", "--json", "/proc/cevns-scan-x/b.json"), "--json")
+    assert time.perf_counter() - t0 < 5  # refused before the 25 s of measurements

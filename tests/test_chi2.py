@@ -1,11 +1,14 @@
-"""The analytic pull/background profiling of eq. 18 against scipy.optimize."""
+"""kernels/chi2.py and scanner/experiments/spectrum/pull_chi2.py: the analytic pull/background
+profiling of eq. 18 against scipy.optimize, and datasets it cannot fit refused in one line."""
 
 import math
 
 import numpy as np
 import pytest
+from helpers import assert_one_line_error
 from scipy.optimize import least_squares, minimize
 
+from cevns_scan.errors import InputError
 from cevns_scan.experiments.spectrum.pull_chi2 import PullChi2 as Problem
 from cevns_scan.experiments.spectrum.settings import SpectrumSection
 from cevns_scan.kernels.chi2 import chi2_grid, gram_coefficients, last_cholesky_pivot
@@ -165,3 +168,41 @@ def test_shared_cholesky_against_numpy():
     assert not cholesky_columns(np.tril(bad), n, n, 0.0)
     assert math.isnan(last_cholesky_pivot(np.tril(bad), n))
     assert not cholesky_columns(np.tril(a.copy()), n, n, 1e300)
+
+
+def test_a_non_finite_expected_rate_is_not_called_a_sigma_problem():
+    from cevns_scan.experiments.spectrum.datasets import Dataset
+    from cevns_scan.experiments.spectrum.pull_chi2 import _check_precision
+
+    ds = Dataset("d", np.array([0.16, 0.26]), np.array([0.26, 0.36]), np.array([2.0, 2.0]),
+                 np.array([0.3, 0.3]), "x")
+    with pytest.raises(InputError, match=r"bin 1 \(0\.26-0\.36 keV_ee\): the model's expected "
+                                         r"rate is nan, not a finite number") as err:
+        _check_precision(ds, np.array([1.0, np.nan]))
+    assert "sigma" not in str(err.value)
+    with pytest.raises(InputError, match=r"bin 0 .*: the rate 1e\+300 is 3\.33e\+300 times "
+                                         r"sigma = 0\.3") as err:
+        _check_precision(Dataset("d", ds.tee_lo, ds.tee_hi, np.array([1e300, 2.0]), ds.sigma,
+                                 "x"), np.array([1.0, 1.0]))
+    assert "check the rate and sigma columns" in str(err.value)
+
+
+# -- degenerate datasets are one line -------------------------------------------------------------
+
+def _dataset(path, sigmas):
+    rows = "".join(f"{0.16 + 0.1 * i:.2f},{0.26 + 0.1 * i:.2f},2.5,{s}\n"
+                   for i, s in enumerate(sigmas))
+    path.write_text("Tee_lo_keV,Tee_hi_keV,rate,sigma\n" + rows)
+
+
+@pytest.mark.parametrize("sigmas,needle", [
+    ([0.3], "free flat background"),
+    ([0.3, 1e-9, 0.3, 0.3], "cannot be computed"),
+    ([0.3, 1e-12, 0.3, 0.3], "cannot be computed"),
+    ([0.3, 1e-20, 0.3, 0.3], "cannot be computed"),
+    ([0.3, 1e-30, 0.3, 0.3], "cannot be computed"),
+])
+def test_degenerate_datasets_are_one_line(in_tmp, cli, sigmas, needle):
+    _dataset(in_tmp / "d.csv", sigmas)
+    assert_one_line_error(cli("reproduce", "--data", "d.csv", "--grid", "11", "--out", "r"), needle)
+    assert not (in_tmp / "r").exists()

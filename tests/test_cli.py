@@ -1,17 +1,24 @@
-"""End-to-end: the CLI commands and the results contract (docs/design.md §5)."""
+"""scanner/cli.py: the commands end to end and the results contract (docs/design.md §5); the
+options (one stated minimum, plane spellings, help and examples, suggestions, ``--debug``).
+
+The table of bad inputs, each one line and exit code 2, is tests/test_cli_errors.py."""
 
 import contextlib
 import csv
 import io
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
-from helpers import load_map
+from helpers import assert_one_line_error, load_map
 from scipy import stats
 
+import cevns_scan as cs
 from cevns_scan.cli import main
+from cevns_scan.errors import InputError, ParameterError
 
 FILES = ["run.json", "rates_Ge.csv", "rates_Xe.csv", "templates.csv",
          "templates_components.csv", "chi2_e_mu.npz",
@@ -158,3 +165,132 @@ def test_dataset_from_digitized_round_trip(tmp_path):
     lim = json.loads((tmp_path / "res" / "limits.json").read_text())
     assert lim["dataset"] == "geng2023-digitised"
     assert "expected sensitivity" not in stdout
+
+
+# -- options: one stated minimum, plane spellings, --debug, negative numbers, toy counts ----------
+
+def test_one_minimum_per_option_in_library_config_and_cli(default_analysis):
+    from cevns_scan.cli import positive_int
+    from cevns_scan.config import MIN_GRID, validate
+    from cevns_scan.neyman import MIN_TOYS
+
+    assert (MIN_GRID, MIN_TOYS) == (2, 10)
+    with pytest.raises(ParameterError, match=r"^grid = 1 must be >= 2 points per axis$"):
+        default_analysis.plane_grid("e-mu", 1)
+    with pytest.raises(InputError, match=r"\[scan\] grid = 1 is out of range; use an integer >= "
+                                         r"2 points per axis"):
+        validate({"scan": {"grid": 1}}, "x")
+    with pytest.raises(ParameterError, match=r"^toys = 9 must be >= 10 pseudo-experiments"):
+        default_analysis.neyman_plane("e", "mu", 9, 0)
+    from cevns_scan.neyman import coverage
+
+    with pytest.raises(ParameterError, match=r"^inner = 9 must be >= 10") as err:
+        coverage(default_analysis, "e-mu", [(0.0, 0.0)], toys=10, inner=9)
+    assert err.value.as_option("--inner-toys").startswith("--inner-toys 9 must be >= 10")
+    # the command line takes the same minimum (MIN_GRID, MIN_TOYS), not >= 1
+    assert positive_int("--grid", MIN_GRID)("2") == 2
+    with pytest.raises(InputError, match=r"--grid 1 must be >= 2"):
+        positive_int("--grid", MIN_GRID)("1")
+
+
+@pytest.mark.parametrize("spelling", ["e-mu", "e_mu"])
+def test_plane_names_as_the_outputs_spell_them(in_tmp, cli, spelling):
+    code, _, err = cli("reproduce", "--plane", spelling, "--grid", "11", "--out", "r",
+                       "--quiet", "--no-figures")
+    assert code == 0, err
+    assert json.loads((in_tmp / "r" / "limits.json").read_text())["two_dof"].keys() == {"e_mu"}
+    code, _, err = cli("scan", "--plane", spelling, "--grid", "5", "--out", "sc", "--quiet")
+    assert code == 0, err
+    assert (in_tmp / "sc" / "e_mu" / "manifest.json").is_file()
+    code, out, err = cli("coverage", "--plane", spelling, "--at", "e=1e-8", "--toys", "10",
+                         "--inner-toys", "10")
+    assert code == 0, err
+    assert "plane e-mu" in out
+    (in_tmp / "ov.csv").write_text("x,y\n0,0\n1e-8,0\n0,1e-8\n")
+    code, _, err = cli("plot", "r", "--overlay", f"X@{spelling}=ov.csv")
+    assert code == 0, err
+    back = cs.load_results(in_tmp / "r")
+    assert back.plane(spelling).name == "e_mu"
+    with pytest.raises(KeyError, match=r"plane 'e-tau' is not among the results \(planes: "
+                                       r"e_mu\)"):
+        back.plane("e-tau")
+
+
+def test_debug_before_the_command_is_accepted(in_tmp, cli):
+    code, out, err = cli("--debug", "rates", "--points", "2", "--tnr-min", "1")
+    assert code == 0, err
+    assert out.splitlines()[1] == "T_nr_keV,SM,total_mu_1e-09,total_mu_8e-10,total_mu_4e-10"
+
+
+def test_a_negative_number_list_reaches_the_value_check(cli):
+    line = assert_one_line_error(cli("probabilities", "--energies", "-1,5"))
+    assert line == "cevns-scan: error: --energies -1: a neutrino energy must be > 0 (MeV)"
+    assert_one_line_error(cli("probabilities", "--energies", "1,-5e0"),
+                          "--energies -5: a neutrino energy must be > 0 (MeV)")
+
+
+@pytest.mark.parametrize("option", ["--gof-toys", "--expected"])
+def test_toy_counts_of_reproduce_are_checked_before_the_scan(cli, monkeypatch, option):
+    """Every toy count states the one minimum (neyman.MIN_TOYS) and is refused before any map
+    is computed (--gof-toys 5 used to fail in the library after the scans)."""
+    import cevns_scan.scan
+    from cevns_scan.neyman import MIN_TOYS
+
+    def no_scan(*args, **kwargs):
+        raise AssertionError("a map was computed before the toy count was checked")
+
+    monkeypatch.setattr(cevns_scan.scan, "scan_map", no_scan)
+    line = assert_one_line_error(cli("reproduce", "--grid", "11", "--quiet", "--out", "out",
+                                     option, MIN_TOYS - 1))
+    assert line == (f"cevns-scan: error: {option} {MIN_TOYS - 1} must be >= {MIN_TOYS} "
+                    "pseudo-experiments" + (", or 0 (or no value) for the Asimov expectation"
+                                            if option == "--expected" else ""))
+
+
+# -- help, examples, suggestions, --jobs, the compile notice --------------------------------------
+
+def test_debug_after_the_command_is_one_line(cli):
+    assert_one_line_error(cli("reproduce", "--debug"), "--debug", "before the command")
+
+
+def test_jobs_minus_one_means_all_cores(in_tmp, cli):
+    code, _, err = cli("reproduce", "--plane", "e-mu", "--grid", "11", "--out", "r", "--quiet",
+                       "--jobs", "-1", "--no-figures")
+    assert code == 0, err
+    assert_one_line_error(cli("reproduce", "--jobs", "0", "--out", "r2"), "--jobs 0")
+
+
+def test_every_option_has_help_and_every_command_an_example():
+    import argparse
+
+    from cevns_scan.cli import build_parser
+
+    def walk(parser, name):
+        assert parser.epilog and "example:" in parser.epilog, name
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub_name, sub in action.choices.items():
+                    walk(sub, f"{name} {sub_name}")
+            elif action.dest != "help":
+                assert action.help, f"{name} {action.option_strings or action.dest}"
+
+    walk(build_parser(), "cevns-scan")
+
+
+def test_misspelt_option_and_dataset_get_suggestions(cli):
+    assert_one_line_error(cli("reproduce", "--gird", "11"), "did you mean --grid",
+                          "cevns-scan reproduce --help")
+    assert_one_line_error(cli("reproduce", "--data", "cdex10-asimv"), "did you mean "
+                          "'cdex10-asimov'")
+
+
+@pytest.mark.slow
+def test_cold_numba_cache_prints_one_compiling_line(tmp_path):
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    proc = subprocess.run([sys.executable, "-m", "cevns_scan", "rates", "--points", "2"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0
+    assert proc.stderr.count("compiling the numba kernels") == 1
+    again = subprocess.run([sys.executable, "-m", "cevns_scan", "rates", "--points", "2"],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert "compiling" not in again.stderr

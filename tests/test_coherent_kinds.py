@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import assert_one_line_error
 from scipy import optimize
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "coherent"
@@ -160,8 +161,5 @@ def test_damaged_release_is_refused_in_one_line(in_tmp, cli, damage, src, name):
         path.write_text(text.replace("0", "1", 1))
     else:
         path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
-    code, _, err = cli("reproduce", "--data", folder, "--out", "res", "--quiet")
-    assert code == 2, err
-    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
-    assert name in err
+    assert_one_line_error(cli("reproduce", "--data", folder, "--out", "res", "--quiet"), name)
     assert not (in_tmp / "res").exists()

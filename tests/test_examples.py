@@ -91,3 +91,12 @@ def test_slurm_array_runs_the_global_fit_neyman(tmp_path):
     assert not (out / "chi2_e_tau.npz").exists()
     run = (out / "run.json").read_text()
     assert "coherent_ar" in run and "coherent_csi" in run and "xenonnt-8b" in run
+
+
+def test_slurm_example_merges_after_any_and_activates_its_environment():
+    text = (Path(__file__).resolve().parents[1] / "examples" / "slurm_array.sh")
+    if not text.is_file():
+        pytest.skip("examples/ is not beside the tests (not a repository checkout)")
+    script = text.read_text()
+    assert "afterany" in script and "afterok" not in script
+    assert script.count("$activate") >= 2 and "bin/activate" in script

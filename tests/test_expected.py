@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import assert_one_line_error
 from scipy import stats
 
 from cevns_scan.expected import (
@@ -164,16 +165,16 @@ def test_reproduce_expected_writes_bands_and_figure(cli):
     assert cont["expected"]["e_mu"]["lines"]
     assert Path("res/fig_expected_limits.png").is_file()
     assert "expected 1 d.o.f. limits (20 toys)" in out
-    code, _, err = cli("reproduce", "--out", "res2", "--grid", "21", "--expected", "5")
-    assert code == 2 and "--expected 5 must be >= 10" in err
+    assert_one_line_error(cli("reproduce", "--out", "res2", "--grid", "21", "--expected", "5"),
+                          "--expected 5 must be >= 10")
 
 
 def test_joint_fit_refuses_expected_limits_before_scanning(cli):
     """Experiments sharing the 8B flux through a quadratic penalty draw no toys: one line,
     exit 2, nothing written (and no scan first)."""
-    code, _, err = cli("reproduce", "--data", "cdex10-asimov", "--data", "xenonnt-8b",
-                       "--grid", "5", "--out", "j", "--quiet", "--expected")
-    assert code == 2 and "expected limits need pseudo-experiments" in err
+    assert_one_line_error(cli("reproduce", "--data", "cdex10-asimov", "--data", "xenonnt-8b",
+                              "--grid", "5", "--out", "j", "--quiet", "--expected"),
+                          "expected limits need pseudo-experiments")
     assert not Path("j").exists()
 
 

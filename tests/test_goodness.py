@@ -3,6 +3,7 @@ toys, no asymptotic p-value for sparse Poisson bins, and a warning when p > 0.99
 
 import dataclasses
 import json
+import math
 
 import numpy as np
 import pytest
@@ -87,3 +88,31 @@ def test_over_estimated_errors_warn(in_tmp, cli, default_analysis):
     code, out, err = cli("reproduce", "--plane", "e-mu", "--grid", "21", "--out", "a",
                          "--quiet", "--no-figures")
     assert code == 0 and "too good" not in err and "TOO GOOD" not in out
+
+
+# -- bad fits are reported as such ----------------------------------------------------------------
+
+def test_bad_fit_prints_gof_warns_and_reports_intervals(in_tmp, cli):
+    (in_tmp / "c.toml").write_text('[fit]\nbackground = "fixed"\nbackground_value = 0.0\n')
+    code, out, err = cli("reproduce", "--config", "c.toml", "--no-figures", "--plane", "e-mu",
+                         "--grid", "41",
+                         "--out", "r", "--quiet")
+    assert code == 0, err
+    lim = json.loads((in_tmp / "r" / "limits.json").read_text())
+    gof = lim["goodness_of_fit"]["e_mu"]
+    # the Asimov data hold b0 = 2.0 per bin, the fit fixes B = 0: chi2_min ~ 462 for 19 d.o.f.
+    assert gof["dof"] == 19 and gof["chi2_min"] > 400 and gof["bad_fit"] is True
+    assert math.isclose(gof["p_value"], stats.chi2.sf(gof["chi2_min"], 19), rel_tol=1e-9)
+    assert "bad fit" in err and "[BAD FIT]" in out
+    assert lim["origin_excluded"]["e_mu"] is True
+    assert "mu_e in [" in out and "mu_e <" not in out.split("1 d.o.f.")[0]
+    lo, hi = lim["one_dof_intervals"]["mu_e"]
+    assert 0 < lo < hi
+
+
+def test_gof_is_recorded_for_every_run(in_tmp, cli):
+    code, out, _ = cli("reproduce", "--plane", "e-mu", "--grid", "21", "--out", "r", "--quiet",
+                       "--no-figures")
+    assert code == 0 and "fit, plane e_mu: chi2_min =" in out
+    lim = json.loads((in_tmp / "r" / "limits.json").read_text())
+    assert lim["goodness_of_fit"]["e_mu"]["dof"] == 18  # 20 bins - free B - 1 direction

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from helpers import assert_one_line_error
 
 with warnings.catch_warnings():  # the validator imports a deprecated jsonschema API
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -101,12 +102,11 @@ def test_submission_validates_and_holds_the_numbers(exported, tmp_path):
 @pytest.mark.slow
 def test_output_policy_and_bad_input(exported, cli, tmp_path):
     res, out = exported
-    code, _, err = cli("export-hepdata", str(res), "--out", str(out))
-    assert code == 2 and "--force" in err
+    assert_one_line_error(cli("export-hepdata", str(res), "--out", str(out)), "--force")
     assert cli("export-hepdata", str(res), "--out", str(out), "--force")[0] == 0
     (tmp_path / "plain").mkdir()
-    code, _, err = cli("export-hepdata", str(tmp_path / "plain"), "--out", "x")
-    assert code == 2 and "not a cevns-scan results folder" in err
+    assert_one_line_error(cli("export-hepdata", str(tmp_path / "plain"), "--out", "x"),
+                          "not a cevns-scan results folder")
     assert not Path("x").exists()
 
 
@@ -116,6 +116,6 @@ def test_missing_hepdata_lib_is_one_line(exported, cli, monkeypatch):
 
     res, _ = exported
     monkeypatch.setitem(sys.modules, "hepdata_lib", None)
-    code, _, err = cli("export-hepdata", str(res), "--out", "y")
-    assert code == 2 and "pip install 'cevns-scan[hepdata]'" in err
+    assert_one_line_error(cli("export-hepdata", str(res), "--out", "y"),
+                          "pip install 'cevns-scan[hepdata]'")
     assert not Path("y").exists()

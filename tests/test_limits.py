@@ -1,18 +1,26 @@
-"""Limit helpers (issue 17): values with Monte Carlo errors, toy counts, Neyman limit checks,
-and the rank-aware regions of every plane."""
+"""scanner/limits.py: thresholds, 1 vs 2 d.o.f., limits scaling with the flavour
+probabilities, values with Monte Carlo errors, toy counts, Neyman limit checks, the
+rank-aware regions of every plane, and limits the grid cannot resolve."""
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
 from scipy import optimize, stats
 
+from cevns_scan.contours import contour_lines, extent_limits
+from cevns_scan.errors import InputError, ParameterError
+from cevns_scan.experiments.spectrum.pull_chi2 import PullChi2 as Problem
 from cevns_scan.limits import (
+    axis_crossing,
     check_neyman_limit,
     flavour_mu,
     format_with_error,
     line_minimum,
+    one_dof_limits,
+    threshold,
     toy_count_problem,
 )
 
@@ -102,3 +110,117 @@ def test_rank_aware_limits_in_limits_json_and_summary(in_tmp, cli):
             assert value < lim["two_dof"][plane][name]
             assert value == pytest.approx(lim["one_dof"][name], rel=0.01)  # 1 cell of 41
     assert "rank-aware (rank 1, Delta chi2 = 2.706), plane e_mu: mu_e < 1.92" in out
+
+
+# -- thresholds, scaling with the flavour probabilities, 1 vs 2 d.o.f. ----------------------------
+
+P = (0.5420911520320001, 0.19506916923436798, 0.26283967873363195)
+
+
+def one_template_problem(bg_free=False):
+    """One flux component, fixed background, MM templates = P_el x a common shape."""
+    t = np.linspace(0.2, 2.1, 20)
+    sm = (0.02 / t)[None, :]
+    unit = (3e15 * np.exp(-t / 0.3))[None, :]
+    mm = unit[:, :, None] * np.asarray(P)[None, None, :]
+    obs = sm[0] + 2.0
+    delta = np.full(20, 0.3)
+    return Problem(("8B",), sm, mm, np.array([0.12]), obs, delta, bg_free, 2.0)
+
+
+def test_thresholds():
+    assert math.isclose(threshold(0.9, 2), 4.605170185988091, rel_tol=1e-12)
+    assert math.isclose(threshold(0.9, 1), 2.705543454095404, rel_tol=1e-12)
+
+
+@pytest.mark.parametrize("bg_free", [False, True])
+def test_limits_scale_as_sqrt_of_probability_ratio(bg_free):
+    p = one_template_problem(bg_free)
+    lim = one_dof_limits(p, 0.9)
+    assert math.isclose(lim["mu_mu"] / lim["mu_e"], math.sqrt(P[0] / P[1]), rel_tol=1e-9)
+    assert math.isclose(lim["mu_tau"] / lim["mu_e"], math.sqrt(P[0] / P[2]), rel_tol=1e-9)
+
+
+def test_one_dof_limit_is_the_threshold_crossing():
+    p = one_template_problem()
+    lim = one_dof_limits(p, 0.9)["mu_e"]
+    assert math.isclose(p.statistic([lim, 0, 0]) - p.statistic([0, 0, 0]), stats.chi2.ppf(0.9, 1),
+                        rel_tol=1e-9)
+
+
+def test_two_dof_extent_exceeds_one_dof_limit():
+    p = one_template_problem()
+    one = one_dof_limits(p, 0.9)
+    mu_max = 1.5 * axis_crossing(p, "e", threshold(0.9, 2))
+    mu_x = np.linspace(0, mu_max, 301)
+    mu_y = np.linspace(0, mu_max * math.sqrt(P[0] / P[1]), 301)
+    chi2 = np.array([[p.statistic([x, y, 0]) for y in mu_y] for x in mu_x])
+    level = chi2.min() + threshold(0.9, 2)
+    lx, ly, touches = extent_limits(contour_lines(mu_x, mu_y, chi2, level), mu_x, mu_y, chi2,
+                                    level)
+    assert touches == []
+    assert lx > one["mu_e"] and ly > one["mu_mu"]
+    # and equals the on-axis 2-d.o.f. crossing to grid accuracy
+    assert math.isclose(lx, axis_crossing(p, "e", threshold(0.9, 2)), rel_tol=1e-4)
+    assert math.isclose(ly / lx, math.sqrt(P[0] / P[1]), rel_tol=1e-4)
+
+
+# -- a bad confidence level is named, not the data; true points of coverage -----------------------
+
+@pytest.mark.parametrize("cl", [1.5, 0.0, 1.0, 90, -0.5, float("nan")])
+def test_a_bad_cl_is_named_not_the_data(default_analysis, cl):
+    with pytest.raises(ParameterError, match=r"^cl = .* must be a confidence level in \(0, 1\), "
+                                             r"e\.g\. 0\.9 for 90 %$") as err:
+        default_analysis.one_dof_intervals(cl=cl)
+    assert "data" not in str(err.value) and "constrain" not in str(err.value)
+    from cevns_scan.limits import threshold
+
+    with pytest.raises(ParameterError, match="confidence level"):
+        threshold(cl, 2)
+
+
+def test_true_points_of_coverage_are_checked_in_python(default_analysis):
+    from cevns_scan.limits import axis_crossing, check_true_point, threshold
+    from cevns_scan.neyman import coverage
+
+    crossing = axis_crossing(default_analysis, "e", threshold(0.9, 2))
+    assert check_true_point(default_analysis, ("e", "mu"), (50 * crossing, 0.0), 0.9) == (
+        50 * crossing, 0.0)
+    with pytest.raises(InputError, match=r"mu_e = .* mu_B is 200 times the 90 % CL on-axis "
+                                         r"crossing"):
+        check_true_point(default_analysis, ("e", "mu"), (200 * crossing, 0.0), 0.9)
+    with pytest.raises(InputError, match=r"mu_mu = 2 is out of range; use a magnetic moment in "
+                                         r"\[0, 1e-4\] mu_B"):
+        coverage(default_analysis, "e-mu", [(0.0, 2.0)], toys=10, inner=10)
+
+
+# -- a limit the grid cannot resolve is never printed plainly -------------------------------------
+
+@pytest.mark.parametrize("extra", [
+    pytest.param(["--grid", "2"], id="grid2"),
+    pytest.param(["--grid", "3"], id="grid3"),
+    pytest.param(["--mu-max", "e=1e-5", "--mu-max", "mu=1e-5"], id="mu-max-too-wide"),
+])
+def test_unresolved_limits_are_flagged(in_tmp, cli, extra):
+    code, out, err = cli("reproduce", "--plane", "e-mu", "--out", "r", "--quiet", "--no-figures",
+                         *extra)
+    assert code == 0, err
+    lim = json.loads((in_tmp / "r" / "limits.json").read_text())
+    chk = lim["two_dof_checks"]["e_mu"]["mu_e"]
+    assert chk["resolved"] is False and chk["problems"]
+    assert "mu_max_e = " in chk["problems"][0]  # the fix is suggested
+    # the exact on-axis crossing is the true 2-d.o.f. limit (one constrained direction)
+    assert math.isclose(chk["on_axis_upper"], 2.2192e-08, rel_tol=1e-3)
+    assert "warning: plane e_mu, mu_e limit" in err and "not resolved" in err
+    assert re.search(r"mu_e < \S+ \[NOT RESOLVED", out)
+
+
+def test_default_grid_limits_are_resolved_and_match_the_exact_crossing(in_tmp, cli):
+    code, out, err = cli("reproduce", "--plane", "e-mu", "--grid", "101", "--out", "r", "--quiet",
+                         "--no-figures")
+    assert code == 0 and "warning" not in err and "NOT RESOLVED" not in out
+    lim = json.loads((in_tmp / "r" / "limits.json").read_text())
+    for name in ("mu_e", "mu_mu"):
+        chk = lim["two_dof_checks"]["e_mu"][name]
+        assert chk["resolved"] and chk["cells_spanned"] > 50
+        assert abs(chk["limit"] - chk["on_axis_upper"]) < chk["grid_cell"]

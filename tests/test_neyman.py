@@ -9,10 +9,13 @@ import sys
 import time
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from helpers import assert_one_line_error, quiet
 from scipy import stats
 
+from cevns_scan.errors import CevnsScanWarning
 from cevns_scan.neyman import CHANNELS, NeymanPlane, coverage, critical_value
 from cevns_scan.scan import make_chunks, scan_map
 
@@ -86,8 +89,7 @@ def test_reproduce_with_toys_writes_neyman_results(in_tmp, cli):
     ney = lim["neyman"]["two_dof"]["e_mu"]
     assert 0 < ney["mu_e"] < lim["two_dof"]["e_mu"]["mu_e"]  # Wilks is conservative here
     assert cli("plot", "r", "--cl", "0.95")[0] == 0
-    code, _, err = cli("plot", "r", "--cl", "0.8")
-    assert code == 2 and "no Neyman critical values" in err
+    assert_one_line_error(cli("plot", "r", "--cl", "0.8"), "no Neyman critical values")
 
 
 @pytest.mark.slow
@@ -141,8 +143,7 @@ def test_coverage_command_prints_a_table(in_tmp, cli):
     assert "Wilks" in out and "Neyman" in out
     rec = json.loads((in_tmp / "cov.json").read_text())
     assert rec["points"][0]["toys"] == 20 and 0 <= rec["points"][0]["neyman"] <= 1
-    code, _, err = cli("coverage", "--at", "x=1", "--toys", "20")
-    assert code == 2 and "--at" in err
+    assert_one_line_error(cli("coverage", "--at", "x=1", "--toys", "20"), "--at")
 
 
 # -- issue 17: Monte Carlo errors, flags, the inner-toy effect on coverage ----------------------
@@ -173,7 +174,6 @@ def test_neyman_limit_mc_error_is_the_shift_with_t_c():
 
 
 def test_unresolved_neyman_limits_are_flagged(default_analysis):
-    from cevns_scan.errors import CevnsScanWarning
     from cevns_scan.results import AnalysisResult
 
     with pytest.warns(CevnsScanWarning) as record:
@@ -202,3 +202,12 @@ def test_finite_inner_toys_cover_k_over_n_plus_one(default_analysis):
     assert abs(row.neyman - 18 / 21) < 3.5 * err, row
     assert abs(row.neyman - 0.9) > 4 * err  # the effect is resolved
     assert row.to_dict()["neyman_expected_from_inner_toys"] == pytest.approx(18 / 21)
+
+
+def test_neyman_plot_keeps_one_legend_entry_per_label(default_analysis):
+    ney = quiet(lambda: default_analysis.neyman("e-mu", grid=7, toys=20, seed=2))
+    _, ax = plt.subplots()
+    ney.plot(ax=ax)
+    ney.plot(ax=ax)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert len(labels) == len(set(labels))

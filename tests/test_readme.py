@@ -12,6 +12,7 @@ def _python_blocks(text: str) -> list[str]:
     return re.findall(r"```python\n(.*?)```", text, flags=re.S)
 
 
+@pytest.mark.slow  # end to end: scans, a Neyman construction, a belt, XENONnT
 def test_readme_python_example_runs(in_tmp, capsys):
     if not README.is_file():
         pytest.skip("README.md is not beside the tests (not a repository checkout)")

@@ -1,10 +1,23 @@
-"""The joblib scan driver: chunking and independence of workers and backends."""
+"""scanner/scan.py: the scan driver. Chunking and independence of workers and backends, a dask
+scheduler that does not answer, maps beyond the memory, and signals (Ctrl-C, SIGTERM) honoured
+at any stage."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import assert_one_line_error
 
+from cevns_scan import scan as scan_module
 from cevns_scan.analysis import Analysis
-from cevns_scan.errors import InputError
+from cevns_scan.errors import InputError, ParameterError
 from cevns_scan.scan import check_finite, make_chunks, scan_map
 
 
@@ -47,3 +60,237 @@ def test_very_large_mu_stays_finite(plane):
     out = scan_map(coef, mu, mu, make_chunks(2, 2, 4))
     assert np.all(np.isfinite(out))
     assert out[1, 1] > out[0, 0]
+
+
+# -- a dask scheduler that does not answer --------------------------------------------------------
+
+@pytest.fixture
+def silent_server():
+    """A TCP server that accepts connections and never says anything (as an HTTP port does)."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    held, stop = [], threading.Event()
+
+    def accept():
+        srv.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(srv.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"tcp://127.0.0.1:{srv.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    for c in held:
+        c.close()
+    srv.close()
+
+
+@pytest.fixture
+def closed_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    return f"tcp://127.0.0.1:{port}"
+
+
+def test_a_silent_server_is_no_scheduler_within_the_timeout(silent_server):
+    pytest.importorskip("distributed")
+    t0 = time.perf_counter()
+    with pytest.raises(ParameterError, match=r"does not answer as a dask scheduler within 0\.5 s"
+                       ) as exc:
+        scan_module.probe_scheduler(silent_server, timeout=0.5)
+    assert time.perf_counter() - t0 < 3
+    assert exc.value.name == "scheduler" and "--" not in str(exc.value)
+
+
+def test_a_closed_port_is_refused_at_once(closed_port):
+    t0 = time.perf_counter()
+    with pytest.raises(ParameterError, match="cannot be reached"):
+        scan_module.probe_scheduler(closed_port, timeout=20)
+    assert time.perf_counter() - t0 < 2
+
+
+@pytest.mark.parametrize("address", ["tcp://host:notaport", "tcp://host:8786/status",
+                                     "http://host:8787", "host", "tcp://:8786", "", "tcp://h:0",
+                                     "tcp://h:65536", "tcp://h h:1"])
+def test_malformed_scheduler_addresses(address):
+    with pytest.raises(ParameterError, match="is not a dask scheduler address"):
+        scan_module.check_backend("dask", address)
+
+
+@pytest.mark.parametrize("address", ["tcp://node1:8786", "node1:8786", "tls://10.0.0.1:8786",
+                                     "tcp://[::1]:8786"])
+def test_well_formed_scheduler_addresses(address):
+    scan_module.check_backend("dask", address)
+
+
+@pytest.mark.parametrize("which", ["silent", "closed"])
+def test_scan_with_a_scheduler_that_does_not_answer_leaves_nothing(in_tmp, cli, silent_server,
+                                                                   closed_port, which):
+    pytest.importorskip("distributed")
+    address = silent_server if which == "silent" else closed_port
+    t0 = time.perf_counter()
+    for command in (["scan", "--plane", "e-mu", "--out", "ck"],
+                    ["reproduce", "--out", "res"]):
+        assert_one_line_error(cli(*command, "--grid", "11", "--quiet", "--backend", "dask",
+                                  "--scheduler", address, "--connect-timeout", "0.5"),
+                              f"--scheduler '{address}'")
+    assert time.perf_counter() - t0 < 10
+    assert list(in_tmp.iterdir()) == []  # no manifest, no folder
+
+
+# -- a map beyond the memory ----------------------------------------------------------------------
+
+def test_a_map_beyond_the_memory_is_refused(in_tmp, cli, monkeypatch):
+    monkeypatch.setattr(scan_module, "available_memory", lambda: 2 ** 30)
+    assert_one_line_error(cli("reproduce", "--grid", "20001", "--quiet", "--out", "r"),
+                          "--grid 20001 needs about", "1.0 GiB available", "shards")
+    from cevns_scan.analysis import Analysis
+
+    with pytest.raises(ParameterError, match=r"grid = 20001 needs about 3\.0 GiB") as exc:
+        Analysis.from_config().scan("e-mu", grid=20001)
+    assert "--" not in str(exc.value)
+    assert list(in_tmp.iterdir()) == []
+
+
+# -- signals at any stage -------------------------------------------------------------------------
+
+CLI = [sys.executable, "-m", "cevns_scan"]
+
+
+def _start(tmp_path, *argv, group=True):
+    return subprocess.Popen([*CLI, *argv], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=group)
+
+
+def _wait_for(path: Path, proc, timeout=120):
+    t0 = time.time()
+    while not path.exists():
+        if proc.poll() is not None or time.time() - t0 > timeout:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise AssertionError(proc.communicate())
+        time.sleep(0.05)
+
+
+def _stop_time(proc, send, timeout=60):
+    t0 = time.time()
+    send()
+    _, err = proc.communicate(timeout=timeout)
+    return time.time() - t0, err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["threading", "loky"])
+def test_ctrl_c_ends_a_long_neyman_chunk_within_seconds(tmp_path, backend):
+    """A XENONnT Neyman chunk takes minutes; Ctrl-C ends it at the next grid point."""
+    proc = _start(tmp_path, "neyman", "--data", "xenonnt-8b", "--plane", "e-mu", "--grid", "21",
+                  "--toys", "300", "--jobs", "2", "--backend", backend, "--out", "ny", "--quiet")
+    _wait_for(tmp_path / "ny" / "e_mu" / "manifest.json", proc)
+    time.sleep(3)  # inside the first chunks (each ~250 points of ~0.2 s)
+    took, err = _stop_time(proc, lambda: os.killpg(proc.pid, signal.SIGINT))
+    assert proc.returncode == 128 + signal.SIGINT, err
+    assert took < 4, (took, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 2 and "Traceback" not in err, err
+    assert "SIGINT received: stopping after the current chunk" in lines[0]
+    assert "no chunk had finished, nothing was kept; resume with: cevns-scan neyman" in lines[1]
+    assert lines[1].endswith("--resume")
+    assert not (tmp_path / "ny").exists()  # the manifest it had made is gone again
+
+
+@pytest.mark.slow
+def test_a_second_ctrl_c_stops_at_once_and_sigterm_within_the_grace(tmp_path):
+    """Compiled chunks of ~15 s: the first signal waits for them (at most STOP_GRACE s)."""
+    (tmp_path / "big.toml").write_text("[scan]\nchunk_points = 400000\n")
+    argv = ["scan", "--config", "big.toml", "--data", "xenonnt-8b", "--plane", "e-mu", "--grid",
+            "601", "--jobs", "2", "--quiet"]
+    proc = _start(tmp_path, *argv, "--out", "a")
+    _wait_for(tmp_path / "a" / "e_mu" / "manifest.json", proc)
+    time.sleep(2)
+
+    def twice():
+        os.killpg(proc.pid, signal.SIGINT)
+        time.sleep(0.3)
+        os.killpg(proc.pid, signal.SIGINT)
+
+    took, err = _stop_time(proc, twice)
+    assert proc.returncode == 128 + signal.SIGINT and took < 2.5, (took, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 2 and "Traceback" not in err and "resume with:" in lines[1], err
+
+    proc = _start(tmp_path, *argv, "--out", "b", group=False)
+    _wait_for(tmp_path / "b" / "e_mu" / "manifest.json", proc)
+    time.sleep(2)
+    took, err = _stop_time(proc, lambda: proc.send_signal(signal.SIGTERM))  # the parent only
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert scan_module.STOP_GRACE - 0.5 < took < scan_module.STOP_GRACE + 3, (took, err)
+    assert "SIGTERM received" in err and "resume with:" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_coverage_and_before_the_scan(tmp_path):
+    proc = _start(tmp_path, "coverage", "--data", "xenonnt-8b", "--toys", "200", "--inner-toys",
+                  "500", "--at", "e=0,mu=0", "--jobs", "2", "--json", "c.json")
+    time.sleep(9)  # the analysis is built, the toys run
+    took, err = _stop_time(proc, lambda: os.killpg(proc.pid, signal.SIGINT))
+    assert proc.returncode == 128 + signal.SIGINT and took < 4, (took, err)
+    assert "coverage interrupted by SIGINT" in err.strip().splitlines()[-1]
+    assert "Traceback" not in err and not (tmp_path / "c.json").exists()
+    # SIGTERM while the analysis is still being built (before any scan): nothing left behind
+    proc = _start(tmp_path, "scan", "--data", "xenonnt-8b", "--plane", "e-mu", "--grid", "101",
+                  "--out", "early", "--quiet")
+    time.sleep(1.5)
+    took, err = _stop_time(proc, lambda: proc.send_signal(signal.SIGTERM))
+    assert proc.returncode == 128 + signal.SIGTERM and took < 3, (took, err)
+    assert "Traceback" not in err and not (tmp_path / "early").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signals_stop_the_wait_for_a_scheduler(tmp_path, silent_server, sig):
+    """The wait for an answer (30 s by default) ends at once on SIGTERM or SIGINT."""
+    pytest.importorskip("distributed")
+    proc = _start(tmp_path, "scan", "--plane", "e-mu", "--grid", "11", "--out", "sc", "--quiet",
+                  "--backend", "dask", "--scheduler", silent_server, group=False)
+    time.sleep(4)  # started, waiting for the server's answer
+    took, err = _stop_time(proc, lambda: proc.send_signal(sig))
+    assert proc.returncode == 128 + sig and took < 3, (took, err)
+    assert f"interrupted by {sig.name}" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+SLOW_CLI = str(Path(__file__).with_name("slow_cli.py"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["threading", "loky", "dask"])
+def test_ctrl_c_to_the_process_group(tmp_path, backend):
+    if backend == "dask":
+        pytest.importorskip("dask.distributed")
+    (tmp_path / "c.toml").write_text("[scan]\nchunk_points = 160\n")
+    argv = ["scan", "--config", "c.toml", "--grid", "41", "--plane", "e-mu", "--out", "ck",
+            "--quiet", "--jobs", "2", "--backend", backend]
+    proc = subprocess.Popen([sys.executable, SLOW_CLI, "1.0", *argv], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    t0 = time.time()
+    while len(list((tmp_path / "ck" / "e_mu").glob("chunk_*.npz"))) < 2:
+        if proc.poll() is not None or time.time() - t0 > 120:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise AssertionError(proc.communicate())
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGINT, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 2, err  # no worker tracebacks, no joblib warnings
+    assert lines[0] == ("cevns-scan: SIGINT received: stopping after the current chunk... "
+                        "(again: stop at once)")
+    assert "interrupted by SIGINT" in lines[1] and "--resume" in lines[1]
+    assert "no partial output" not in lines[1]

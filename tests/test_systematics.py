@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import assert_one_line_error
 
 from cevns_scan import Analysis, load_config
 from cevns_scan.systematics import modelling_sensitivity
@@ -61,14 +62,13 @@ def test_cli_writes_csv_and_json(cli, table):
     assert float(rows[2][2]) == table.rows[0].limits["mu_e"]
     rec = json.loads(Path("s.json").read_text())
     assert rec["baseline"] == table.baseline
-    code, _, err = cli("systematics", "--data", "xenonnt-8b", "--out", "s.csv")
-    assert code == 2 and "--force" in err
+    assert_one_line_error(cli("systematics", "--data", "xenonnt-8b", "--out", "s.csv"), "--force")
     Path("mine.csv").write_text("a user's file\n")
-    code, _, err = cli("systematics", "--data", "xenonnt-8b", "--out", "mine.csv", "--force")
-    assert code == 2 and "never replaced" in err
+    assert_one_line_error(cli("systematics", "--data", "xenonnt-8b", "--out", "mine.csv",
+                              "--force"), "never replaced")
     assert Path("mine.csv").read_text() == "a user's file\n"
 
 
 def test_kind_without_variations_is_refused(cli):
-    code, _, err = cli("systematics", "--data", "cdex10-asimov")
-    assert code == 2 and "declare no modelling variations" in err
+    assert_one_line_error(cli("systematics", "--data", "cdex10-asimov"),
+                          "declare no modelling variations")

@@ -6,7 +6,7 @@ interpolants for the node-spacing study, a numpy re-implementation of the expect
 (bilinear morphing, exposures) and of the Baker-Cousins deviance with its Gaussian
 constraints, ``scipy.optimize`` for every profile, and a least-squares solution of eq. 18 for
 the CDEX-like part of the joint fit. The physics rate dR/dT_nr comes from
-``cevns_scan.rates.flavour_differential_rates`` (tested against quad in test_rates_vs_quad.py).
+``cevns_scan.rates.flavour_differential_rates`` (tested against quad in test_rates.py).
 Published numbers (significance about 3.3 sigma, the 2024 flux 4.7e6 cm^-2 s^-1, the
 constraint widths) come from ``../shared/xenonnt/README.md``.
 """
@@ -22,6 +22,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers import FolderState, assert_one_line_error
 from scipy import integrate, optimize, stats
 from scipy.interpolate import PchipInterpolator
 
@@ -694,10 +695,7 @@ def test_cli_joint_run_json_likelihood(joint_run):
 
 def test_cli_import_missing_folder(cli, in_tmp):
     """dataset import-xenonnt on a missing folder: exit 2, one line, nothing written."""
-    code, out, err = cli("dataset", "import-xenonnt", in_tmp / "no_such_release", "--out",
-                         "x.npz")
-    assert code == 2
-    assert out == ""
-    assert len(err.strip().splitlines()) == 1
-    assert "no_such_release" in err
-    assert not (in_tmp / "x.npz").exists()
+    before = FolderState(in_tmp)
+    result = cli("dataset", "import-xenonnt", in_tmp / "no_such_release", "--out", "x.npz")
+    assert result[1] == ""
+    assert_one_line_error(result, "no_such_release", unchanged=before)

@@ -43,7 +43,7 @@ SPECTRUM_8B = {
 
 #: Relative tolerance of the piecewise-linear tables of phi(E) P_ee(E) for the MSW model
 #: (:func:`cevns_scan.msw.weighted_spectrum`): templates agree with a quadrature of
-#: phi_lin(E) P_ee(E) dsigma/dT to ~1e-8 (tests/test_rates_vs_quad.py); 8B grows from 201 to
+#: phi_lin(E) P_ee(E) dsigma/dT to ~1e-8 (tests/test_rates.py); 8B grows from 201 to
 #: 4273 nodes.
 MSW_RTOL = 1e-7
 

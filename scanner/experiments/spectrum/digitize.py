@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...errors import InputError
+from ...errors import InputError, ParameterError, PathError
 from ...tables import parse_table, strip_bom
 from .datasets import COLUMNS, Dataset, dataset_from_table
 
@@ -94,16 +94,16 @@ def read_text(path: str | Path, role: str = "points") -> str:
     path : str or Path
         File to read.
     role : str
-        ``"points"`` or ``"upper"``: the command-line option named in error messages.
+        ``"points"`` or ``"upper"``: the parameter of :func:`digitize` named in error messages.
     """
     try:
         raw = Path(path).read_bytes()
     except FileNotFoundError:
-        raise InputError(f"{path}: no such file; check --{role}") from None
+        raise PathError(role, path, "no such file; check the path") from None
     except IsADirectoryError:
-        raise InputError(f"{path}: is a folder, not a CSV file; check --{role}") from None
+        raise PathError(role, path, "is a folder, not a CSV file; check the path") from None
     except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror}); check --{role}") from None
+        raise PathError(role, path, f"cannot be read ({exc.strerror}); check the path") from None
     encoding = "utf-16" if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8"
     try:
         return strip_bom(raw.decode(encoding))
@@ -302,7 +302,7 @@ def select_dataset(sets: tuple[XY, ...], name: str | None, role: str) -> XY:
     name : str or None
         The dataset to use; None is allowed when the file holds exactly one non-empty dataset.
     role : str
-        ``"points"`` or ``"upper"``: names the command-line options in error messages.
+        ``"points"`` or ``"upper"``: names the parameters of :func:`digitize` in error messages.
     """
     path = sets[0].path
     if name is None:
@@ -310,7 +310,7 @@ def select_dataset(sets: tuple[XY, ...], name: str | None, role: str) -> XY:
         if len(filled) == 1:
             return filled[0]
         raise InputError(f"{path}: holds {len(filled)} non-empty datasets ({_names(sets)}); "
-                         f"choose one with --{role}-dataset NAME")
+                         f"choose one with {role}_dataset=...")
     key = name.strip().casefold()
     found = [s for s in sets if s.name.strip().casefold() == key]
     if not found and key.isdigit() and 1 <= int(key) <= len(sets):
@@ -318,7 +318,7 @@ def select_dataset(sets: tuple[XY, ...], name: str | None, role: str) -> XY:
     if len(found) != 1:
         what = "no dataset" if not found else f"{len(found)} datasets"
         raise InputError(f"{path}: {what} named {name!r} (it holds {_names(sets)}); give "
-                         f"--{role}-dataset one of these names or a column-pair number")
+                         f"{role}_dataset=... one of these names or a column-pair number")
     if not found[0].x.size:
         raise InputError(f"{path}: dataset {found[0].name!r} has no points; digitise it")
     return found[0]
@@ -373,8 +373,9 @@ def _check_spacing(xy: XY, width: float) -> None:
     if abs(spacing - width) > SPACING_TOLERANCE * width:
         raise InputError(
             f"{xy.path}: the points are {spacing:.4g} keV_ee apart (median), not the bin width "
-            f"{width:g} keV_ee (within {SPACING_TOLERANCE:.0%}); check --bin-width, or give "
-            "--first-edge if bins are missing from the figure")
+            f"{width:g} keV_ee (within {SPACING_TOLERANCE:.0%}); check the bin width "
+            "(bin_width=...), or give the first bin edge (first_edge=...) if bins are missing "
+            "from the figure")
 
 
 def _grid_offset(x: np.ndarray, width: float) -> float:
@@ -413,7 +414,7 @@ def infer_grid(xy: XY, width: float) -> BinGrid:
     if first <= 0:
         raise InputError(f"{xy.where(i)}: x = {xy.x[i]:g} keV_ee lies in a bin starting at "
                          f"{float(first):g} keV_ee; bins must start above 0 keV_ee, check the x "
-                         "axis calibration or give --first-edge")
+                         "axis calibration or give the first bin edge (first_edge=...)")
     return BinGrid(float(first), width, inferred=True)
 
 
@@ -438,13 +439,15 @@ def _check_shift(xy: XY, i: int, k: int, shift: float, grid: BinGrid, max_shift:
     w = grid.width
     if k < 0 and not grid.inferred:
         raise InputError(f"{xy.where(i)}: x = {xy.x[i]:g} keV_ee lies below the first bin edge "
-                         f"{grid.first_edge:g} keV_ee; lower --first-edge or remove the point")
+                         f"{grid.first_edge:g} keV_ee; lower the first bin edge (first_edge=...) "
+                         "or remove the point")
     if abs(shift) > max_shift * w:
         raise InputError(
             f"{xy.where(i)}: x = {xy.x[i]:.6g} keV_ee is {shift:+.3g} keV_ee "
             f"({shift / w:+.2f} bin widths) from the centre of bin {_bin_text(grid, k)}, beyond "
-            f"the limit of {max_shift:g} bin widths; re-digitise it, or check "
-            "--bin-width and --first-edge (or raise --max-shift)")
+            f"the limit of {max_shift:g} bin widths; re-digitise it, or check the bin width "
+            "(bin_width=...) and first edge (first_edge=...), or raise the limit "
+            "(max_shift=...)")
 
 
 def _check_one_per_bin(xy: XY, index: np.ndarray, grid: BinGrid, role: str) -> None:
@@ -456,7 +459,7 @@ def _check_one_per_bin(xy: XY, index: np.ndarray, grid: BinGrid, role: str) -> N
             raise InputError(
                 f"{xy.where(i)}: x = {xy.x[i]:g} keV_ee falls in bin {_bin_text(grid, k)} "
                 f"with line {xy.lines[j]} (x = {xy.x[j]:g}); keep one {role} per bin (delete "
-                "the duplicate) and check --bin-width")
+                "the duplicate) and check the bin width (bin_width=...)")
         seen[k] = int(i)
 
 
@@ -498,7 +501,7 @@ def _sigmas(points: Snapped, upper: Snapped, grid: BinGrid) -> dict[int, tuple[f
             raise InputError(
                 f"{u.where(j)}: upper end y = {u.y[j]:g} is not above the point y = {p.y[i]:g} "
                 f"({p.where(i)}) in bin {_bin_text(grid, k)}; check that the upper file/dataset "
-                "holds the upper error-bar ends (--upper, --upper-dataset)")
+                "holds the upper error-bar ends (upper=..., upper_dataset=...)")
         out[k] = (float(p.y[i]), float(sigma))
     for k, j in sorted(up_at.items(), key=lambda kv: u.lines[kv[1]]):
         if k not in pt_at:
@@ -554,22 +557,22 @@ def _report(grid: BinGrid, n_bins: int, lo: float, shift_kev: float, limit: floa
 
 def _check_arguments(bin_width, first_edge, max_shift, exposure_kg_day) -> None:
     if not (math.isfinite(bin_width) and bin_width > 0):
-        raise InputError(f"--bin-width {bin_width!r} must be > 0 (keV_ee)")
+        raise ParameterError("bin_width", bin_width, "must be > 0 (keV_ee)")
     if first_edge is not None and not (math.isfinite(first_edge) and first_edge > 0):
-        raise InputError(f"--first-edge {first_edge!r} must be > 0 (keV_ee, the low edge of "
-                         "the first bin)")
+        raise ParameterError("first_edge", first_edge, "must be > 0 (keV_ee, the low edge of "
+                             "the first bin)")
     if not (math.isfinite(max_shift) and 0 < max_shift < 0.5):
-        raise InputError(f"--max-shift {max_shift!r} must be > 0 and < 0.5 (a fraction of the "
-                         f"bin width; default {DEFAULT_MAX_SHIFT:g})")
+        raise ParameterError("max_shift", max_shift, "must be > 0 and < 0.5 (a fraction of the "
+                             f"bin width; default {DEFAULT_MAX_SHIFT:g})")
     if exposure_kg_day is not None and not (math.isfinite(exposure_kg_day)
                                             and exposure_kg_day > 0):
-        raise InputError(f"--exposure-kg-day {exposure_kg_day!r} must be > 0 (kg day)")
+        raise ParameterError("exposure_kg_day", exposure_kg_day, "must be > 0 (kg day)")
 
 
-def _one_line(text: str, option: str) -> str:
+def _one_line(text: str, name: str) -> str:
     value = " ".join(str(text).split())
     if not value:
-        raise InputError(f"{option} is empty; give a one-line text")
+        raise ParameterError(name, text, "is empty; give a one-line text")
     return value
 
 
@@ -583,8 +586,9 @@ def _load(points: str, upper: str | None, points_dataset, upper_dataset) -> tupl
     if points_dataset is None and upper_dataset is None:
         if len(filled) != 2:
             raise InputError(f"{points}: holds {len(filled)} non-empty datasets; without "
-                             "--upper it needs two side by side (points, then upper ends, as "
-                             "WebPlotDigitizer's 'export all' writes them), or give --upper FILE")
+                             "upper=... it needs two side by side (points, then upper ends, as "
+                             "WebPlotDigitizer's 'export all' writes them), or give the upper "
+                             "ends' file (upper=...)")
         return filled[0], filled[1]
     p = select_dataset(sets, points_dataset, "points") if points_dataset else None
     u = select_dataset(sets, upper_dataset, "upper") if upper_dataset else None
@@ -592,8 +596,8 @@ def _load(points: str, upper: str | None, points_dataset, upper_dataset) -> tupl
         return p, u
     rest = [s for s in filled if s is not p and s is not u]
     if len(rest) != 1:
-        raise InputError(f"{points}: name both --points-dataset and --upper-dataset (it holds "
-                         f"{_names(sets)})")
+        raise InputError(f"{points}: name both points_dataset=... and upper_dataset=... (it "
+                         f"holds {_names(sets)})")
     return (p or rest[0]), (u or rest[0])
 
 
@@ -646,8 +650,8 @@ def digitize(points: str, upper: str | None, bin_width: float, label: str, *,
         the largest shift. The dataset's metadata also carries ``digitized`` (grid and shift).
     """
     _check_arguments(bin_width, first_edge, max_shift, exposure_kg_day)
-    label = _one_line(label, "--label")
-    source = None if source is None else _one_line(source, "--source")
+    label = _one_line(label, "label")
+    source = None if source is None else _one_line(source, "source")
     p, u = _load(points, upper, points_dataset, upper_dataset)
     if first_edge is None:
         grid = infer_grid(p, bin_width)

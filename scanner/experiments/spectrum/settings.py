@@ -43,7 +43,7 @@ class AsimovSection:
 
 #: The sections' packaged defaults: the paper's setup.
 DEFAULTS = """
-[spectrum]                  # the CDEX-like keV_ee spectrum (--data cdex10-asimov or a dataset CSV)
+[spectrum]                  # the CDEX-like keV_ee spectrum (data cdex10-asimov or a dataset CSV)
 quenching_k = 0.162         # Lindhard k, eq. 15, dimensionless, 0.05-0.5 (the paper's value,
                             # measured for germanium)
 bin_rate = "integrated"     # "integrated": bin average of dR/dT_nr over [T_nr(a), T_nr(b)];

@@ -43,7 +43,7 @@ class XenonntSection:
 
 #: The section's packaged defaults.
 DEFAULTS = """
-[xenonnt]                   # the XENONnT solar-8B CEvNS release (--data xenonnt-8b); the release
+[xenonnt]                   # the XENONnT solar-8B CEvNS release (data xenonnt-8b); the release
                             # has no widths: these are the collaboration's 2024 (SR0+SR1) ones
 flux_8B = "sno"             # "sno": Gaussian constraint of the 8B flux from SNO; "free": none
 sno_flux = 5.25e6           # cm^-2 s^-1 (5.25 x 10^6), SNO combined analysis, PRC 88, 025501

@@ -1,15 +1,17 @@
-"""Figures a journal would take (issue 18, item 7): nothing clipped, titles that name the
-dataset, target and physics preset, a best-fit mark clear of the tick labels, a flavour plot
-where every curve is visible, and Fig. 2 for the configured target."""
+"""scanner/plots.py: figures a journal would take (nothing clipped, titles that name the
+dataset, target and physics preset, a best-fit mark clear of the tick labels, Fig. 2 for the
+configured target) and overlays (per plane, in units of mu_B, never dropped)."""
 
 from __future__ import annotations
 
-import json
+import math
 
 import numpy as np
 import pytest
+from helpers import assert_one_line_error
 
 import cevns_scan as cs
+from cevns_scan.errors import InputError
 from cevns_scan.experiments.spectrum.datasets import ASIMOV_NOTE
 from cevns_scan.plots import figure3
 
@@ -62,62 +64,6 @@ def test_the_best_fit_mark_clears_the_zero_tick_labels(planes):
         assert gap >= 4 * points, (label.get_text(), gap / points)  # a clear white gap
 
 
-def test_write_and_replot_title_fig3_alike(in_tmp, cli, monkeypatch):
-    (in_tmp / "c.toml").write_text('[physics]\npreset = "modern"\n')
-    assert cli("reproduce", "--config", "c.toml", "--plane", "e-mu", "--grid", "21",
-               "--out", "r", "--quiet")[0] == 0
-    import cevns_scan.plots
-    import cevns_scan.replot
-
-    seen = []
-    real = cevns_scan.plots.figure3
-
-    def spy(*args, **kwargs):
-        seen.append((args[1], args[2], kwargs.get("physics")))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(cevns_scan.replot, "figure3", spy)
-    assert cli("plot", "r")[0] == 0
-    rec = json.loads((in_tmp / "r" / "run.json").read_text())
-    assert seen == [("cdex10-asimov, Ge", rec["dataset"]["note"], "modern")]
-
-
-def test_probabilities_plot_shows_every_curve_and_marker():
-    from matplotlib.figure import Figure
-
-    from cevns_scan.probabilities import LINE_MARKERS, draw_probabilities
-
-    ax = Figure().subplots()
-    arts = draw_probabilities(ax, components=("pp", "7Be", "8B"), model="msw",
-                              flavours=("ee", "emu", "etau"))
-    by = {a.get_label(): a for a in arts}
-    for flav in ("P_{ee}", r"P_{e\mu}", r"P_{e\tau}"):
-        pp, b8 = by[f"pp ${flav}$"], by[f"8B ${flav}$"]
-        assert pp.get_zorder() > b8.get_zorder()  # the narrow pp spectrum lies over 8B
-        assert pp.get_linewidth() < b8.get_linewidth()  # and 8B shows around it
-    markers = [by[f"7Be ${f}$"].get_marker() for f in ("P_{ee}", r"P_{e\mu}", r"P_{e\tau}")]
-    assert markers == [LINE_MARKERS[k] for k in ("ee", "emu", "etau")]
-    assert len(set(markers)) == 3
-
-
-def test_probabilities_table_beside_the_plot_is_the_plotted_model(in_tmp, cli):
-    from cevns_scan.probabilities import probability_table
-
-    code, _, err = cli("probabilities", "--energies", "1,10", "--plot", "p.png", "--out", "p.csv")
-    assert code == 0, err
-    mark, *lines = (in_tmp / "p.csv").read_text().splitlines()
-    assert mark.startswith("# written by cevns-scan")  # the provenance line comes first
-    assert "msw model" in lines[0]
-    rows = np.array([[float(v) for v in ln.split(",")] for ln in lines[2:]])
-    msw = probability_table("8B", [1.0, 10.0], model="msw")
-    np.testing.assert_allclose(rows[:, 1], msw["P_ee"], rtol=1e-15)
-    assert abs(msw["P_ee"][1] - probability_table("8B", [10.0], model="constant")["P_ee"][0]) \
-        > 0.1  # the two models differ here, so the test tells them apart
-    code, _, _ = cli("probabilities", "--energies", "1,10", "--plot", "q.png", "--model",
-                     "constant", "--out", "q.csv")
-    assert code == 0 and "constant model" in (in_tmp / "q.csv").read_text().splitlines()[1]
-
-
 def test_figure2_and_rate_tables_follow_the_configured_target(in_tmp, cli):
     from cevns_scan.rates import differential_rates, figure2_grid, figure2_tables
 
@@ -127,7 +73,7 @@ def test_figure2_and_rate_tables_follow_the_configured_target(in_tmp, cli):
     assert list(figure2_tables(cs.load_config(overrides={"target": {"name": "xenon"}}))) == ["Xe"]
     (in_tmp / "ar.toml").write_text('[target]\nname = "Ar"\n')
     code, _, err = cli("reproduce", "--config", "ar.toml", "--plane", "e-mu", "--grid", "11",
-                       "--out", "r", "--quiet")
+                       "--out", "r", "--quiet", "--no-figures")  # `plot` draws them below
     assert code == 0, err
     names = sorted(p.name for p in (in_tmp / "r").glob("rates_*.csv"))
     assert names == ["rates_Ar.csv", "rates_Xe.csv"]
@@ -139,6 +85,7 @@ def test_figure2_and_rate_tables_follow_the_configured_target(in_tmp, cli):
     sm, _ = differential_rates(cs.build_model(cfg).with_components(["8B"]), t)
     np.testing.assert_array_equal(sm_col, sm.sum(axis=0))
     assert cli("plot", "r")[0] == 0  # replot reads the tables that were written
+    assert (in_tmp / "r" / "fig2_rates.png").is_file()
     assert cli("figure2", "--config", "ar.toml", "--out", "f2")[0] == 0
     assert (in_tmp / "f2" / "fig2_rates.png").is_file()
 
@@ -201,3 +148,57 @@ def test_expected_limits_figure_keeps_a_long_title_and_the_caveat_inside():
         f"dataset {dataset}, paper physics: each moment alone (Asimov median, asymptotic "
         "bands)")
     assert " ".join(fig._suptitle.get_text().split()) == ASIMOV_NOTE
+
+
+def test_an_overlay_for_a_plane_not_drawn_is_refused_not_dropped(default_analysis):
+    from cevns_scan.plots import Overlay, check_overlays
+
+    res = default_analysis.scan("e-mu", grid=41)
+    poly = np.array([[0, 0], [1e-8, 0], [0, 1e-8]])
+    check_overlays([Overlay("X", poly, "e_mu", "x.csv", "0")], [res])  # its own plane: fine
+    with pytest.raises(InputError, match=r"overlay 'X' is for plane e_tau, which is not among "
+                                         r"the planes drawn \(e_mu\)"):
+        check_overlays([Overlay("X", poly, "e_tau", "x.csv", "0")], [res])
+
+
+# -- overlays, the best fit, Fig. 2's range -------------------------------------------------------
+
+def test_best_fit_is_marked_on_fig3(default_analysis):
+    res = default_analysis.scan("e-mu", grid=21)
+    drawn = res.plot()
+    assert drawn["best"] is not None
+    x, y = drawn["best"].get_data()
+    s = 10.0 ** math.floor(math.log10(max(res.mu_x[-1], res.mu_y[-1])))
+    assert math.isclose(x[0] * s, res.best[0], abs_tol=1e-20)
+    assert math.isclose(y[0] * s, res.best[1], abs_tol=1e-20)
+
+
+@pytest.mark.slow
+def test_overlays_per_plane_units_and_labels(in_tmp, cli):
+    (in_tmp / "ok.csv").write_text("x,y\n0,0\n1e-8,0\n0,1e-8\n")
+    (in_tmp / "bad.csv").write_text("x,y\n0,0\n2.9,0\n0,2.9\n")
+    assert cli("reproduce", "--grid", "21", "--out", "r", "--quiet")[0] == 0
+    code, _, err = cli("plot", "r", "--overlay", "X1T@e-tau=ok.csv", "--no-caveat")
+    assert code == 0, err
+    assert_one_line_error(cli("plot", "r", "--overlay", "COHERENT=bad.csv"), "units of mu_B")
+    assert_one_line_error(cli("plot", "r", "--overlay", "=ok.csv"), "has an empty label")
+
+
+def test_figure3_overlay_goes_to_its_plane_and_caveat_can_go(default_analysis):
+    from cevns_scan.plots import Overlay, figure3
+
+    res = default_analysis.run(grid=21)
+    poly = np.array([[0, 0], [1e-8, 0], [0, 1e-8]])
+    fig = figure3(res.planes, "toy", "", [Overlay("X1T", poly, "e_tau", "x.csv", "0")])
+    (ax_mu, ax_tau) = fig.axes
+    assert [p.get_label() for p in ax_tau.patches] == ["X1T"] and not ax_mu.patches
+    assert fig._suptitle is None  # no caveat line
+
+
+def test_figure2_x_range_follows_the_target():
+    from cevns_scan import figure2, figure2_tables
+
+    fig = figure2(figure2_tables())
+    ge, xe = fig.axes
+    # 8B neutrinos (<= 16 MeV) cannot give a Xe recoil far above 4 keV_nr
+    assert xe.get_xlim()[1] < 7.0 and ge.get_xlim()[1] == pytest.approx(10.0)

@@ -8,17 +8,18 @@ temporary folder holding only the input files that the case writes (a few also a
 * stderr is exactly one line, starting with ``cevns-scan: error:``,
 * no traceback is printed (stdout or stderr),
 * the message names the offending item (file and line, config key, or option),
-* nothing was written: every ``--out`` path is absent afterwards and the folder holds no new
-  entries (hidden temporary folders such as ``.paper.tmp-*`` included).
+* nothing was written: the folder holds no new entries (hidden temporary folders such as
+  ``.paper.tmp-*`` included) and its files are unchanged
+
+(``helpers.assert_one_line_error``, the one check of every command-line error in the tests).
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import FolderState, assert_one_line_error, run_cli
 
 # -- inputs ---------------------------------------------------------------------------------------
 
@@ -236,17 +237,6 @@ CASES = [
 ]
 
 
-def _out_paths(argv: list[str]) -> list[str]:
-    """Every path given to --out (as '--out X' or '--out=X')."""
-    outs = []
-    for i, a in enumerate(argv):
-        if a == "--out" and i + 1 < len(argv):
-            outs.append(argv[i + 1])
-        elif a.startswith("--out="):
-            outs.append(a.split("=", 1)[1])
-    return outs
-
-
 def _write_inputs(root: Path, files: dict[str, str]) -> None:
     for name, text in files.items():
         path = root / name
@@ -255,12 +245,6 @@ def _write_inputs(root: Path, files: dict[str, str]) -> None:
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
-
-
-def _snapshot(root: Path) -> dict[str, bytes | None]:
-    """Every entry below ``root`` (hidden ones included): file bytes, or None for a folder."""
-    return {str(p.relative_to(root)): (None if p.is_dir() else p.read_bytes())
-            for p in root.rglob("*")}
 
 
 def test_enough_distinct_cases():
@@ -275,31 +259,11 @@ SUBPROCESS_CASES = ("cfg-unknown-key-suggestion", "ds-nan", "cli-unknown-option"
                     "merge-not-a-scan")
 
 
-def _check(tmp_path, before, argv, code, out, err_text, expected):
-    where = f"command: {' '.join(argv)}\nexit code: {code}\nstdout:\n{out}\nstderr:\n{err_text}"
-    err = err_text.strip()
-    assert "Traceback" not in err_text + out, where
-    assert code == 2, where
-    assert len(err.splitlines()) == 1, f"error message is not one line\n{where}"
-    assert err.startswith("cevns-scan: error:"), where
-    for text in expected:
-        assert text in err, f"message does not name {text!r}\n{where}"
-    for out_path in _out_paths(argv):
-        if out_path not in before:  # an --out that names an existing input is checked below
-            assert not (tmp_path / out_path).exists(), f"--out {out_path} was created\n{where}"
-    after = _snapshot(tmp_path)
-    leftovers = sorted(set(after) - set(before))
-    assert not leftovers, f"left behind: {leftovers}\n{where}"
-    changed = sorted(k for k in before if after.get(k, b"") != before[k])
-    assert not changed, f"inputs changed or removed: {changed}\n{where}"
-
-
 @pytest.mark.parametrize("argv,files,expected", [pytest.param(*c[1:], id=c[0]) for c in CASES])
 def test_bad_input(in_tmp, cli, argv, files, expected):
     _write_inputs(in_tmp, files)
-    before = _snapshot(in_tmp)
-    code, out, err = cli(*argv)
-    _check(in_tmp, before, argv, code, out, err, expected)
+    before = FolderState(in_tmp)
+    assert_one_line_error(cli(*argv), *expected, unchanged=before)
 
 
 @pytest.mark.parametrize("argv,files,expected", [
@@ -307,7 +271,6 @@ def test_bad_input(in_tmp, cli, argv, files, expected):
     for c in CASES if c[0] in SUBPROCESS_CASES])
 def test_bad_input_in_a_real_process(tmp_path, argv, files, expected):
     _write_inputs(tmp_path, files)
-    before = _snapshot(tmp_path)
-    cmd = [sys.executable, "-m", "cevns_scan", *argv]
-    proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    _check(tmp_path, before, argv, proc.returncode, proc.stdout, proc.stderr, expected)
+    before = FolderState(tmp_path)
+    proc = run_cli(*argv, cwd=tmp_path, timeout=120, check=False)
+    assert_one_line_error(proc, *expected, unchanged=before)

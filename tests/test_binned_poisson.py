@@ -1,4 +1,5 @@
-"""The nested significance test of binned Poisson likelihoods (experiments/binned_poisson.py).
+"""scanner/experiments/binned_poisson.py: the nested significance test of binned Poisson
+likelihoods.
 
 A three-component, three-bin model (signal, a constrained background and a fixed component)
 is fitted independently with scipy.optimize on the Baker-Cousins deviance written out here;

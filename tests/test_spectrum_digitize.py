@@ -1,4 +1,5 @@
-"""cevns_scan.digitize: WebPlotDigitizer exports of a binned spectrum -> dataset.
+"""scanner/experiments/spectrum/digitize.py: WebPlotDigitizer exports of a binned spectrum ->
+dataset, in Python and through ``cevns-scan dataset from-digitized``.
 
 Synthetic digitisations of a CDEX-10-like figure (20 bins of 0.1 keV_ee from 0.16 keV_ee, points
 at the bin centres) are written in tmp_path from a known truth and read back.
@@ -8,6 +9,7 @@ import re
 
 import numpy as np
 import pytest
+from helpers import assert_one_line_error
 
 from cevns_scan.errors import InputError
 from cevns_scan.experiments.spectrum.datasets import COLUMNS, dataset_from_table
@@ -180,7 +182,8 @@ def test_wrong_bin_width_is_refused_for_inferred_grids(tmp_path):
     write_pair(tmp_path, 0.004)
     for width in (0.05, 0.2):
         with pytest.raises(InputError, match=r"p\.csv: the points are 0\.\d+ keV_ee apart "
-                                             r"\(median\), not the bin width .*--bin-width"):
+                                             r"\(median\), not the bin width .*"
+                                             r"\(bin_width=\.\.\.\)"):
             digitize(p(tmp_path), u(tmp_path), width, "g")
 
 
@@ -190,7 +193,8 @@ def test_misplaced_first_edge_is_refused(tmp_path):
     with pytest.raises(InputError, match=r"p\.csv line 1: x = 0\.21\d* keV_ee is [+-]0\.05"):
         digitize(p(tmp_path), u(tmp_path), W, "g", first_edge=0.11)
     with pytest.raises(InputError, match=r"p\.csv line 1: x = 0\.21\d* keV_ee lies below the "
-                                         r"first bin edge 0\.26 keV_ee; lower --first-edge"):
+                                         r"first bin edge 0\.26 keV_ee; lower the first bin edge "
+                                         r"\(first_edge=\.\.\.\)"):
         digitize(p(tmp_path), u(tmp_path), W, "g", first_edge=0.26)
 
 
@@ -354,10 +358,11 @@ def test_export_all_needs_a_choice_when_ambiguous(tmp_path):
                    for c, r, s in zip(centres, rates, sigmas, strict=True))
     (tmp_path / "all.csv").write_text("points,,upper,,lower,\nX,Y,X,Y,X,Y\n" + body)
     with pytest.raises(InputError, match=r"all\.csv: holds 3 non-empty datasets; without "
-                                         r"--upper it needs two"):
+                                         r"upper=\.\.\. it needs two"):
         digitize(str(tmp_path / "all.csv"), None, W, "g")
     with pytest.raises(InputError, match=r"all\.csv: holds 3 non-empty datasets \('points', "
-                                         r"'upper', 'lower'\); choose one with --points-dataset"):
+                                         r"'upper', 'lower'\); choose one with "
+                                         r"points_dataset=\.\.\."):
         digitize(str(tmp_path / "all.csv"), str(tmp_path / "all.csv"), W, "g")
     with pytest.raises(InputError, match=r"all\.csv: no dataset named 'errors' \(it holds "
                                          r"'points', 'upper', 'lower'\)"):
@@ -435,7 +440,7 @@ def test_a_data_row_wider_than_the_header(tmp_path):
 
 def test_unreadable_files(tmp_path):
     write_pair(tmp_path, 1e-4)
-    with pytest.raises(InputError, match=r"nope\.csv: no such file; check --upper"):
+    with pytest.raises(InputError, match=r"upper='.*nope\.csv': no such file; check the path"):
         digitize(p(tmp_path), str(tmp_path / "nope.csv"), W, "g")
     (tmp_path / "p.csv").write_bytes(b"0.21,2.5\n0.31,\xe92.4\n")
     with pytest.raises(InputError, match=r"p\.csv line 2: not UTF-8 text"):
@@ -450,12 +455,12 @@ def test_unreadable_files(tmp_path):
 # ---------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("kwargs", "msg"), [
-    ({"bin_width": 0.0}, r"--bin-width 0\.0 must be > 0"),
-    ({"max_shift": 0.5}, r"--max-shift 0\.5 must be > 0 and < 0\.5"),
-    ({"first_edge": -0.1}, r"--first-edge -0\.1 must be > 0"),
-    ({"exposure_kg_day": 0.0}, r"--exposure-kg-day 0\.0 must be > 0 \(kg day\)"),
-    ({"source": "  \n "}, r"--source is empty"),
-    ({"label": ""}, r"--label is empty"),
+    ({"bin_width": 0.0}, r"^bin_width = 0\.0 must be > 0"),
+    ({"max_shift": 0.5}, r"^max_shift = 0\.5 must be > 0 and < 0\.5"),
+    ({"first_edge": -0.1}, r"^first_edge = -0\.1 must be > 0"),
+    ({"exposure_kg_day": 0.0}, r"^exposure_kg_day = 0\.0 must be > 0 \(kg day\)"),
+    ({"source": "  \n "}, r"^source = .* is empty"),
+    ({"label": ""}, r"^label = '' is empty"),
 ])
 def test_bad_arguments(tmp_path, kwargs, msg):
     write_pair(tmp_path, 1e-4)
@@ -491,3 +496,35 @@ def test_round_trip_through_the_dataset_reader(tmp_path):
     assert back.metadata == ds.metadata
     assert back.digest() == ds.digest()
     assert back.to_csv() == ds.to_csv()
+
+
+# -- the command ----------------------------------------------------------------------------------
+
+def test_from_digitized_with_jitter_options_and_metadata(in_tmp, cli):
+    rng = np.random.default_rng(3)
+    centres = 0.21 + 0.1 * np.arange(20)
+    rates = rng.uniform(1.5, 3.0, 20)
+    sig = rng.uniform(0.1, 0.4, 20)
+    jitter = rng.normal(0.0, 0.004, (2, 20))
+    (in_tmp / "p.csv").write_text("\ufeff" + "".join(
+        f"{x + j:.5f},{y:.4f}\n" for x, j, y in zip(centres, jitter[0], rates, strict=True)))
+    (in_tmp / "u.csv").write_text("".join(
+        f"{x + j:.5f},{y + s:.4f}\n" for x, j, y, s in zip(centres, jitter[1], rates, sig,
+                                                            strict=True)))
+    code, out, err = cli("dataset", "from-digitized", "--points", "p.csv", "--upper", "u.csv",
+                         "--bin-width", "0.1", "--first-edge", "0.16", "--exposure-kg-day",
+                         "205.4", "--source", "Geng et al. 2023 Fig. 1", "--out", "d.csv")
+    assert code == 0, err
+    assert "largest" in out  # the largest shift is reported
+    text = (in_tmp / "d.csv").read_text()
+    assert "\n0.16,0.26," in text and "\n2.06,2.16," in text  # no float noise in the edges
+    assert "# exposure_kg_day: 205.4" in text and "# source: Geng et al. 2023 Fig. 1" in text
+
+
+@pytest.mark.parametrize("role", ["--points", "--upper"])
+def test_binary_digitisation_file_is_one_line(in_tmp, cli, role):
+    (in_tmp / "ok.csv").write_text("0.21,2.0\n0.31,1.5\n")
+    (in_tmp / "bin.csv").write_bytes(bytes(range(256)) * 4)
+    files = {"--points": "ok.csv", "--upper": "ok.csv", role: "bin.csv"}
+    assert_one_line_error(cli("dataset", "from-digitized", "--points", files["--points"], "--upper",
+                              files["--upper"], "--bin-width", "0.1", "--out", "d.csv"), "bin.csv")

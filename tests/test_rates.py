@@ -1,4 +1,4 @@
-"""Independent check of differential rates and binned templates against slow scipy quadrature.
+"""scanner/rates.py: differential rates and binned templates against slow scipy quadrature.
 
 Everything reference-side here is written from the physics formulas (docs/design.md §2;
 eqs. 2, 6, 12, 15) with ``scipy.constants`` and ``scipy.integrate.quad``; it shares no code
@@ -21,12 +21,13 @@ from importlib import resources
 
 import numpy as np
 import pytest
+from helpers import user_config
 from scipy import constants, integrate, optimize, special
 
 from cevns_scan.config import load_config
 from cevns_scan.experiments.spectrum.response import binned_templates
 from cevns_scan.model import build_model, make_target
-from cevns_scan.rates import differential_rates
+from cevns_scan.rates import differential_rates, figure2_tables
 
 RTOL = 1e-6
 QUAD_EPSREL = 1e-10
@@ -880,3 +881,14 @@ def test_msw_templates_vs_quad(comps, bins):
             # the SM part does not depend on the flavour model, bit for bit
             assert tpl.sm[j, i] == const.sm[j, i]
     cmp_.finish()
+
+
+# -- Fig. 2 tables --------------------------------------------------------------------------------
+
+def test_figure2_tables_follow_the_preset():
+    modern = user_config({"physics": {"preset": "modern"}})
+    t = np.array([1.0, 2.0])
+    got = figure2_tables(modern, t)
+    paper = figure2_tables(None, t)
+    assert set(got) == {"Ge", "Xe"}
+    assert np.all(got["Ge"]["SM"] > paper["Ge"]["SM"])  # radiative couplings: |Q_W| larger
