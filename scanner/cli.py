@@ -908,7 +908,7 @@ def _true_point(text: str, fx: str, fy: str) -> tuple[float, float]:
 def cmd_coverage(args, argv) -> int:
     from .analysis import Analysis
     from .config import parse_plane
-    from .limits import axis_crossing, check_true_point, threshold, toy_count_problem
+    from .limits import axis_crossing, check_moment, check_true_point, threshold, toy_count_problem
     from .neyman import coverage
     from .outputs import check_output_file, json_bytes, write_output_file
 
@@ -916,6 +916,12 @@ def cmd_coverage(args, argv) -> int:
         check_output_file(args.json, force=args.force, name="json", inputs=input_paths(args))
     fx, fy = parse_plane(args.plane, "--plane")
     points = [_true_point(text, fx, fy) for text in args.at]
+    for text, point in zip(args.at, points, strict=True):  # unit slips before any compiling
+        try:
+            for fl, value in zip((fx, fy), point, strict=True):
+                check_moment(f"mu_{fl}", value)
+        except InputError as exc:
+            raise InputError(f"--at {text!r}: {exc}") from None
     analysis = Analysis.from_config(_config(args), args.data)
     for text, point in zip(args.at, points, strict=True):
         try:

@@ -108,25 +108,32 @@ def axis_crossing(lik, flavour: str, delta_chi2: float, chi2_min: float | None =
 MU_UNITS_FACTOR = 100.0
 
 
+def check_moment(name: str, value) -> float:
+    """One magnetic moment ``value`` in mu_B, checked without any physics: finite, >= 0 and
+    at most the plausible 1e-4 mu_B (:data:`cevns_scan.config.MU_RANGE`; ``2`` for 2e-8 is a
+    unit slip). Cheap, so callers check it before building templates."""
+    from .config import MU_RANGE, number_text
+
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating) or not (
+            np.isfinite(value) and value >= 0):
+        raise InputError(f"{name} = {value!r} must be a finite magnetic moment >= 0 in mu_B")
+    value = float(value)
+    if value > MU_RANGE.high:
+        raise InputError(f"{name} = {value:g} is out of range; use a magnetic moment in "
+                         f"[0, {number_text(MU_RANGE.high)}] mu_B (e.g. 2e-8, not 2)")
+    return value
+
+
 def check_true_point(lik, flavours: tuple[str, str], point, cl: float) -> tuple[float, float]:
     """A true point (mu_x, mu_y) in mu_B of a plane, checked like an overlay's values.
 
-    Each moment must be finite, >= 0, at most the plausible 1e-4 mu_B
-    (:data:`cevns_scan.config.MU_RANGE`) and at most :data:`MU_UNITS_FACTOR` times the
+    Each moment must pass :func:`check_moment` and be at most :data:`MU_UNITS_FACTOR` times the
     exact 2-d.o.f. on-axis crossing of its flavour at ``cl`` (``e=2`` for 2e-8 is a unit slip).
     """
-    from .config import MU_RANGE, number_text
-
     out = []
     for fl, value in zip(flavours, point, strict=True):
         name = f"mu_{fl}"
-        if isinstance(value, bool) or not isinstance(value, int | float | np.floating) or not (
-                np.isfinite(value) and value >= 0):
-            raise InputError(f"{name} = {value!r} must be a finite magnetic moment >= 0 in mu_B")
-        value = float(value)
-        if value > MU_RANGE.high:
-            raise InputError(f"{name} = {value:g} is out of range; use a magnetic moment in "
-                             f"[0, {number_text(MU_RANGE.high)}] mu_B (e.g. 2e-8, not 2)")
+        value = check_moment(name, value)
         if value > 0:
             crossing = axis_crossing(lik, fl, threshold(cl, 2))
             if np.isfinite(crossing) and value > MU_UNITS_FACTOR * crossing:

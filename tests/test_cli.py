@@ -294,3 +294,15 @@ def test_cold_numba_cache_prints_one_compiling_line(tmp_path):
     again = subprocess.run([sys.executable, "-m", "cevns_scan", "rates", "--points", "2"],
                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert "compiling" not in again.stderr
+
+
+def test_unit_slip_in_a_true_point_is_caught_before_compiling(tmp_path):
+    """``coverage --at e=2`` (2 for 2e-8) is refused by the cheap range check, before any
+    template is built: on a cold numba cache the answer is the error line alone."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    proc = subprocess.run([sys.executable, "-m", "cevns_scan", "coverage", "--at", "e=2"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.stderr.strip().splitlines() == [
+        "cevns-scan: error: --at 'e=2': mu_e = 2 is out of range; use a magnetic moment in "
+        "[0, 1e-4] mu_B (e.g. 2e-8, not 2)"]
+    assert proc.returncode == 2
