@@ -51,7 +51,8 @@ def _machine() -> dict:
             "python": platform.python_version()}
 
 
-def _median_time(fn, repeat: int) -> float:
+def median_time(fn, repeat: int) -> float:
+    """Median wall-clock seconds of ``repeat`` calls of ``fn()`` (what every benchmark reports)."""
     times = []
     for _ in range(repeat):
         t = time.perf_counter()
@@ -85,7 +86,7 @@ def scan_throughput(statistic, grid: int, jobs: int, repeat: int, chunk_points: 
     warm_rows = min(grid, 4 * jobs)  # start the workers and load the JIT before timing
     scan_map(statistic, mu[:warm_rows], mu, make_chunks(warm_rows, grid, grid), jobs=jobs,
              backend=backend)
-    t = _median_time(lambda: scan_map(statistic, mu, mu, chunks, jobs=jobs, backend=backend),
+    t = median_time(lambda: scan_map(statistic, mu, mu, chunks, jobs=jobs, backend=backend),
                      repeat)
     return {"grid": grid, "points": grid * grid, "jobs": jobs, "backend": backend,
             "seconds": t, "points_per_s": grid * grid / t, "chunks": len(chunks)}
@@ -199,7 +200,7 @@ def plane_point_time(analysis, grid: int, repeat: int) -> float:
     mu_y = np.linspace(0.0, analysis.axis_maximum("mu"), grid)
     out = np.empty((grid, grid))
     plane.evaluate(mu_x[:2], mu_y[:2], out[:2, :2])  # compile or load
-    return _median_time(lambda: plane.evaluate(mu_x, mu_y, out), repeat) / grid**2
+    return median_time(lambda: plane.evaluate(mu_x, mu_y, out), repeat) / grid**2
 
 
 def data_benches(specs: list[str], quick: bool, repeat: int, log) -> list[dict]:

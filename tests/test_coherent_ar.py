@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import assert_interval_ends
-from scipy import integrate, optimize
+from helpers import assert_interval_ends, numpy_poisson_deviance, scipy_profile
+from scipy import integrate
 from scipy.stats import norm
 
 from cevns_scan.errors import InputError
@@ -241,25 +241,6 @@ def likelihood(release, templates):
     return ArgonLikelihood(release, templates)
 
 
-def _numpy_deviance(model, theta):
-    """-2 ln L of the kernel's model written out in numpy (Baker-Cousins + constraints)."""
-    tmpl = model.tmpl[:, 0, 0, :]
-    coef = np.where(model.coef_index == 0, 1.0,
-                    np.where(model.coef_index == 1, theta[-2], theta[-1]))
-    fac = coef.copy()
-    for k in range(tmpl.shape[0]):
-        for m in model.mult[k]:
-            if m >= 0:
-                fac[k] *= theta[m]
-    lam = fac @ tmpl
-    n = model.n_obs
-    if np.any(lam[n > 0] <= 0):
-        return np.inf
-    d = 2 * np.sum(lam - n) + 2 * np.sum(n[n > 0] * np.log(n[n > 0] / lam[n > 0]))
-    ok = (model.sigma > 0) & np.isfinite(model.sigma)
-    return d + np.sum(((theta[ok] - model.centre[ok]) / model.sigma[ok]) ** 2)
-
-
 def test_compiled_profile_against_scipy(likelihood):
     from cevns_scan.kernels.poisson import profile
 
@@ -267,23 +248,9 @@ def test_compiled_profile_against_scipy(likelihood):
     theta0, free = likelihood.start(sm_fit=True)
     d, best, _, status = profile(theta0, free, model)
     assert status == 0
-    assert _numpy_deviance(model, best) == pytest.approx(d, rel=1e-10)
+    assert numpy_poisson_deviance(model, best) == pytest.approx(d, rel=1e-10)
     idx = np.flatnonzero(free)
-
-    def fun(x):
-        th = theta0.copy()
-        th[idx] = x
-        return _numpy_deviance(model, th)
-
-    bounds = list(zip(model.lo[idx], model.hi[idx], strict=True))
-    best_scipy = None
-    for start in (theta0[idx], theta0[idx] * 1.1 + 0.05):
-        res = optimize.minimize(fun, start, method="L-BFGS-B", bounds=bounds,
-                                options={"ftol": 1e-15, "gtol": 1e-9, "maxiter": 5000})
-        res = optimize.minimize(fun, res.x, method="Nelder-Mead",
-                                options={"xatol": 1e-9, "fatol": 1e-11, "maxiter": 40000})
-        if best_scipy is None or res.fun < best_scipy.fun:
-            best_scipy = res
+    best_scipy = scipy_profile(model, theta0, free, (None, theta0[idx] * 1.1 + 0.05), tol=1e-9)
     assert d <= best_scipy.fun + 1e-7
     assert d == pytest.approx(best_scipy.fun, abs=1e-5)
     assert best[0] == pytest.approx(best_scipy.x[0], abs=2e-3)

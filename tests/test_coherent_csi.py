@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import assert_interval_ends
+from helpers import assert_interval_ends, numpy_poisson_deviance, scipy_profile
 from scipy import integrate, optimize
 from scipy.special import gammaln
 
@@ -191,23 +191,6 @@ def test_recoil_cut(release, likelihood, model):
 
 # -- likelihood ----------------------------------------------------------------------------------
 
-def _numpy_deviance(model, theta):
-    tmpl = model.tmpl[:, 0, 0, :]
-    fac = np.where(model.coef_index == 0, 1.0,
-                   np.where(model.coef_index == 1, theta[-2], theta[-1])).astype(float)
-    for k in range(tmpl.shape[0]):
-        for m in model.mult[k]:
-            if m >= 0:
-                fac[k] *= theta[m]
-    lam = fac @ tmpl
-    n = model.n_obs
-    if np.any(lam[n > 0] <= 0):
-        return np.inf
-    d = 2 * np.sum(lam - n) + 2 * np.sum(n[n > 0] * np.log(n[n > 0] / lam[n > 0]))
-    ok = (model.sigma > 0) & np.isfinite(model.sigma)
-    return d + np.sum(((theta[ok] - model.centre[ok]) / model.sigma[ok]) ** 2)
-
-
 def test_compiled_profile_against_scipy(likelihood):
     from cevns_scan.kernels.poisson import profile
 
@@ -219,19 +202,9 @@ def test_compiled_profile_against_scipy(likelihood):
         theta0[-2:] = 1.0
         d, best, _, status = profile(theta0, free, model)
         assert status == 0
-        assert _numpy_deviance(model, best) == pytest.approx(d, rel=1e-10)
+        assert numpy_poisson_deviance(model, best) == pytest.approx(d, rel=1e-10)
         idx = np.flatnonzero(free)
-
-        def fun(x, theta0=theta0, idx=idx, model=model):
-            th = theta0.copy()
-            th[idx] = x
-            return _numpy_deviance(model, th)
-
-        res = optimize.minimize(fun, theta0[idx], method="L-BFGS-B",
-                                bounds=list(zip(model.lo[idx], model.hi[idx], strict=True)),
-                                options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 5000})
-        res = optimize.minimize(fun, res.x, method="Nelder-Mead",
-                                options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 40000})
+        res = scipy_profile(model, theta0, free)
         assert d <= res.fun + 1e-8
         assert d == pytest.approx(res.fun, abs=1e-6)
         assert best[idx] == pytest.approx(res.x, abs=2e-3)

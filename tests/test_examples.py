@@ -33,9 +33,10 @@ echo 4242
 """
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("command", ["scan", "neyman"])
-def test_slurm_array_example_runs_and_merges(tmp_path, command):
+def _run_slurm_example(tmp_path, **variables):
+    """examples/slurm_array.sh run in ``tmp_path`` with the stand-in ``sbatch`` above and
+    an 'environment' whose activate puts this Python's bin first; ``variables`` are the
+    script's settings (SHARDS, GRID, ...). Skips outside a repository checkout."""
     script = EXAMPLES / "slurm_array.sh"
     if not script.is_file():
         pytest.skip("examples/ is not beside the tests (not a repository checkout)")
@@ -44,14 +45,19 @@ def test_slurm_array_example_runs_and_merges(tmp_path, command):
     sbatch = bin_dir / "sbatch"
     sbatch.write_text(FAKE_SBATCH)
     sbatch.chmod(sbatch.stat().st_mode | stat.S_IEXEC)
-    venv = tmp_path / "env"  # an 'environment' whose activate puts this Python's bin first
+    venv = tmp_path / "env"
     (venv / "bin").mkdir(parents=True)
     (venv / "bin" / "activate").write_text(f'export PATH="{Path(sys.executable).parent}:$PATH"\n')
-    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", SHARDS="3", GRID="11",
-               SCAN="scans/run", OUT="results/run", VENV=str(venv), COMMAND=command,
-               TOYS="20")
-    proc = subprocess.run(["bash", str(script)], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=600)
+    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", VENV=str(venv), **variables)
+    return subprocess.run(["bash", str(script)], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=900)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["scan", "neyman"])
+def test_slurm_array_example_runs_and_merges(tmp_path, command):
+    proc = _run_slurm_example(tmp_path, SHARDS="3", GRID="11", SCAN="scans/run",
+                              OUT="results/run", COMMAND=command, TOYS="20")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = tmp_path / "results" / "run"
     for plane in ("e_mu", "e_tau"):
@@ -68,22 +74,9 @@ COHERENT = Path(__file__).resolve().parents[2] / "shared" / "coherent"
                     "staged at ../shared/coherent (a fresh clone has no ../shared)")
 def test_slurm_array_runs_the_global_fit_neyman(tmp_path):
     """The cluster recipe of the global fit: several --data, one plane, Neyman shards."""
-    script = EXAMPLES / "slurm_array.sh"
-    if not script.is_file():
-        pytest.skip("examples/ is not beside the tests (not a repository checkout)")
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    sbatch = bin_dir / "sbatch"
-    sbatch.write_text(FAKE_SBATCH)
-    sbatch.chmod(sbatch.stat().st_mode | stat.S_IEXEC)
-    venv = tmp_path / "env"
-    (venv / "bin").mkdir(parents=True)
-    (venv / "bin" / "activate").write_text(f'export PATH="{Path(sys.executable).parent}:$PATH"\n')
-    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", SHARDS="2", GRID="3",
-               SCAN="scans/g", OUT="results/g", VENV=str(venv), COMMAND="neyman", TOYS="10",
-               PLANES="e-mu", DATA=f"xenonnt-8b {COHERENT / 'lar2020'} {COHERENT / 'csi2021'}")
-    proc = subprocess.run(["bash", str(script)], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=900)
+    proc = _run_slurm_example(tmp_path, SHARDS="2", GRID="3", SCAN="scans/g", OUT="results/g",
+                              COMMAND="neyman", TOYS="10", PLANES="e-mu",
+                              DATA=f"xenonnt-8b {COHERENT / 'lar2020'} {COHERENT / 'csi2021'}")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = tmp_path / "results" / "g"
     with np.load(out / "tcrit_e_mu.npz") as z:

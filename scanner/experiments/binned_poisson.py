@@ -518,23 +518,18 @@ def profile_timing(lik, mu_max: float, grid: int, repeat: int) -> dict:
     mu_e = mu_max / 2, as a hand-written fit would do. Returns ``seconds_per_point``,
     ``scipy_fit_s``, their ``ratio``, ``grid`` and the number of profiled ``nuisances``.
     """
-    import statistics
     import time
 
     from scipy.optimize import minimize
 
+    from ..bench import median_time
     from ..kernels.poisson import deviance
 
     plane = lik.plane("e", "mu")
     mu = np.linspace(0.0, mu_max, grid)
     out = np.empty((grid, grid))
     plane.evaluate(mu[:2], mu[:2], out[:2, :2])  # compile or load
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        plane.evaluate(mu, mu, out)
-        times.append(time.perf_counter() - t0)
-    per_point = statistics.median(times) / grid**2
+    per_point = median_time(lambda: plane.evaluate(mu, mu, out), repeat) / grid**2
     theta0, free = plane.theta0.copy(), plane.free
     theta0[lik.i_u] = (0.5 * mu_max / plane.scale) ** 2
     idx = np.flatnonzero(free)

@@ -9,19 +9,11 @@ by nested ``scipy.integrate.quad``.
 
 from __future__ import annotations
 
-import statistics
 import time
 
 import numpy as np
 
-
-def _median_time(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+from ...bench import median_time
 
 
 def template_time(analysis, repeat: int) -> dict:
@@ -31,7 +23,7 @@ def template_time(analysis, repeat: int) -> dict:
 
     model, ds = analysis.model, analysis.dataset
     binned_templates(model, ds.tee_lo, ds.tee_hi)
-    t = _median_time(lambda: binned_templates(model, ds.tee_lo, ds.tee_hi), repeat)
+    t = median_time(lambda: binned_templates(model, ds.tee_lo, ds.tee_hi), repeat)
     return {"seconds": t, "components": len(model.components), "bins": int(ds.tee_lo.size),
             "interactions": "SM + MM (3 flavours)"}
 
@@ -42,7 +34,7 @@ def plane_time_per_point(analysis, grid: int, repeat: int) -> float:
     mu = np.linspace(0.0, 3e-8, grid)
     out = np.empty((grid, grid))
     plane.evaluate(mu[:2], mu[:2], out[:2, :2])  # compile or load
-    return _median_time(lambda: plane.evaluate(mu, mu, out), repeat) / grid**2
+    return median_time(lambda: plane.evaluate(mu, mu, out), repeat) / grid**2
 
 
 def naive_optimize_per_point(problem, n_points: int, seed: int = 0) -> float:

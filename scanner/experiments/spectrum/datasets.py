@@ -70,6 +70,16 @@ class Dataset:
         return h.hexdigest()
 
 
+def _check_bin(where: str, lo: float, hi: float, sigma: float) -> None:
+    """One bin [lo, hi] keV_ee with its 1-sigma error; ``where`` names it (file and line, or
+    dataset and bin) in the one-line error."""
+    if lo <= 0 or hi <= lo:
+        raise InputError(f"{where}: [{lo:g}, {hi:g}] keV_ee needs 0 < Tee_lo_keV < Tee_hi_keV")
+    if sigma <= 0:
+        raise InputError(f"{where}: sigma = {sigma:g} must be > 0 "
+                         "(a 1-sigma error in events/(keV_ee kg day))")
+
+
 def _metadata(table: Table) -> dict[str, str]:
     meta = {}
     for line in table.comments:
@@ -92,12 +102,7 @@ def dataset_from_table(table: Table) -> Dataset:
     lo, hi, rate, sigma = (table.numeric(c) for c in COLUMNS)
     for i, line in enumerate(table.line_numbers):
         where = f"{table.path} line {line}"
-        if lo[i] <= 0 or hi[i] <= lo[i]:
-            raise InputError(f"{where}: bin [{lo[i]:g}, {hi[i]:g}] keV_ee needs "
-                             "0 < Tee_lo_keV < Tee_hi_keV")
-        if sigma[i] <= 0:
-            raise InputError(f"{where}: sigma = {sigma[i]:g} must be > 0 "
-                             "(a 1-sigma error in events/(keV_ee kg day))")
+        _check_bin(where, lo[i], hi[i], sigma[i])
         if i > 0:
             if lo[i] < lo[i - 1]:
                 raise InputError(f"{where}: bin starts at {lo[i]:g} keV_ee, below the previous "
@@ -172,12 +177,7 @@ def check_dataset_arrays(ds) -> None:
             raise InputError(f"dataset {ds.label} bin {i}: {name} = {float(a[i])!r} is not finite")
     lo, hi, sigma = arrays["tee_lo"], arrays["tee_hi"], arrays["sigma"]
     for i in range(n):
-        if lo[i] <= 0 or hi[i] <= lo[i]:
-            raise InputError(f"dataset {ds.label} bin {i}: [{lo[i]:g}, {hi[i]:g}] keV_ee needs "
-                             "0 < Tee_lo_keV < Tee_hi_keV")
-        if sigma[i] <= 0:
-            raise InputError(f"dataset {ds.label} bin {i}: sigma = {sigma[i]:g} must be > 0 "
-                             "(a 1-sigma error in events/(keV_ee kg day))")
+        _check_bin(f"dataset {ds.label} bin {i}", lo[i], hi[i], sigma[i])
         if i > 0 and lo[i] < hi[i - 1] - BIN_EDGE_TOLERANCE * (hi[i - 1] - lo[i - 1]):
             raise InputError(f"dataset {ds.label} bin {i}: [{lo[i]:g}, {hi[i]:g}] keV_ee starts "
                              f"below the end of the previous bin ({hi[i - 1]:g}); bins must be "
