@@ -178,6 +178,25 @@ def _wait_for(path: Path, proc, timeout=120):
         time.sleep(0.05)
 
 
+def _wait_blocked_on_pipe(proc, timeout=60):
+    """Until ``proc`` waits in open() for a pipe's writer (Linux: /proc/PID/wchan); where
+    /proc does not say, 8 s, far more than the imports before the config is read."""
+    wchan = Path(f"/proc/{proc.pid}/wchan")
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        try:
+            where = wchan.read_text()
+        except OSError:
+            where = ""
+        if "partner" in where or "fifo" in where:
+            return
+        if where in ("", "0") and time.time() - t0 > 8:
+            return
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    raise AssertionError(f"the process did not wait for the pipe: {wchan.read_text()!r}")
+
+
 def _stop_time(proc, send, timeout=60):
     t0 = time.time()
     send()
@@ -206,10 +225,11 @@ def test_ctrl_c_ends_a_long_neyman_chunk_within_seconds(tmp_path, backend):
 
 @pytest.mark.slow
 def test_a_second_ctrl_c_stops_at_once_and_sigterm_within_the_grace(tmp_path):
-    """Compiled chunks of ~15 s: the first signal waits for them (at most STOP_GRACE s)."""
-    (tmp_path / "big.toml").write_text("[scan]\nchunk_points = 400000\n")
+    """One compiled chunk of 10^6 points (20 s or more at ~20-70 us per point): the first
+    signal waits for it at most STOP_GRACE s."""
+    (tmp_path / "big.toml").write_text("[scan]\nchunk_points = 1100000\n")
     argv = ["scan", "--config", "big.toml", "--data", "xenonnt-8b", "--plane", "e-mu", "--grid",
-            "601", "--jobs", "2", "--quiet"]
+            "1001", "--jobs", "2", "--quiet"]
     proc = _start(tmp_path, *argv, "--out", "a")
     _wait_for(tmp_path / "a" / "e_mu" / "manifest.json", proc)
     time.sleep(2)
@@ -235,17 +255,19 @@ def test_a_second_ctrl_c_stops_at_once_and_sigterm_within_the_grace(tmp_path):
 
 @pytest.mark.slow
 def test_ctrl_c_during_coverage_and_before_the_scan(tmp_path):
-    proc = _start(tmp_path, "coverage", "--data", "xenonnt-8b", "--toys", "200", "--inner-toys",
-                  "500", "--at", "e=0,mu=0", "--jobs", "2", "--json", "c.json")
-    time.sleep(9)  # the analysis is built, the toys run
+    proc = _start(tmp_path, "coverage", "--data", "xenonnt-8b", "--toys", "5000",
+                  "--inner-toys", "5000", "--at", "e=0,mu=0", "--jobs", "2", "--json", "c.json")
+    time.sleep(9)  # the analysis is built, the toys run (minutes of them)
     took, err = _stop_time(proc, lambda: os.killpg(proc.pid, signal.SIGINT))
     assert proc.returncode == 128 + signal.SIGINT and took < 4, (took, err)
     assert "coverage interrupted by SIGINT" in err.strip().splitlines()[-1]
     assert "Traceback" not in err and not (tmp_path / "c.json").exists()
-    # SIGTERM while the analysis is still being built (before any scan): nothing left behind
-    proc = _start(tmp_path, "scan", "--data", "xenonnt-8b", "--plane", "e-mu", "--grid", "101",
-                  "--out", "early", "--quiet")
-    time.sleep(1.5)
+    # SIGTERM before any scan (the process waits to read its config from a pipe that nobody
+    # writes, so the moment is certain on any machine): nothing left behind
+    os.mkfifo(tmp_path / "pipe.toml")
+    proc = _start(tmp_path, "scan", "--config", "pipe.toml", "--data", "xenonnt-8b", "--plane",
+                  "e-mu", "--grid", "101", "--out", "early", "--quiet")
+    _wait_blocked_on_pipe(proc)
     took, err = _stop_time(proc, lambda: proc.send_signal(signal.SIGTERM))
     assert proc.returncode == 128 + signal.SIGTERM and took < 3, (took, err)
     assert "Traceback" not in err and not (tmp_path / "early").exists()
