@@ -79,3 +79,73 @@ def test_a_kind_lacking_attributes_is_refused():
     bad = type("Bad", (), {"name": "bad"})()
     with pytest.raises(InputError, match="lacks summary, data_help"):
         registry.register(bad)
+
+
+# -- no generic module names a concrete experiment (issue 15, item 2) ----------------------------
+
+def _kind_folders(package):
+    """The folders (and private modules) under experiments/ that belong to one kind or family."""
+    exp = package / "experiments"
+    shared = {"__init__.py", "registry.py", "protocols.py", "binned_poisson.py", "joint.py",
+              "parts.py"}
+    return [p for p in exp.iterdir() if p.name != "__pycache__" and p.name not in shared]
+
+
+def _code_strings(tree):
+    import ast
+
+    docs = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                docs.add(id(body[0].value))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
+            yield node.lineno, node.value
+
+
+def test_generic_modules_name_no_concrete_experiment():
+    """Outside the kinds' own folders no module imports a kind's module, refers to a class a
+    kind defines (isinstance, hasattr on its type) or holds a kind's or built-in dataset's name
+    as a value. The one allowed exception is the deprecated top-level alias table of
+    ``cevns_scan/__init__.py`` (module paths as strings, kept for one release)."""
+    import ast
+    from pathlib import Path
+
+    import cevns_scan
+
+    package = Path(cevns_scan.__file__).parent
+    kind_parts = _kind_folders(package)
+    assert {p.name for p in kind_parts} >= {"spectrum", "xenonnt", "coherent_ar", "coherent_csi"}
+    kind_files = [f for p in kind_parts for f in ([p] if p.is_file() else p.rglob("*.py"))]
+    generic = [f for f in package.rglob("*.py")
+               if "kernels" not in f.relative_to(package).parts
+               and not any(f == k or k in f.parents for k in kind_parts)]
+    assert len(generic) > 20
+    trees = {f: ast.parse(f.read_text(encoding="utf-8")) for f in generic}
+    generic_classes = {n.name for t in trees.values() for n in ast.walk(t)
+                       if isinstance(n, ast.ClassDef)}
+    kind_classes = {n.name for f in kind_files for n in ast.walk(ast.parse(f.read_text()))
+                    if isinstance(n, ast.ClassDef)} - generic_classes
+    assert {"PullChi2", "ArgonLikelihood", "CsILikelihood", "XenonntKind"} <= kind_classes
+    module_names = {p.stem for p in kind_parts}
+    names = set(registry.kinds()) | set(registry.builtin_names())
+    problems = []
+    for f, tree in trees.items():
+        where = f.relative_to(package)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom | ast.Import):
+                base = (node.module or "") if isinstance(node, ast.ImportFrom) else ""
+                for alias in node.names:  # 'from .experiments import xenonnt' too
+                    parts = f"{base}.{alias.name}".split(".")
+                    if "experiments" in parts and set(parts) & module_names:
+                        problems.append(f"{where}:{node.lineno} imports {'.'.join(parts)}")
+            elif isinstance(node, ast.Name | ast.Attribute):
+                name = node.id if isinstance(node, ast.Name) else node.attr
+                if name in kind_classes:
+                    problems.append(f"{where}:{node.lineno} refers to {name}")
+        if where != Path("__init__.py"):
+            problems += [f"{where}:{line} holds {text!r}" for line, text in _code_strings(tree)
+                         if text in names]
+    assert not problems, "\n".join(problems)
