@@ -4,7 +4,8 @@ A spectrum figure such as CDEX-10's (Geng et al. 2023, Fig. 1: points at the cen
 0.1 keV_ee bins from 0.16 keV_ee, rates in events / (keV_ee kg day)) is digitised twice: the
 points, and the upper ends of their error bars. This module reads the exports, snaps the
 digitised x of every point onto the regular bin grid, pairs each point with the upper end in
-the same bin and returns a :class:`~cevns_scan.datasets.Dataset` (sigma = upper - point).
+the same bin and returns a :class:`~cevns_scan.experiments.spectrum.datasets.Dataset`
+(sigma = upper - point).
 
 Files read
 ----------

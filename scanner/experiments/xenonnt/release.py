@@ -746,7 +746,7 @@ def load_release_file(path: str | os.PathLike) -> XenonntRelease:
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
     """Every array of an ``.npz`` file, read eagerly (so a corrupt member is caught here)."""
-    hint = "regenerate it with cevns_scan.xenonnt_release.write_release_file or reinstall"
+    hint = f"regenerate it with {__name__}.write_release_file or reinstall"
     try:
         with open(path, "rb") as handle:
             npz = np.load(handle, allow_pickle=False)
