@@ -288,6 +288,31 @@ def _check_timeout(timeout) -> float:
     return float(timeout)
 
 
+def _run_interruptibly(coro):
+    """Run ``coro`` to its end on a new event loop, where Ctrl-C is a plain KeyboardInterrupt.
+
+    ``asyncio.run`` turns the first SIGINT into a cancellation of the task, and a library that
+    swallows it (a cancellation that meets a finishing ``wait_for``, or one turned into a
+    retry) leaves the wait running to its timeout. Here the signal raises in the main thread,
+    out of the loop, as it does everywhere else; the loop's tasks are then cancelled and given
+    at most 1 s.
+    """
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        try:
+            tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                loop.run_until_complete(asyncio.wait(tasks, timeout=1.0))
+        finally:
+            loop.close()
+
+
 def probe_scheduler(address: str, timeout: float = CONNECT_TIMEOUT) -> None:
     """Check that ``address`` answers as a dask scheduler within ``timeout`` seconds.
 
@@ -328,7 +353,7 @@ def probe_scheduler(address: str, timeout: float = CONNECT_TIMEOUT) -> None:
             comm.abort()
 
     try:
-        reply = asyncio.run(identity())
+        reply = _run_interruptibly(identity())
     except TimeoutError:
         raise fail(f"does not answer as a dask scheduler within {timeout:g} s (is it the "
                    "dashboard's port? the scheduler's is usually 8786)") from None

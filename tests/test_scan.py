@@ -273,6 +273,35 @@ def test_ctrl_c_during_coverage_and_before_the_scan(tmp_path):
     assert "Traceback" not in err and not (tmp_path / "early").exists()
 
 
+def test_ctrl_c_ends_the_probe_even_when_the_connection_swallows_a_cancellation(
+        silent_server, monkeypatch):
+    """CI once saw Ctrl-C lost in the scheduler probe: asyncio.run turns SIGINT into a task
+    cancellation, and a cancellation that meets a finishing ``wait_for`` (or one a library
+    turns into a retry) is swallowed, so the wait ran on to its timeout. Here the connection
+    swallows the first cancellation on purpose; Ctrl-C must still end the probe at once."""
+    comm = pytest.importorskip("distributed.comm")
+    import asyncio
+
+    async def stubborn_connect(address, timeout=None, **kwargs):
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:  # swallowed once, as in the race
+            await asyncio.sleep(60)
+
+    monkeypatch.setattr(comm, "connect", stubborn_connect)
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a command line
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    t0 = time.monotonic()
+    try:
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            scan_module.probe_scheduler(silent_server, 20)
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, old)
+    assert time.monotonic() - t0 < 3.0
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signals_stop_the_wait_for_a_scheduler(tmp_path, silent_server, sig):
