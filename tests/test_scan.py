@@ -64,6 +64,12 @@ def test_very_large_mu_stays_finite(plane):
 
 # -- a dask scheduler that does not answer --------------------------------------------------------
 
+class _ServerAddress(str):
+    """A server's address; ``held`` lists the connections it has accepted so far."""
+
+    held: list
+
+
 @pytest.fixture
 def silent_server():
     """A TCP server that accepts connections and never says anything (as an HTTP port does)."""
@@ -82,7 +88,9 @@ def silent_server():
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
-    yield f"tcp://127.0.0.1:{srv.getsockname()[1]}"
+    address = _ServerAddress(f"tcp://127.0.0.1:{srv.getsockname()[1]}")
+    address.held = held
+    yield address
     stop.set()
     thread.join()
     for c in held:
@@ -309,7 +317,14 @@ def test_signals_stop_the_wait_for_a_scheduler(tmp_path, silent_server, sig):
     pytest.importorskip("distributed")
     proc = _start(tmp_path, "scan", "--plane", "e-mu", "--grid", "11", "--out", "sc", "--quiet",
                   "--backend", "dask", "--scheduler", silent_server, group=False)
-    time.sleep(4)  # started, waiting for the server's answer
+    # waiting for the server's answer: the probe's second connection (the first only checks
+    # that the port accepts) is the dask handshake. A fixed sleep could land in the imports
+    # on a loaded machine, where a library may swallow a KeyboardInterrupt.
+    t0 = time.monotonic()
+    while len(silent_server.held) < 2:
+        assert proc.poll() is None and time.monotonic() - t0 < 120, proc.communicate()
+        time.sleep(0.05)
+    time.sleep(0.5)
     took, err = _stop_time(proc, lambda: proc.send_signal(sig))
     assert proc.returncode == 128 + sig and took < 3, (took, err)
     assert f"interrupted by {sig.name}" in err and "Traceback" not in err
