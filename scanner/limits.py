@@ -197,6 +197,22 @@ class LimitCheck:
                 "problems": list(self.problems)}
 
 
+def _grid_problems(region: str, fl: str, extent: float, axis: np.ndarray, cell: float,
+                   touches: bool, fix_none: str, fix_edge: str, fix_cells: str) -> list[str]:
+    """What the grid does to a limit read off a region (Wilks' or Neyman's): no region on the
+    grid, a region reaching the grid edge (a lower bound only) or one spanning fewer than
+    :data:`MIN_CELLS` cells; each message ends with its fix."""
+    if not np.isfinite(extent):
+        return [f"no {region} on the grid; {fix_none}"]
+    if touches:
+        return [f"the {region} reaches the grid edge mu_{fl} = {axis[-1]:.4g} mu_B, so the "
+                f"limit is only a lower bound; {fix_edge}"]
+    if extent / cell < MIN_CELLS:
+        return [f"the {region} spans only {extent / cell:.2g} grid cells (of {cell:.3g} mu_B) "
+                f"along mu_{fl}; {fix_cells}"]
+    return []
+
+
 def check_limit(name: str, extent: float, on_axis: tuple[float, float], axis: np.ndarray,
                 rank: int, touches: bool) -> LimitCheck:
     """Compare a contour extent with the exact on-axis crossing (see :class:`LimitCheck`).
@@ -213,21 +229,12 @@ def check_limit(name: str, extent: float, on_axis: tuple[float, float], axis: np
     fix = (f"set the axis maximum mu_max_{fl} = {target:.2g} (about 1.3 x the exact crossing) "
            "and a grid of at least 101 points" if target
            else f"check the axis range of mu_{fl} and the grid")
-    problems = []
-    if not np.isfinite(extent):
-        problems.append(f"no allowed region on the grid; {fix}")
-    else:
-        if touches:
-            problems.append(f"the allowed region reaches the grid edge mu_{fl} = {axis[-1]:.4g} "
-                            f"mu_B, so the limit is only a lower bound; {fix}")
-        elif extent / cell < MIN_CELLS:
-            problems.append(f"the allowed region spans only {extent / cell:.2g} grid cells "
-                            f"(of {cell:.3g} mu_B) along mu_{fl}; {fix}")
-        if np.isfinite(upper) and (upper - extent > cell
-                                   or (rank == 1 and abs(extent - upper) > cell)):
-            problems.append(f"the contour extent {extent:.4g} and the exact on-axis crossing "
-                            f"{upper:.4g} mu_B differ by {abs(extent - upper) / cell:.2g} grid "
-                            f"cells; {fix}")
+    problems = _grid_problems("allowed region", fl, extent, axis, cell, touches, fix, fix, fix)
+    if np.isfinite(extent) and np.isfinite(upper) and (
+            upper - extent > cell or (rank == 1 and abs(extent - upper) > cell)):
+        problems.append(f"the contour extent {extent:.4g} and the exact on-axis crossing "
+                        f"{upper:.4g} mu_B differ by {abs(extent - upper) / cell:.2g} grid "
+                        f"cells; {fix}")
     return LimitCheck(name, float(extent), (float(on_axis[0]), float(upper)), cell,
                       tuple(problems))
 
@@ -246,22 +253,14 @@ def check_neyman_limit(name: str, extent: float, on_axis: tuple[float, float],
     fl = name.removeprefix("mu_")
     cell = float(axis[-1] - axis[0]) / max(axis.size - 1, 1)
     upper = float(on_axis[1])
-    problems = []
-    if not np.isfinite(extent):
-        problems.append(f"no Neyman region on the grid; check the axis range of mu_{fl}")
-    else:
-        if touches:
-            problems.append(f"the Neyman region reaches the grid edge mu_{fl} = {axis[-1]:.4g} "
-                            "mu_B, so the limit is only a lower bound; raise the axis maximum")
-        elif extent / cell < MIN_CELLS:
-            problems.append(f"the Neyman region spans only {extent / cell:.2g} grid cells (of "
-                            f"{cell:.3g} mu_B) along mu_{fl}; use a finer grid or a smaller "
-                            "axis maximum")
-        if rank == 1 and np.isfinite(upper) and abs(extent - upper) > cell:
-            problems.append(f"the Neyman region's extent {extent:.4g} and its crossing on the "
-                            f"axis {upper:.4g} mu_B differ by {abs(extent - upper) / cell:.2g} "
-                            "grid cells (Monte Carlo noise of t_c or a coarse grid); use more "
-                            "toys per point, a finer grid, or the one-dimensional belt")
+    problems = _grid_problems("Neyman region", fl, extent, axis, cell, touches,
+                              f"check the axis range of mu_{fl}", "raise the axis maximum",
+                              "use a finer grid or a smaller axis maximum")
+    if rank == 1 and np.isfinite(extent) and np.isfinite(upper) and abs(extent - upper) > cell:
+        problems.append(f"the Neyman region's extent {extent:.4g} and its crossing on the "
+                        f"axis {upper:.4g} mu_B differ by {abs(extent - upper) / cell:.2g} "
+                        "grid cells (Monte Carlo noise of t_c or a coarse grid); use more "
+                        "toys per point, a finer grid, or the one-dimensional belt")
     return LimitCheck(name, float(extent), (float(on_axis[0]), upper), cell, tuple(problems))
 
 
