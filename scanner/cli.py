@@ -70,6 +70,14 @@ class _Parser(argparse.ArgumentParser):
             raise
 
 
+def _integer(name: str, text: str) -> int:
+    """The integer ``text`` given to option ``name``, or a one-line error naming the option."""
+    try:
+        return int(text)
+    except ValueError:
+        raise InputError(f"{name} {text!r} is not an integer") from None
+
+
 def positive_int(name, minimum: int = 1, what: str = ""):
     """argparse type: an integer >= ``minimum``, errors naming the option ``name``.
 
@@ -77,10 +85,7 @@ def positive_int(name, minimum: int = 1, what: str = ""):
     same one as the parameter it sets; ``what`` says what the number counts.
     """
     def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise InputError(f"{name} {text!r} is not an integer") from None
+        value = _integer(name, text)
         if value < minimum:
             raise InputError(f"{name} {value} must be >= {minimum}{' ' + what if what else ''}")
         return value
@@ -130,10 +135,7 @@ def _mu_max(text):
 
 
 def _expected_toys(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise InputError(f"--expected {text!r} is not an integer") from None
+    value = _integer("--expected", text)
     from .neyman import MIN_TOYS
 
     if value < MIN_TOYS and value != 0:
@@ -145,20 +147,14 @@ def _expected_toys(text):
 def _seed(text):
     from .neyman import MAX_SEED
 
-    try:
-        value = int(text)
-    except ValueError:
-        raise InputError(f"--seed {text!r} is not an integer") from None
+    value = _integer("--seed", text)
     if not 0 <= value <= MAX_SEED:
         raise InputError(f"--seed {value} must be an integer from 0 to 2**63 - 1 ({MAX_SEED})")
     return value
 
 
 def _jobs(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise InputError(f"--jobs {text!r} is not an integer") from None
+    value = _integer("--jobs", text)
     if value < 1 and value != -1:
         raise InputError(f"--jobs {value} must be >= 1, or -1 for all cores")
     return value
